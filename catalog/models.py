@@ -1,0 +1,116 @@
+"""Pipelines (versioned registrations), runs and warehouse connections.
+
+Natural keys (pipeline name, run id, connection id) are unique per organization, not globally.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+from orgs.models import Organization
+
+
+class Pipeline(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=200)
+    current_version = models.ForeignKey(
+        "PipelineVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    schedule = models.CharField(max_length=100, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    # Created from an OpenLineage job with no registered pipeline of that name; not plan-counted.
+    is_external = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_pipeline_org_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class PipelineVersion(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=50)
+    spec = models.JSONField()
+    # SHA-256 of the canonical JSON of `spec`: same version, same hash means an idempotent re-post.
+    spec_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "version"], name="uniq_pipeline_version")
+        ]
+
+    def __str__(self):
+        return f"{self.pipeline.name}@{self.version}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCESS = "success", "success"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+class Run(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runs")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")
+    pipeline_version = models.ForeignKey(
+        PipelineVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    run_id = models.CharField(max_length=250)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "run_id"], name="uniq_run_org_run_id")]
+        indexes = [
+            models.Index(fields=["pipeline", "-created_at", "-id"], name="run_pipeline_history"),
+            models.Index(fields=["organization", "-created_at", "-id"], name="run_org_history"),
+            models.Index(fields=["organization", "status"], name="run_org_status"),
+        ]
+
+    def __str__(self):
+        return self.run_id
+
+
+class ConnectionType(models.TextChoices):
+    POSTGRES = "postgres", "postgres"
+    BIGQUERY = "bigquery", "bigquery"
+    SNOWFLAKE = "snowflake", "snowflake"
+    SQLITE = "sqlite", "sqlite"
+
+
+class Connection(models.Model):
+    """A warehouse connection. `config` never holds a secret value: `*_secret` keys hold references."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="connections")
+    connection_id = models.SlugField(max_length=100)
+    type = models.CharField(max_length=20, choices=ConnectionType.choices)
+    config = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connection_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "connection_id"], name="uniq_connection_org_id")
+        ]
+
+    def __str__(self):
+        return f"{self.connection_id} ({self.type})"

@@ -1,0 +1,45 @@
+"""Check definitions (from registered pipelines, or ad hoc) and their results."""
+
+from django.db import models
+from django.utils import timezone
+
+from orgs.models import Organization
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "error"
+    WARN = "warn", "warn"
+    INFO = "info", "info"
+
+
+class CheckDefinition(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="check_definitions")
+    check_id = models.CharField(max_length=200)
+    # Null for an ad-hoc check (a result posted or executed for a check no pipeline defines).
+    pipeline = models.ForeignKey(
+        "catalog.Pipeline", null=True, blank=True, on_delete=models.CASCADE, related_name="check_definitions"
+    )
+    pipeline_version = models.ForeignKey(
+        "catalog.PipelineVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="check_definitions"
+    )
+    dataset = models.ForeignKey(
+        "lineage.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="check_definitions"
+    )
+    connection_id = models.CharField(max_length=100, blank=True)
+    type = models.CharField(max_length=50, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
+    sql = models.TextField(blank=True)
+    threshold = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["check_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline_version", "check_id"], name="uniq_check_definition_per_version"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "check_id"], name="checkdef_org_check_id")]
+
+    def __str__(self):
+        return self.check_id

@@ -1,0 +1,33 @@
+"""Liveness and readiness probes: plain Django views, outside DRF's auth and throttling."""
+
+import logging
+
+from django.db import DatabaseError, connections
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def ready(request):
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL statement_timeout = 2000")
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("readiness check failed: %s", exc.__class__.__name__)
+        connection.close_if_unusable_or_obsolete()
+        return JsonResponse(
+            {"status": "unavailable", "reason": f"database unreachable ({exc.__class__.__name__})"},
+            status=503,
+        )
+    return JsonResponse({"status": "ready", "database": "ok"})

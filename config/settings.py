@@ -1,0 +1,254 @@
+"""Settings, read from the environment. Every variable is documented in README.md."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=not DEBUG)
+if SECRET_KEY is None:
+    # Only reachable with DEBUG on: a fixed development key keeps sessions alive across restarts.
+    SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off.")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_prometheus",
+    "mozilla_django_oidc",
+    "djstripe",
+    "orgs",
+    "catalog",
+    "checks",
+    "lineage",
+    "billing",
+]
+
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+if METRICS_ENABLED:
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DEFAULT_SQLITE_PATH = VAR_DIR / "dataxpipe.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that stops answering must fail a request in seconds, not hang a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
+    DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", None)}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttling, OIDC userinfo cache) ------------------------------------------
+REDIS_URL = env_str("REDIS_URL", None)
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth -------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Scaffold keys (platform-key, admin-key, dev-key) are a local-development convenience only.
+DATAXPIPE_ALLOW_SCAFFOLD_KEYS = env_bool("DATAXPIPE_ALLOW_SCAFFOLD_KEYS", DEBUG)
+DATAXPIPE_SCAFFOLD_ORG_SLUG = "local-dev"
+# The pepper turns a stolen key table into useless digests; rotating it invalidates every key.
+DATAXPIPE_API_KEY_PEPPER = env_str("DATAXPIPE_API_KEY_PEPPER", None) or SECRET_KEY
+DATAXPIPE_KEY_LAST_USED_INTERVAL_SECONDS = 60
+DATAXPIPE_MAX_BODY_BYTES = env_int("DATAXPIPE_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DATAXPIPE_MAX_BODY_BYTES
+
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "HS256")
+OIDC_ENABLED = bool(OIDC_OP_USER_ENDPOINT)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 5)
+# Userinfo answers are cached per token for this long (never past the token's own expiry).
+OIDC_USERINFO_CACHE_SECONDS = env_int("OIDC_USERINFO_CACHE_SECONDS", 300)
+OIDC_DRF_AUTH_BACKEND = "orgs.oidc.CatalogOIDCBackend"
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+
+# --- REST framework ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "orgs.authentication.ApiKeyAuthentication",
+        "orgs.authentication.ScaffoldKeyAuthentication",
+        "orgs.oidc.CatalogOIDCAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["orgs.permissions.HasOrganizationRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["orgs.throttling.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"principal": env_str("DATAXPIPE_THROTTLE_RATE", "1200/min")},
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DataXPipe Catalog API",
+    "DESCRIPTION": "System of record for pipeline metadata, run history, check results and lineage.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Plans and limits (billing issue refines enforcement) -------------------------------
+PLAN_LIMITS = {
+    "free": {
+        "pipelines": env_int("PLAN_FREE_PIPELINES", 10),
+        "api_keys": env_int("PLAN_FREE_API_KEYS", 5),
+        "connections": env_int("PLAN_FREE_CONNECTIONS", 3),
+        "runs_per_month": env_int("PLAN_FREE_RUNS_PER_MONTH", 10_000),
+        "check_executions_per_month": env_int("PLAN_FREE_CHECK_EXECUTIONS_PER_MONTH", 5_000),
+        "openlineage_events_per_month": env_int("PLAN_FREE_OPENLINEAGE_EVENTS_PER_MONTH", 50_000),
+    },
+    "team": {
+        "pipelines": env_int("PLAN_TEAM_PIPELINES", 200),
+        "api_keys": env_int("PLAN_TEAM_API_KEYS", 50),
+        "connections": env_int("PLAN_TEAM_CONNECTIONS", 50),
+        "runs_per_month": env_int("PLAN_TEAM_RUNS_PER_MONTH", 1_000_000),
+        "check_executions_per_month": env_int("PLAN_TEAM_CHECK_EXECUTIONS_PER_MONTH", 500_000),
+        "openlineage_events_per_month": env_int("PLAN_TEAM_OPENLINEAGE_EVENTS_PER_MONTH", 5_000_000),
+    },
+    "enterprise": {
+        "pipelines": None,
+        "api_keys": None,
+        "connections": None,
+        "runs_per_month": None,
+        "check_executions_per_month": None,
+        "openlineage_events_per_month": None,
+    },
+}
+
+# --- Stripe / dj-stripe -------------------------------------------------------------------
+STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY if not STRIPE_LIVE_MODE else ""
+STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
+BILLING_ENABLED = bool(STRIPE_SECRET_KEY)
+BILLING_SUCCESS_URL = env_str("BILLING_SUCCESS_URL", "http://localhost:8000/billing/success")
+BILLING_CANCEL_URL = env_str("BILLING_CANCEL_URL", "http://localhost:8000/billing/cancel")
+BILLING_PORTAL_RETURN_URL = env_str("BILLING_PORTAL_RETURN_URL", "http://localhost:8000/")
+# "price_123:team,price_456:enterprise"
+STRIPE_PRICE_PLANS = dict(item.split(":", 1) for item in env_list("STRIPE_PRICE_PLANS", []) if ":" in item)
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_SUBSCRIBER_MODEL = "orgs.Organization"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+
+# --- Static files, i18n -----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security (production) ------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Logging ----------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.logging.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Checks / warehouses (checks issue) ---------------------------------------------------
+DATAXPIPE_SQLITE_ALLOWED_DIRS = env_list("DATAXPIPE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "warehouses")], separator=":")

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.health import health, ready
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("health/", health),
+    path("ready", ready, name="ready"),
+    path("ready/", ready),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("config.api_urls")),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+]
+
+if settings.METRICS_ENABLED:
+    from django_prometheus.exports import ExportToDjangoView
+
+    urlpatterns += [path("metrics", ExportToDjangoView, name="metrics"), path("metrics/", ExportToDjangoView)]

@@ -1,0 +1,98 @@
+"""Plan limits and usage.
+
+Two kinds of limit: counts of live rows (pipelines, API keys, connections), checked under a
+lock on the organization row so that parallel creations cannot both pass the last slot, and
+monthly metered events (runs, check executions, OpenLineage events), kept in UsageCounter rows
+that are incremented with a conditional UPDATE, so a counter never passes its limit.
+"""
+
+from django.apps import apps
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+from orgs.models import Organization, UsageCounter
+
+COUNTED_METRICS = {
+    "pipelines": ("catalog.Pipeline", {"is_external": False}),
+    "api_keys": ("orgs.ApiKey", {"revoked_at__isnull": True}),
+    "connections": ("catalog.Connection", {}),
+}
+MONTHLY_METRICS = ("runs_per_month", "check_executions_per_month", "openlineage_events_per_month")
+
+
+class PlanLimitReached(APIException):
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    default_code = "plan_limit_reached"
+
+    def __init__(self, organization: Organization, metric: str, limit: int, usage: int):
+        super().__init__(
+            {
+                "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
+                f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
+                "code": "plan_limit_reached",
+                "limit": metric,
+                "plan": organization.plan,
+                "allowed": limit,
+                "usage": usage,
+                "upgrade": "/api/v1/billing/checkout",
+            }
+        )
+
+
+def limits_for(organization: Organization) -> dict[str, int | None]:
+    return dict(settings.PLAN_LIMITS[organization.plan])
+
+
+def current_period():
+    return timezone.now().date().replace(day=1)
+
+
+def _count(organization: Organization, metric: str) -> int:
+    model_label, extra = COUNTED_METRICS[metric]
+    return apps.get_model(model_label).objects.filter(organization=organization, **extra).count()
+
+
+def current_usage(organization: Organization) -> dict[str, int]:
+    usage = {metric: _count(organization, metric) for metric in COUNTED_METRICS}
+    counters = dict(
+        UsageCounter.objects.filter(organization=organization, period=current_period()).values_list("metric", "value")
+    )
+    usage.update({metric: counters.get(metric, 0) for metric in MONTHLY_METRICS})
+    return usage
+
+
+def enforce_limit(organization: Organization, metric: str) -> None:
+    """Call inside the transaction that creates one more row of `metric`."""
+    limit = limits_for(organization)[metric]
+    if limit is None:
+        return
+    # Serializes creations for this organization until the surrounding transaction ends.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    usage = _count(organization, metric)
+    if usage >= limit:
+        raise PlanLimitReached(organization, metric, limit, usage)
+
+
+def consume_monthly(organization: Organization, metric: str, amount: int = 1) -> None:
+    """Counts `amount` metered events, or raises PlanLimitReached having counted nothing."""
+    limit = limits_for(organization)[metric]
+    period = current_period()
+    with transaction.atomic():
+        counter_filter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+        if not counter_filter.exists():
+            try:
+                with transaction.atomic():
+                    UsageCounter.objects.create(organization=organization, metric=metric, period=period)
+            except IntegrityError:
+                pass  # created by a parallel request
+        if limit is None:
+            counter_filter.update(value=F("value") + amount)
+            return
+        updated = counter_filter.filter(value__lte=limit - amount).update(value=F("value") + amount)
+        if not updated:
+            usage = counter_filter.values_list("value", flat=True).first() or 0
+            raise PlanLimitReached(organization, metric, limit, usage)

@@ -1,0 +1,26 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from orgs import services
+from orgs.limits import PlanLimitReached
+from orgs.models import Organization, Role
+
+
+class Command(BaseCommand):
+    help = "Create an API key for an organization; the key alone is the last line printed."
+
+    def add_arguments(self, parser):
+        parser.add_argument("org_slug")
+        parser.add_argument("key_name")
+        parser.add_argument("--role", default=Role.WRITE, choices=Role.values)
+
+    def handle(self, *args, org_slug, key_name, role, **options):
+        organization = Organization.objects.filter(slug=org_slug).first()
+        if organization is None:
+            raise CommandError(f"No organization with slug {org_slug!r}.")
+        try:
+            api_key, full_key = services.create_api_key(organization=organization, name=key_name, role=role)
+        except (ValidationError, PlanLimitReached) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Created {api_key.role} key {api_key.masked} for {organization.slug}. It is shown once:")
+        self.stdout.write(full_key)

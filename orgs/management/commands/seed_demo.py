@@ -1,0 +1,55 @@
+import importlib
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from orgs import services
+from orgs.models import Organization, Plan, Role
+
+DEMO_SLUG = "demo"
+# Apps that contribute demo data provide `<app>.demo.seed(organization, stdout)`.
+DEMO_APPS = ["catalog", "checks", "lineage", "billing"]
+
+
+class Command(BaseCommand):
+    help = "Create (or top up) the demo organization and print a fresh admin API key for it."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--admin-user",
+            action="store_true",
+            help="Also create the staff user 'admin' (password from DATAXPIPE_DEMO_ADMIN_PASSWORD, default 'admin').",
+        )
+
+    def handle(self, *args, admin_user, **options):
+        with transaction.atomic():
+            organization = Organization.objects.filter(slug=DEMO_SLUG).first()
+            if organization is None:
+                organization = services.create_organization(slug=DEMO_SLUG, name="Demo Org", plan=Plan.TEAM)
+            for app in DEMO_APPS:
+                try:
+                    module = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{app}.demo":
+                        raise
+                    continue
+                module.seed(organization, self.stdout)
+            _api_key, full_key = services.create_api_key(organization=organization, name="demo", role=Role.ADMIN)
+        if admin_user:
+            self._ensure_admin_user(organization)
+        self.stdout.write(f"Demo organization '{organization.slug}' is ready. Its admin API key (shown once):")
+        self.stdout.write(full_key)
+
+    def _ensure_admin_user(self, organization):
+        user_model = get_user_model()
+        password = os.environ.get("DATAXPIPE_DEMO_ADMIN_PASSWORD", "admin")
+        user, created = user_model.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+            self.stdout.write("Created staff user 'admin' for /admin/ (password from DATAXPIPE_DEMO_ADMIN_PASSWORD).")
+        services.add_member(organization=organization, user=user, role=Role.ADMIN)

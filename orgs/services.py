@@ -1,0 +1,71 @@
+"""Writes for organizations, memberships and API keys: shared by the API, admin and commands."""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orgs import keys
+from orgs.models import ApiKey, Membership, Organization, Plan, Role
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def create_organization(*, slug: str, name: str = "", plan: str = Plan.FREE) -> Organization:
+    organization = Organization(slug=slug, name=name or slug, plan=plan)
+    organization.full_clean()
+    organization.save()
+    logger.info("organization created: %s (plan %s)", organization.slug, organization.plan)
+    return organization
+
+
+def get_or_create_scaffold_organization() -> Organization:
+    slug = settings.DATAXPIPE_SCAFFOLD_ORG_SLUG
+    try:
+        organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": "Local development"})
+    except IntegrityError:
+        organization = Organization.objects.get(slug=slug)
+    return organization
+
+
+def create_api_key(
+    *, organization: Organization, name: str, role: str = Role.WRITE, created_by=None, expires_at=None
+) -> tuple[ApiKey, str]:
+    """Creates a key and returns it with the full key string, which exists nowhere else afterwards."""
+    from orgs.limits import enforce_limit
+
+    with transaction.atomic():
+        enforce_limit(organization, "api_keys")
+        for _ in range(5):
+            full_key, prefix = keys.generate_key()
+            if not ApiKey.objects.filter(prefix=prefix).exists():
+                break
+        api_key = ApiKey(
+            organization=organization,
+            name=name,
+            role=role,
+            prefix=prefix,
+            digest=keys.digest_secret(full_key[len(keys.KEY_MARKER) + keys.PREFIX_LENGTH :]),
+            created_by=created_by,
+            expires_at=expires_at,
+        )
+        api_key.full_clean()
+        api_key.save()
+    logger.info("api key created: %s for %s (role %s)", api_key.masked, organization.slug, role)
+    return api_key, full_key
+
+
+def revoke_api_keys(queryset) -> int:
+    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    logger.info("api keys revoked: %d", count)
+    return count
+
+
+@transaction.atomic
+def add_member(*, organization: Organization, user, role: str = Role.READ) -> Membership:
+    membership, _created = Membership.objects.update_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
+    return membership
