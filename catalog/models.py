@@ -43,9 +43,7 @@ class PipelineVersion(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["pipeline", "version"], name="uniq_pipeline_version")
-        ]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "version"], name="uniq_pipeline_version")]
 
     def __str__(self):
         return f"{self.pipeline.name}@{self.version}"
@@ -108,9 +106,7 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["connection_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "connection_id"], name="uniq_connection_org_id")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "connection_id"], name="uniq_connection_org_id")]
 
     def __str__(self):
         return f"{self.connection_id} ({self.type})"
