@@ -1,0 +1,66 @@
+"""Secret references in connection configs, resolved only when a check executes.
+
+A config key ending in `_secret` holds a reference, never a value:
+- `env:NAME`: the environment variable NAME of the catalog's process;
+- `vault:MOUNT/PATH#FIELD`: FIELD of the HashiCorp Vault KV v2 secret PATH under MOUNT,
+  read with VAULT_ADDR and VAULT_TOKEN from the environment.
+`resolve_config` returns a plain dict for a connector: `password_secret: env:PG_PW` becomes
+`password: <value>`. The resolved dict lives only in the executing request's memory.
+"""
+
+import os
+import re
+
+import hvac
+import requests
+
+SECRET_SUFFIX = "_secret"  # noqa: S105 (a key suffix, not a password)
+_ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+_VAULT_REF = re.compile(r"^vault:([A-Za-z0-9_\-]+)/([A-Za-z0-9_\-./]+)#([A-Za-z0-9_\-.]+)$")
+VAULT_TIMEOUT_SECONDS = 5
+
+
+class SecretResolutionError(Exception):
+    """A reference that cannot be resolved now; the message never contains a secret."""
+
+
+def is_secret_reference(value) -> bool:
+    return isinstance(value, str) and bool(_ENV_REF.match(value) or _VAULT_REF.match(value))
+
+
+def resolve_reference(reference: str) -> str:
+    env_match = _ENV_REF.match(reference)
+    if env_match:
+        value = os.environ.get(env_match.group(1))
+        if value is None:
+            raise SecretResolutionError(f"The environment variable {env_match.group(1)} is not set.")
+        return value
+    vault_match = _VAULT_REF.match(reference)
+    if vault_match:
+        return _read_vault(*vault_match.groups())
+    raise SecretResolutionError("Not a secret reference (expected env:NAME or vault:MOUNT/PATH#FIELD).")
+
+
+def _read_vault(mount: str, path: str, field: str) -> str:
+    address, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
+    if not address or not token:
+        raise SecretResolutionError("VAULT_ADDR and VAULT_TOKEN must be set to resolve vault: references.")
+    client = hvac.Client(url=address, token=token, timeout=VAULT_TIMEOUT_SECONDS)
+    try:
+        answer = client.secrets.kv.v2.read_secret_version(path=path, mount_point=mount, raise_on_deleted_version=True)
+    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+        raise SecretResolutionError(f"Vault could not provide {mount}/{path} ({exc.__class__.__name__}).") from exc
+    data = answer.get("data", {}).get("data", {})
+    if field not in data:
+        raise SecretResolutionError(f"Vault secret {mount}/{path} has no field {field!r}.")
+    return str(data[field])
+
+
+def resolve_config(config: dict) -> dict:
+    resolved = {}
+    for key, value in config.items():
+        if key.endswith(SECRET_SUFFIX):
+            resolved[key[: -len(SECRET_SUFFIX)]] = resolve_reference(value)
+        else:
+            resolved[key] = value
+    return resolved
