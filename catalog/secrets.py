@@ -64,3 +64,8 @@ def resolve_config(config: dict) -> dict:
         else:
             resolved[key] = value
     return resolved
+
+
+def resolve_connection_config(connection) -> dict:
+    """The connector-ready config of a catalog Connection, secrets resolved. Call only when executing."""
+    return resolve_config(connection.config)
