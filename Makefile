@@ -2,7 +2,6 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-export DJANGO_DEBUG ?= 1
 
 .PHONY: venv run test lint migrations-check bench
 
@@ -16,9 +15,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Installs, migrates the embedded SQLite database, seeds demo data, prints the demo key, serves on localhost.
 run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --admin-user
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --admin-user
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Installs and runs the suite (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
 test: venv
@@ -27,5 +26,5 @@ test: venv
 
 # Real migrations on a fresh database, and no model change without its migration.
 migrations-check: venv
-	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
