@@ -1,9 +1,9 @@
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
+from config.routers import OptionalSlashRouter
 from orgs.api.views import ApiKeyViewSet, OrganizationMeView
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [

@@ -109,7 +109,9 @@ class TestRoles:
 
 @pytest.mark.django_db
 class TestScaffoldKeys:
-    @pytest.mark.parametrize(("name", "role"), [("platform-key", "write"), ("admin-key", "admin"), ("dev-key", "write")])
+    @pytest.mark.parametrize(
+        ("name", "role"), [("platform-key", "write"), ("admin-key", "admin"), ("dev-key", "write")]
+    )
     def test_scaffold_keys_map_to_the_local_dev_organization_when_allowed(self, settings, name, role):
         settings.DATAXPIPE_ALLOW_SCAFFOLD_KEYS = True
         response = _client(HTTP_X_API_KEY=name).get(ME)

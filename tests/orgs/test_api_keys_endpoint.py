@@ -33,7 +33,7 @@ class TestCreateKey:
         full_key = client_a.post("/api/v1/api-keys/", {"name": "airflow"}, format="json").json()["key"]
         secret = full_key[len(keys.KEY_MARKER) + keys.PREFIX_LENGTH :]
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {ApiKey._meta.db_table}")  # noqa: S608 - fixed table name
+            cursor.execute(f"SELECT * FROM {ApiKey._meta.db_table}")
             stored = repr(cursor.fetchall())
         assert full_key not in stored
         assert secret not in stored
@@ -76,7 +76,8 @@ class TestCreateKey:
 
     def test_body_over_the_limit_is_413(self, client_a, settings):
         response = client_a.post(
-            "/api/v1/api-keys/", data='{"name": "' + "x" * (settings.DATAXPIPE_MAX_BODY_BYTES + 1) + '"}',
+            "/api/v1/api-keys/",
+            data='{"name": "' + "x" * (settings.DATAXPIPE_MAX_BODY_BYTES + 1) + '"}',
             content_type="application/json",
         )
         assert response.status_code == 413
