@@ -173,7 +173,11 @@ class ConnectionViewSet(
 
     def update(self, request, id=None, partial=False):
         connection = self.get_object()
-        payload = ConnectionSerializer(connection, data=request.data, partial=partial)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+        # The id is in the path; the body may repeat it (as a GET returned it) but not change it.
+        body = {"id": connection.connection_id, **request.data}
+        payload = ConnectionSerializer(connection, data=body, partial=partial)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         if data.get("connection_id", connection.connection_id) != connection.connection_id:
