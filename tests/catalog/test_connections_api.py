@@ -86,7 +86,8 @@ class TestDsnPassword:
 
     def test_dsn_with_password_secret_resolves_into_the_dsn(self, client_a, monkeypatch):
         monkeypatch.setenv("PG_PROD_PASSWORD", "from-env")
-        response = create(client_a, config={"dsn": "postgresql://etl@db/orders", "password_secret": "env:PG_PROD_PASSWORD"})
+        config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:PG_PROD_PASSWORD"}
+        response = create(client_a, config=config)
         assert response.status_code == 201
         resolved = resolve_connection_config(Connection.objects.get())
         assert resolved["dsn"] == "postgresql://etl:from-env@db/orders"

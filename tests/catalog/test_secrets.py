@@ -80,7 +80,8 @@ def test_is_secret_reference(value, expected):
 
 def test_env_reference_resolves_from_the_environment(monkeypatch):
     monkeypatch.setenv("PG_PASSWORD", "from-env")
-    assert resolve_config({"host": "db", "password_secret": "env:PG_PASSWORD"}) == {"host": "db", "password": "from-env"}
+    resolved = resolve_config({"host": "db", "password_secret": "env:PG_PASSWORD"})
+    assert resolved == {"host": "db", "password": "from-env"}
 
 
 def test_missing_env_variable_is_a_clear_error(monkeypatch):
@@ -105,7 +106,10 @@ def test_vault_wrong_token_is_an_error_without_the_secret(vault_server, monkeypa
 
 @pytest.mark.parametrize(
     ("reference", "fragment"),
-    [("vault:secret/warehouses/nope#password", "could not provide"), ("vault:secret/warehouses/pg-prod#pin", "no field")],
+    [
+        ("vault:secret/warehouses/nope#password", "could not provide"),
+        ("vault:secret/warehouses/pg-prod#pin", "no field"),
+    ],
 )
 def test_vault_missing_secret_or_field(vault_server, reference, fragment):
     with pytest.raises(SecretResolutionError, match=fragment):
@@ -131,7 +135,10 @@ def test_connection_with_a_vault_password_resolves_into_its_dsn(vault_server, or
         organization=org_a,
         connection_id="pg-prod",
         connection_type="postgres",
-        config={"dsn": "postgresql://etl@db.internal/orders", "password_secret": "vault:secret/warehouses/pg-prod#password"},
+        config={
+            "dsn": "postgresql://etl@db.internal/orders",
+            "password_secret": "vault:secret/warehouses/pg-prod#password",
+        },
     )
     assert VaultKvV2Handler.requests_seen == []  # nothing is resolved when the connection is saved
     resolved = resolve_connection_config(connection)
