@@ -14,8 +14,15 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "S3cr3t-p@ss/w0rd"
 DSN = "postgresql://etl:S3cr3t-p%40ss%2Fw0rd@db.internal:5432/orders?sslmode=require"
 BIGQUERY = {"project": "acme-dw", "location": "EU", "dataset": "analytics", "maximum_bytes_billed": 10**10}
-SNOWFLAKE = {"account": "acme-eu", "user": "checks", "warehouse": "CHECKS_WH", "database": "DW", "schema": "PUBLIC",
-             "role": "CHECKER", "password_secret": "env:SNOWFLAKE_PASSWORD"}
+SNOWFLAKE = {
+    "account": "acme-eu",
+    "user": "checks",
+    "warehouse": "CHECKS_WH",
+    "database": "DW",
+    "schema": "PUBLIC",
+    "role": "CHECKER",
+    "password_secret": "env:SNOWFLAKE_PASSWORD",
+}
 
 
 def create(client, connection_id="pg-prod", connection_type="postgres", config=None):
@@ -38,8 +45,12 @@ class TestDsnPassword:
         assert body["has_dsn_password"] is True
         for text in (response.content.decode(), stored_rows()):
             assert PASSWORD not in text and "S3cr3t-p%40ss" not in text
-        for path in ["/api/v1/connections/", "/api/v1/connections", "/api/v1/connections/pg-prod",
-                     "/api/v1/connections/pg-prod/"]:
+        for path in [
+            "/api/v1/connections/",
+            "/api/v1/connections",
+            "/api/v1/connections/pg-prod",
+            "/api/v1/connections/pg-prod/",
+        ]:
             shown = client_a.get(path)
             assert shown.status_code == 200
             assert "S3cr3t" not in shown.content.decode()
@@ -67,16 +78,19 @@ class TestDsnPassword:
 
     def test_putting_back_the_masked_dsn_keeps_the_password(self, client_a):
         shown = create(client_a).json()
-        response = client_a.put("/api/v1/connections/pg-prod", {"type": "postgres", "config": shown["config"]},
-                                format="json")
+        response = client_a.put(
+            "/api/v1/connections/pg-prod", {"type": "postgres", "config": shown["config"]}, format="json"
+        )
         assert response.status_code == 200
         assert PASSWORD in resolve_connection_config(Connection.objects.get())["dsn"].replace("%40", "@").replace(
-            "%2F", "/")
+            "%2F", "/"
+        )
 
     def test_a_new_dsn_without_password_drops_the_stored_one(self, client_a):
         create(client_a)
-        response = client_a.patch("/api/v1/connections/pg-prod", {"config": {"dsn": "postgresql://ro@db/orders"}},
-                                  format="json")
+        response = client_a.patch(
+            "/api/v1/connections/pg-prod", {"config": {"dsn": "postgresql://ro@db/orders"}}, format="json"
+        )
         assert response.json()["has_dsn_password"] is False
         assert resolve_connection_config(Connection.objects.get())["dsn"] == "postgresql://ro@db/orders"
 
@@ -105,16 +119,25 @@ class TestValidation:
         ("connection_type", "config"),
         [
             ("postgres", {"dsn": "postgresql://etl@db/orders"}),
-            ("postgres", {"host": "db", "port": 5432, "database": "orders", "user": "etl",
-                          "password_secret": "vault:secret/warehouses/pg#password"}),
+            (
+                "postgres",
+                {
+                    "host": "db",
+                    "port": 5432,
+                    "database": "orders",
+                    "user": "etl",
+                    "password_secret": "vault:secret/warehouses/pg#password",
+                },
+            ),
             ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3"}),
             ("snowflake", SNOWFLAKE),
             ("bigquery", {**BIGQUERY, "credentials_secret": "vault:secret/gcp/checks#service_account_json"}),
         ],
     )
     def test_each_type_accepts_its_config(self, client_a, connection_type, config):
-        response = create(client_a, connection_id=f"{connection_type}-1", connection_type=connection_type,
-                          config=config)
+        response = create(
+            client_a, connection_id=f"{connection_type}-1", connection_type=connection_type, config=config
+        )
         assert response.status_code == 201, response.content
         assert response.json()["config"] == config  # references are shown as references
 
@@ -127,23 +150,51 @@ class TestValidation:
             ({"id": "x", "type": "sqlite", "config": "path=/tmp/x"}, "config", "object"),
             ({"id": "x", "type": "sqlite", "config": {}}, "config", "path: required"),
             ({"id": "x", "type": "postgres", "config": {"host": "db"}}, "config", "database, user: required"),
-            ({"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "host": "db"}}, "config",
-             "either a dsn"),
+            (
+                {"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "host": "db"}},
+                "config",
+                "either a dsn",
+            ),
             ({"id": "x", "type": "postgres", "config": {"dsn": "mysql-ish"}}, "config", "postgresql://"),
-            ({"id": "x", "type": "postgres", "config": {"host": "db", "database": "d", "user": "u", "port": "5432"}},
-             "config", "port: must be a positive integer"),
-            ({"id": "x", "type": "postgres", "config": {"host": "db", "database": "d", "user": "u",
-                                                        "password": "plain"}}, "config", "password_secret"),
-            ({"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "password_secret": "hunter2"}},
-             "config", "must be a secret reference"),
-            ({"id": "x", "type": "snowflake", "config": {**SNOWFLAKE, "password_secret": "vault:nofield"}}, "config",
-             "secret reference"),
-            ({"id": "x", "type": "snowflake", "config": {k: v for k, v in SNOWFLAKE.items() if k != "warehouse"}},
-             "config", "warehouse: required"),
-            ({"id": "x", "type": "bigquery", "config": {**BIGQUERY, "maximum_bytes_billed": "lots"}}, "config",
-             "maximum_bytes_billed"),
-            ({"id": "x", "type": "bigquery", "config": {k: v for k, v in BIGQUERY.items() if k != "project"}},
-             "config", "project: required"),
+            (
+                {"id": "x", "type": "postgres", "config": {"host": "db", "database": "d", "user": "u", "port": "5432"}},
+                "config",
+                "port: must be a positive integer",
+            ),
+            (
+                {
+                    "id": "x",
+                    "type": "postgres",
+                    "config": {"host": "db", "database": "d", "user": "u", "password": "plain"},
+                },
+                "config",
+                "password_secret",
+            ),
+            (
+                {"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "password_secret": "hunter2"}},
+                "config",
+                "must be a secret reference",
+            ),
+            (
+                {"id": "x", "type": "snowflake", "config": {**SNOWFLAKE, "password_secret": "vault:nofield"}},
+                "config",
+                "secret reference",
+            ),
+            (
+                {"id": "x", "type": "snowflake", "config": {k: v for k, v in SNOWFLAKE.items() if k != "warehouse"}},
+                "config",
+                "warehouse: required",
+            ),
+            (
+                {"id": "x", "type": "bigquery", "config": {**BIGQUERY, "maximum_bytes_billed": "lots"}},
+                "config",
+                "maximum_bytes_billed",
+            ),
+            (
+                {"id": "x", "type": "bigquery", "config": {k: v for k, v in BIGQUERY.items() if k != "project"}},
+                "config",
+                "project: required",
+            ),
         ],
     )
     def test_bad_input_is_400_with_field_messages(self, client_a, body, field, fragment):
@@ -171,9 +222,11 @@ class TestValidation:
 class TestUpdateAndDelete:
     def test_put_replaces_type_and_config(self, client_a):
         create(client_a)
-        response = client_a.put("/api/v1/connections/pg-prod/",
-                                 {"id": "pg-prod", "type": "sqlite", "config": {"path": "/tmp/w.sqlite3"}},
-                                 format="json")
+        response = client_a.put(
+            "/api/v1/connections/pg-prod/",
+            {"id": "pg-prod", "type": "sqlite", "config": {"path": "/tmp/w.sqlite3"}},
+            format="json",
+        )
         assert response.status_code == 200
         assert response.json()["type"] == "sqlite" and response.json()["has_dsn_password"] is False
 
@@ -185,16 +238,20 @@ class TestUpdateAndDelete:
 
     def test_bad_update_changes_nothing(self, client_a):
         create(client_a)
-        response = client_a.put("/api/v1/connections/pg-prod", {"type": "postgres", "config": {"host": "x"}},
-                                format="json")
+        response = client_a.put(
+            "/api/v1/connections/pg-prod", {"type": "postgres", "config": {"host": "x"}}, format="json"
+        )
         assert response.status_code == 400
         stored = Connection.objects.get()
         assert stored.config["dsn"].startswith("postgresql://etl@") and stored.encrypted_dsn_password
 
     def test_id_cannot_change(self, client_a):
         create(client_a)
-        response = client_a.put("/api/v1/connections/pg-prod", {"id": "renamed", "type": "postgres",
-                                                                "config": {"dsn": "postgresql://a@b/c"}}, format="json")
+        response = client_a.put(
+            "/api/v1/connections/pg-prod",
+            {"id": "renamed", "type": "postgres", "config": {"dsn": "postgresql://a@b/c"}},
+            format="json",
+        )
         assert response.status_code == 400 and "id" in response.json()
 
     def test_delete(self, client_a):
@@ -209,8 +266,12 @@ class TestRolesAndTenancy:
         create(client_a)
         client = make_client(org_a, role)
         assert create(client, connection_id="other").status_code == 403
-        assert client.put("/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}},
-                          format="json").status_code == 403
+        assert (
+            client.put(
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+            ).status_code
+            == 403
+        )
         assert client.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 403
         assert client.delete("/api/v1/connections/pg-prod").status_code == 403
         assert client.get("/api/v1/connections/pg-prod").status_code == 200
@@ -219,8 +280,12 @@ class TestRolesAndTenancy:
     def test_other_organizations_connection_is_404_and_unchanged(self, client_a, client_b):
         create(client_a)
         assert client_b.get("/api/v1/connections/pg-prod").status_code == 404
-        assert client_b.put("/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}},
-                            format="json").status_code == 404
+        assert (
+            client_b.put(
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+            ).status_code
+            == 404
+        )
         assert client_b.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 404
         assert client_b.delete("/api/v1/connections/pg-prod").status_code == 404
         assert client_b.get("/api/v1/connections/").json()["count"] == 0

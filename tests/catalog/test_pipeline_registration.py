@@ -147,8 +147,16 @@ class TestRecordsLineageAndChecks:
         assert edges_of("finance_report") == [("orders_daily", "finance_report_out", "1")]
 
     def test_other_organizations_datasets_are_untouched(self, client_a, client_b, org_b, example_spec):
-        post(client_b, {**example_spec, "sources": example_spec["sources"][:1], "transforms": [
-            {"id": "clean_orders", "inputs": ["raw_orders"]}], "checks": [], "targets": []})
+        post(
+            client_b,
+            {
+                **example_spec,
+                "sources": example_spec["sources"][:1],
+                "transforms": [{"id": "clean_orders", "inputs": ["raw_orders"]}],
+                "checks": [],
+                "targets": [],
+            },
+        )
         before = list(Dataset.objects.filter(organization=org_b).values_list("dataset_id", "table"))
         post(client_a, example_spec)
         assert list(Dataset.objects.filter(organization=org_b).values_list("dataset_id", "table")) == before
@@ -200,8 +208,11 @@ class TestValidation:
             (lambda s: s["transforms"][0].update(inputs=[]), "transforms[0].inputs", "at least one"),
             (lambda s: s["checks"][0].update(dataset="unknown_table"), "checks[0].dataset", "unknown_table"),
             (lambda s: s["sources"].append({"id": "raw_orders"}), "sources[2]", "Duplicate"),
-            (lambda s: s["transforms"].append({"id": "raw_orders", "inputs": ["raw_customers"]}), "transforms[2]",
-             "Duplicate"),
+            (
+                lambda s: s["transforms"].append({"id": "raw_orders", "inputs": ["raw_customers"]}),
+                "transforms[2]",
+                "Duplicate",
+            ),
             (lambda s: s["checks"].append(dict(s["checks"][0])), "checks[3]", "Duplicate"),
             (lambda s: s["targets"].append(dict(s["targets"][0])), "targets[2]", "Duplicate"),
             (lambda s: s["checks"][0].update(severity="fatal"), "checks[0].severity", "error"),
@@ -210,8 +221,9 @@ class TestValidation:
             (lambda s: s["sources"][0].pop("id"), "sources[0]", "id"),
         ],
     )
-    def test_bad_spec_is_400_with_a_field_message_and_writes_nothing(self, client_a, example_spec, change, field,
-                                                                     fragment):
+    def test_bad_spec_is_400_with_a_field_message_and_writes_nothing(
+        self, client_a, example_spec, change, field, fragment
+    ):
         change(example_spec)
         response = post(client_a, example_spec)
         assert response.status_code == 400, response.content

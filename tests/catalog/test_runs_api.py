@@ -37,8 +37,14 @@ class TestPostRun:
         airflow_id = "scheduled__2025-06-01T06:00:00+00:00"
         assert post_run(client_a, {**START, "run_id": airflow_id}).status_code == 201
         response = post_run(
-            client_a, {"pipeline_id": "orders_sync", "run_id": airflow_id, "status": "success",
-                       "finished_at": "2025-06-01T06:20:00Z", "attributes": {"rows": 42}}
+            client_a,
+            {
+                "pipeline_id": "orders_sync",
+                "run_id": airflow_id,
+                "status": "success",
+                "finished_at": "2025-06-01T06:20:00Z",
+                "attributes": {"rows": 42},
+            },
         )
         assert response.status_code == 200
         body = response.json()
@@ -127,8 +133,9 @@ class TestPatchRun:
     def test_unknown_run_is_404(self, client_a, pipeline_a):
         assert client_a.patch("/api/v1/runs/nope", {"status": "success"}, format="json").status_code == 404
 
-    def test_other_organizations_run_is_404_and_unchanged(self, client_a, client_b, org_b, register, example_spec,
-                                                           pipeline_a):
+    def test_other_organizations_run_is_404_and_unchanged(
+        self, client_a, client_b, org_b, register, example_spec, pipeline_a
+    ):
         register(org_b, example_spec)  # B has a pipeline of the same name
         post_run(client_a, {**START, "run_id": "r1"})
         assert client_b.patch("/api/v1/runs/r1", {"status": "success"}, format="json").status_code == 404
@@ -140,10 +147,18 @@ class TestGetRun:
     def _result(self, run, check_id, status, severity, **extra):
         definition = CheckDefinition.objects.filter(check_id=check_id).first()
         return CheckResult.objects.create(
-            organization=run.organization, result_id=f"{run.run_id}-{check_id}", check_id=check_id,
-            check_definition=definition, pipeline=run.pipeline, run=run, status=status, severity=severity,
-            violations=extra.pop("violations", 0), threshold=0,
-            executed_at=extra.pop("executed_at", datetime(2025, 6, 1, 6, 30, tzinfo=UTC)), **extra,
+            organization=run.organization,
+            result_id=f"{run.run_id}-{check_id}",
+            check_id=check_id,
+            check_definition=definition,
+            pipeline=run.pipeline,
+            run=run,
+            status=status,
+            severity=severity,
+            violations=extra.pop("violations", 0),
+            threshold=0,
+            executed_at=extra.pop("executed_at", datetime(2025, 6, 1, 6, 30, tzinfo=UTC)),
+            **extra,
         )
 
     def test_run_with_its_check_results_and_a_failing_flag(self, client_a, pipeline_a):
@@ -158,13 +173,24 @@ class TestGetRun:
         results = {r["check_id"]: r for r in body["check_results"]}
         assert results["chk_freshness"]["violations"] == 12 and results["chk_freshness"]["status"] == "fail"
         assert results["chk_revenue_not_negative"]["error_message"] == "warehouse timed out"
-        assert set(results["chk_freshness"]) >= {"status", "check_id", "violations", "threshold", "severity",
-                                                 "executed_at", "error_message"}
+        assert set(results["chk_freshness"]) >= {
+            "status",
+            "check_id",
+            "violations",
+            "threshold",
+            "severity",
+            "executed_at",
+            "error_message",
+        }
 
     @pytest.mark.parametrize(
         ("results", "health"),
-        [([], "no_checks"), ([("pass", "error")], "passing"), ([("fail", "warn")], "degraded"),
-         ([("pass", "error"), ("error", "error")], "degraded")],
+        [
+            ([], "no_checks"),
+            ([("pass", "error")], "passing"),
+            ([("fail", "warn")], "degraded"),
+            ([("pass", "error"), ("error", "error")], "degraded"),
+        ],
     )
     def test_health(self, client_a, pipeline_a, results, health):
         post_run(client_a, {**START, "run_id": "r1"})
@@ -174,8 +200,9 @@ class TestGetRun:
         body = client_a.get("/api/v1/runs/r1/").json()
         assert body["health"] == health and body["failed_error_checks"] == 0
 
-    def test_check_results_are_prefetched_in_a_fixed_number_of_queries(self, client_a, pipeline_a,
-                                                                        django_assert_num_queries):
+    def test_check_results_are_prefetched_in_a_fixed_number_of_queries(
+        self, client_a, pipeline_a, django_assert_num_queries
+    ):
         post_run(client_a, {**START, "run_id": "r1"})
         run = Run.objects.get()
         self._result(run, "a", "pass", "error")

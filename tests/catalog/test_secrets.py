@@ -34,9 +34,19 @@ class VaultKvV2Handler(BaseHTTPRequestHandler):
         if secret is None:
             return self._answer(404, {"errors": []})
         metadata = {"created_time": "2025-06-01T00:00:00Z", "deletion_time": "", "destroyed": False, "version": 2}
-        return self._answer(200, {"request_id": "r", "lease_id": "", "renewable": False, "lease_duration": 0,
-                                  "data": {"data": secret, "metadata": metadata}, "wrap_info": None,
-                                  "warnings": None, "auth": None})
+        return self._answer(
+            200,
+            {
+                "request_id": "r",
+                "lease_id": "",
+                "renewable": False,
+                "lease_duration": 0,
+                "data": {"data": secret, "metadata": metadata},
+                "wrap_info": None,
+                "warnings": None,
+                "auth": None,
+            },
+        )
 
     def _answer(self, code, body):
         payload = json.dumps(body).encode()
