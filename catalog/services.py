@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from rest_framework import status as http_status
 from rest_framework.exceptions import APIException
@@ -90,28 +90,67 @@ def apply_run_event(
     if status == RunStatus.RUNNING and started_at is None:
         event.started_at = timezone.now()
     with transaction.atomic():
-        run = Run.objects.select_for_update().filter(organization=organization, run_id=run_id).first()
+        run = None
+        if status in TERMINAL_RUN_STATUSES:
+            # A finish is usually for a run that exists: look it up (and lock it) first.
+            run = _locked_run(organization, run_id)
         if run is None:
-            try:
-                with transaction.atomic():
-                    run = Run.objects.create(
-                        organization=organization,
-                        pipeline=pipeline,
-                        pipeline_version=pipeline_version or pipeline.current_version,
-                        run_id=run_id,
-                        status=status,
-                        started_at=event.started_at,
-                        finished_at=event.finished_at,
-                        attributes=attributes or {},
-                    )
-            except IntegrityError:
-                # A parallel delivery created it first: apply this event to that row instead.
-                run = Run.objects.select_for_update().get(organization=organization, run_id=run_id)
-            else:
+            candidate = Run(
+                organization=organization,
+                pipeline=pipeline,
+                pipeline_version=pipeline_version or pipeline.current_version,
+                run_id=run_id,
+                status=status,
+                started_at=event.started_at,
+                finished_at=event.finished_at,
+                attributes=attributes or {},
+            )
+            if _insert_unless_exists(candidate):
                 consume_monthly(organization, "runs_per_month")
-                return RunEventOutcome(run=run, created=True, changed=True)
+                return RunEventOutcome(run=candidate, created=True, changed=True)
+            # It exists (perhaps created a moment ago by a parallel delivery): apply the event to it.
+            run = _locked_run(organization, run_id)
         changed = _transition(run, pipeline, event, pipeline_version, attributes)
         return RunEventOutcome(run=run, created=False, changed=changed)
+
+
+def _locked_run(organization: Organization, run_id: str) -> Run | None:
+    return Run.objects.select_for_update().filter(organization=organization, run_id=run_id).first()
+
+
+def _insert_unless_exists(run: Run) -> bool:
+    """Inserts `run` unless (organization, run_id) exists; True when this call created it.
+
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` where the database can (PostgreSQL, SQLite >= 3.35):
+    a parallel insert of the same run waits on the unique index and then does nothing, with no error
+    and no savepoint. Elsewhere, a savepoint around a plain insert.
+    """
+    database = connections[router.db_for_write(Run)]
+    if not database.features.can_return_columns_from_insert:
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+            return True
+        except IntegrityError:
+            return False
+    fields = [field for field in Run._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(database.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(run, add=True), database) for field in fields]
+    table, quote = Run._meta.db_table, database.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only quoted model metadata is interpolated; every value is a query parameter.
+    insert = f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    conflict = f"{quote('organization_id')}, {quote('run_id')}"
+    sql = f"{insert} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}"
+    with database.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    run.pk = row[0]
+    run._state.adding = False
+    run._state.db = database.alias
+    return True
 
 
 @dataclass

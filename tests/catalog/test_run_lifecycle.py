@@ -148,3 +148,14 @@ def test_the_monthly_run_limit_refuses_a_new_run_but_not_an_event(event, org_a, 
     assert not Run.objects.filter(run_id="run-2").exists()
     assert event("success").changed  # the existing run still finishes
     assert runs_counted(org_a) == 1
+
+
+def test_databases_without_insert_returning_use_a_savepoint_with_the_same_outcome(event, monkeypatch, org_a):
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    assert event("running", started_at=T0).created
+    again = event("running", started_at=T0)
+    assert not again.created and not again.changed
+    assert event("success").run.status == "success"
+    assert Run.objects.count() == 1 and runs_counted(org_a) == 1
