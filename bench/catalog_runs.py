@@ -42,7 +42,8 @@ PAGE_SIZE = 50
 DEEP_PAGE = 1000
 REPEATS = 200
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
-EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "20"))
+EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "10"))
+ROUNDS = 2
 SECRET = "bench-secret-key-not-for-production"
 
 
@@ -191,15 +192,18 @@ class Client:
         return response.status, response.read()
 
 
-def p50_ms(client, path):
-    client.call("GET", path)  # warm
-    timings = []
+def p50s_ms(client, paths):
+    """p50 latency of each path, requests interleaved so that load changes hit every path alike."""
+    for path in paths:
+        client.call("GET", path)  # warm
+    timings = {path: [] for path in paths}
     for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        status, _ = client.call("GET", path)
-        timings.append((time.perf_counter() - t0) * 1000)
-        assert status == 200, status
-    return statistics.median(timings)
+        for path in paths:
+            t0 = time.perf_counter()
+            status, _ = client.call("GET", path)
+            timings[path].append((time.perf_counter() - t0) * 1000)
+            assert status == 200, status
+    return [statistics.median(timings[path]) for path in paths]
 
 
 def measure_pages(port, key):
@@ -216,7 +220,7 @@ def measure_pages(port, key):
     deep_runs = json.loads(body)["results"]
     assert len(deep_runs) == PAGE_SIZE
     log(f"walked to page {DEEP_PAGE} in {walk:.1f}s; its first run is {deep_runs[0]['run_id']}")
-    return p50_ms(client, first), p50_ms(client, path)
+    return p50s_ms(client, [first, path])
 
 
 def timed_workers(work, clients, seconds):
@@ -299,15 +303,18 @@ def main():
             f"run history p50 over {REPEATS}: page 1 {page1:.2f} ms, page {DEEP_PAGE} {deep:.2f} ms "
             f"-> ratio {deep / page1:.2f}x"
         )
-        api = api_event_rate(port, state["key"], CLIENTS)
-        raw = raw_insert_rate(database_url, state, CLIENTS)
-        log(
-            f"{CLIENTS} concurrent clients, {EVENT_SECONDS:.0f}s each: API {api:.0f} run events/s, "
-            f"psycopg single-row insert+commit {raw:.0f}/s -> API at {api / raw:.2f}x the raw rate"
-        )
-        api1 = api_event_rate(port, state["key"], 1)
-        raw1 = raw_insert_rate(database_url, state, 1)
-        log(f"1 client: API {api1:.0f} run events/s, raw {raw1:.0f}/s -> {api1 / raw1:.2f}x")
+        for clients in (CLIENTS, 1):
+            # Alternating rounds, so that other load on the machine does not favour one side.
+            api, raw = [], []
+            for _ in range(ROUNDS):
+                api.append(api_event_rate(port, state["key"], clients))
+                raw.append(raw_insert_rate(database_url, state, clients))
+            api_rate, raw_rate = statistics.mean(api), statistics.mean(raw)
+            log(
+                f"{clients} concurrent client(s), {ROUNDS}x{EVENT_SECONDS:.0f}s each: API {api_rate:.0f} run events/s "
+                f"(rounds {', '.join(f'{r:.0f}' for r in api)}), psycopg single-row insert+commit {raw_rate:.0f}/s "
+                f"(rounds {', '.join(f'{r:.0f}' for r in raw)}) -> API at {api_rate / raw_rate:.2f}x the raw rate"
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)

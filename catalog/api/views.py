@@ -34,7 +34,9 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
     filterset_class = PipelineFilter
 
     def scope_queryset(self, queryset):
-        return selectors.pipelines_with_latest_run(queryset)
+        if self.action in ("list", "retrieve", "create"):
+            return selectors.pipelines_with_latest_run(queryset)
+        return queryset  # versions/runs only need the pipeline row
 
     def get_serializer_class(self):
         return PipelineListSerializer if self.action == "list" else PipelineSerializer
