@@ -127,7 +127,11 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
 
 
 def _replace_edges(organization, pipeline, version, spec: PipelineSpec, datasets):
-    LineageEdge.objects.filter(pipeline=pipeline).delete()
+    # Registration owns the edges between pipeline.json datasets (namespace ""); edges that OpenLineage
+    # events tied to this pipeline between namespaced datasets are the lineage app's to keep.
+    LineageEdge.objects.filter(
+        pipeline=pipeline, source__namespace=DATASET_NAMESPACE, target__namespace=DATASET_NAMESPACE
+    ).delete()
     LineageEdge.objects.bulk_create(
         [
             LineageEdge(

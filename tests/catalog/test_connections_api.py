@@ -296,3 +296,21 @@ class TestRolesAndTenancy:
         assert create(client_b, config={"dsn": "postgresql://b@db/b"}).status_code == 201
         assert client_a.get("/api/v1/connections/pg-prod").json()["has_dsn_password"] is True
         assert client_b.get("/api/v1/connections/pg-prod").json()["has_dsn_password"] is False
+
+
+def test_connection_list_query_count_does_not_grow(client_a, org_a, django_assert_num_queries):
+    from catalog import services
+
+    def add(index):
+        services.create_connection(
+            organization=org_a, connection_id=f"c{index}", connection_type="sqlite", config={"path": f"/w/{index}"}
+        )
+
+    add(0)
+    client_a.get("/api/v1/connections/")
+    with django_assert_num_queries(3) as few:  # key, count, page
+        client_a.get("/api/v1/connections/")
+    for index in range(1, 10):
+        add(index)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(client_a.get("/api/v1/connections/").json()["results"]) == 10

@@ -83,3 +83,14 @@ class TestDetail:
 
     def test_read_key_can_read(self, make_client, catalog_a):
         assert make_client(catalog_a, "read").get("/api/v1/pipelines/orders_sync").status_code == 200
+
+
+def test_versions_list_query_count_does_not_grow(client_a, org_a, register, example_spec, django_assert_num_queries):
+    register(org_a, example_spec)
+    client_a.get("/api/v1/pipelines/orders_sync/versions")
+    with django_assert_num_queries(4) as few:  # key, pipeline, count, page (+pipeline)
+        client_a.get("/api/v1/pipelines/orders_sync/versions")
+    for version in range(4, 12):
+        register(org_a, {**example_spec, "version": str(version)})
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(client_a.get("/api/v1/pipelines/orders_sync/versions").json()["results"]) == 9

@@ -131,6 +131,18 @@ class TestRecordsLineageAndChecks:
         assert CheckDefinition.objects.filter(pipeline_version__version="3").count() == 3
         assert CheckDefinition.objects.filter(pipeline_version__version="4").count() == 3
 
+    def test_openlineage_edges_of_the_pipeline_survive_a_new_version(self, client_a, org_a, example_spec):
+        post(client_a, example_spec)
+        pipeline = Pipeline.objects.get()
+        observed = [
+            Dataset.objects.create(organization=org_a, namespace="postgres://db:5432", dataset_id=name)
+            for name in ("orders.public.orders", "orders.public.clean")
+        ]
+        LineageEdge.objects.create(organization=org_a, source=observed[0], target=observed[1], pipeline=pipeline)
+        post(client_a, {**example_spec, "version": "4"})
+        assert LineageEdge.objects.filter(pipeline=pipeline, source=observed[0]).exists()
+        assert LineageEdge.objects.filter(pipeline=pipeline, pipeline_version__version="4").count() == 3
+
     def test_a_target_loaded_from_another_dataset_gets_an_edge(self, client_a):
         spec = small_spec("export")
         spec["targets"] = [{"id": "export_file", "inputs": ["export_out"], "connection_id": "bq-prod", "table": "x.y"}]
