@@ -31,6 +31,7 @@ from catalog.dsn import PASSWORD_MASK
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
 from catalog.registration import RegistrationOutcome, VersionConflict, register_pipeline
 from catalog.secrets import encrypt_secret
+from catalog.selectors import one_or_none
 from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
 
@@ -115,7 +116,7 @@ def apply_run_event(
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
-    return Run.objects.select_for_update().filter(organization=organization, run_id=run_id).first()
+    return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
 
 
 def _insert_unless_exists(run: Run) -> bool:

@@ -101,9 +101,7 @@ class RunViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin):
         return selectors.runs_with_check_results(queryset)
 
     def _resolve_pipeline(self, name):
-        return (
-            Pipeline.objects.filter(organization=self.organization, name=name).select_related("current_version").first()
-        )
+        return selectors.pipeline_for_run_events(self.organization, name)
 
     def _apply(self, data: dict):
         payload = RunEventSerializer(data=data, context={"resolve_pipeline": self._resolve_pipeline})
