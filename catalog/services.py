@@ -119,6 +119,10 @@ def _locked_run(organization: Organization, run_id: str) -> Run | None:
     return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
 
 
+def _can_insert_returning(database) -> bool:
+    return database.features.can_return_columns_from_insert
+
+
 def _insert_unless_exists(run: Run) -> bool:
     """Inserts `run` unless (organization, run_id) exists; True when this call created it.
 
@@ -127,7 +131,7 @@ def _insert_unless_exists(run: Run) -> bool:
     and no savepoint. Elsewhere, a savepoint around a plain insert.
     """
     database = connections[router.db_for_write(Run)]
-    if not database.features.can_return_columns_from_insert:
+    if not _can_insert_returning(database):
         try:
             with transaction.atomic():
                 run.save(force_insert=True)
