@@ -101,9 +101,11 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
             organization=organization, namespace=DATASET_NAMESPACE, dataset_id__in=list(spec.datasets)
         )
     }
+    # Sorted, so that parallel registrations sharing datasets insert and lock them in the same order
+    # (one waits for the other instead of deadlocking).
     missing = [
         Dataset(organization=organization, dataset_id=dataset_id, namespace=DATASET_NAMESPACE, **location)
-        for dataset_id, location in spec.datasets.items()
+        for dataset_id, location in sorted(spec.datasets.items())
         if dataset_id not in existing
     ]
     # A parallel registration of another pipeline may create the same dataset: ignore_conflicts keeps both
@@ -117,7 +119,8 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
                 setattr(dataset, key, value)
             to_update.append(dataset)
     if to_update:
-        Dataset.objects.bulk_update(to_update, ["connection_id", "table"])
+        list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in to_update]).order_by("pk"))
+        Dataset.objects.bulk_update(sorted(to_update, key=lambda dataset: dataset.pk), ["connection_id", "table"])
     return {
         dataset.dataset_id: dataset
         for dataset in Dataset.objects.filter(

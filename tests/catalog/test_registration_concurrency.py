@@ -61,3 +61,15 @@ def test_same_version_with_different_contents_at_once_one_wins_the_rest_conflict
     statuses = post_in_parallel(make_key(org_a), bodies)
     assert statuses == [201] + [409] * (THREADS - 1)
     assert PipelineVersion.objects.count() == 1
+
+
+def test_different_pipelines_sharing_datasets_register_at_once(org_a, make_key, example_spec):
+    """Every body declares the same datasets (with new locations): no deadlock, one dataset row each."""
+    bodies = []
+    for index in range(THREADS):
+        body = {**example_spec, "name": f"copy_{index}", "checks": []}
+        body["sources"] = [{**source, "table": f"{source['table']}_{index}"} for source in example_spec["sources"]]
+        bodies.append(body)
+    assert post_in_parallel(make_key(org_a), bodies) == [201] * THREADS
+    assert Dataset.objects.count() == 4
+    assert LineageEdge.objects.count() == 3 * THREADS
