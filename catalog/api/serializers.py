@@ -5,8 +5,6 @@ from catalog.connection_config import display_config
 from catalog.models import Connection, ConnectionType, Pipeline, PipelineVersion, Run, RunStatus
 from checks.models import CheckStatus, Severity
 
-SPEC_SECTIONS = ("sources", "transforms", "targets", "checks")
-
 
 class PipelineSerializer(serializers.ModelSerializer):
     """A pipeline with its current version's spec sections; `latest_run_status` comes annotated."""
