@@ -270,3 +270,31 @@ class TestCrossOrganization:
         ]:
             assert client_b.get(path).status_code == 404, path
         assert client_b.get("/api/v1/pipelines/").json()["count"] == 0
+
+
+class TestAtomicity:
+    def test_a_failure_while_recording_checks_leaves_nothing_behind(self, client_a, example_spec, monkeypatch):
+        from catalog import registration
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the database went away half-way")
+
+        monkeypatch.setattr(registration, "_create_check_definitions", broken)
+        client_a.raise_request_exception = False
+        response = post(client_a, example_spec)
+        assert response.status_code == 500
+        assert not Pipeline.objects.exists()
+        assert not PipelineVersion.objects.exists()
+        assert not Dataset.objects.exists() and not LineageEdge.objects.exists()
+
+    def test_a_failed_new_version_keeps_the_previous_one_current_with_its_edges(
+        self, client_a, example_spec, monkeypatch
+    ):
+        from catalog import registration
+
+        post(client_a, example_spec)
+        monkeypatch.setattr(registration, "_create_check_definitions", lambda *a: 1 / 0)
+        client_a.raise_request_exception = False
+        assert post(client_a, {**example_spec, "version": "4"}).status_code == 500
+        assert Pipeline.objects.get().current_version.version == "3"
+        assert {v for *_, v in edges_of("orders_sync")} == {"3"}
