@@ -23,7 +23,8 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.admin_apps.CatalogAdminConfig",
+    "console",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
