@@ -100,7 +100,7 @@ def create_checkout_session(organization: Organization, plan: str) -> str:
             cancel_url=settings.BILLING_CANCEL_URL,
             metadata=metadata,
             subscription_data={"metadata": metadata},
-            **request_options(),
+            api_key=secret_key(),  # dj-stripe adds its pinned API version
         )
     logger.info("checkout session %s for %s (plan %s)", session["id"], organization.slug, plan)
     return session["url"]

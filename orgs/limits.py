@@ -67,11 +67,15 @@ def current_usage(organization: Organization) -> dict[str, int]:
 
 def enforce_limit(organization: Organization, metric: str) -> None:
     """Call inside the transaction that creates one more row of `metric`."""
+    if metric not in COUNTED_METRICS:
+        raise ValueError(f"unknown counted metric {metric!r}; expected one of {sorted(COUNTED_METRICS)}")
+    # Serializes creations for this organization until the surrounding transaction ends, and reads
+    # the plan under that lock: a plan changed by a webhook a moment ago is the one enforced.
+    plan = Organization.objects.select_for_update().filter(pk=organization.pk).values_list("plan", flat=True).first()
+    organization.plan = plan or organization.plan
     limit = limits_for(organization)[metric]
     if limit is None:
         return
-    # Serializes creations for this organization until the surrounding transaction ends.
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()
     usage = _count(organization, metric)
     if usage >= limit:
         raise PlanLimitReached(organization, metric, limit, usage)
@@ -79,6 +83,8 @@ def enforce_limit(organization: Organization, metric: str) -> None:
 
 def consume_monthly(organization: Organization, metric: str, amount: int = 1) -> None:
     """Counts `amount` metered events, or raises PlanLimitReached having counted nothing."""
+    if metric not in MONTHLY_METRICS:
+        raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
     with transaction.atomic():

@@ -28,6 +28,7 @@ class FakeStripe:
     def __init__(self):
         self.ids = itertools.count(1)
         self.calls: list[tuple[str, str, dict]] = []
+        self.failing: set[tuple[str, str]] = set()
         self.customers: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
         self.now = int(time.time())
@@ -35,6 +36,10 @@ class FakeStripe:
     # --- state -------------------------------------------------------------------------
     def next_id(self, prefix: str) -> str:
         return f"{prefix}_Fake{next(self.ids):06d}"
+
+    def fail(self, method: str, path_pattern: str) -> None:
+        """From now on, answer this route with Stripe's 500 api_error."""
+        self.failing.add((method, path_pattern))
 
     def calls_to(self, method: str, path_pattern: str) -> list[dict]:
         return [form for m, path, form in self.calls if m == method and re.fullmatch(path_pattern, path)]
@@ -193,6 +198,9 @@ class FakeStripe:
                 form.update(parse_qsl(request.path_url.split("?", 1)[1]))
             self.calls.append((request.method, path, form))
             assert request.headers["Authorization"].startswith("Bearer sk_test_")
+            if any(m == request.method and re.fullmatch(p, path) for m, p in self.failing):
+                error = {"error": {"type": "api_error", "message": "Something went wrong on Stripe's end."}}
+                return 500, {}, json.dumps(error)
             result = handler(form, re.fullmatch(pattern, path))
             if isinstance(result, tuple):
                 return result
