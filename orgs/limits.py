@@ -29,18 +29,19 @@ class PlanLimitReached(APIException):
     default_code = "plan_limit_reached"
 
     def __init__(self, organization: Organization, metric: str, limit: int, usage: int):
-        super().__init__(
-            {
-                "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
-                f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
-                "code": "plan_limit_reached",
-                "limit": metric,
-                "plan": organization.plan,
-                "allowed": limit,
-                "usage": usage,
-                "upgrade": "/api/v1/billing/checkout",
-            }
-        )
+        body = {
+            "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
+            f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
+            "code": "plan_limit_reached",
+            "limit": metric,
+            "plan": organization.plan,
+            "allowed": limit,
+            "usage": usage,
+            "upgrade": "/api/v1/billing/checkout",
+        }
+        super().__init__(body)
+        # DRF turns every value of an exception's detail into a string; keep the numbers numbers.
+        self.detail = body
 
 
 def limits_for(organization: Organization) -> dict[str, int | None]:
