@@ -115,6 +115,14 @@ class FakeStripe:
         self.customers[customer["id"]] = customer
         return customer
 
+    def delete_customer(self, customer_id: str) -> dict:
+        """Stripe deletes the customer and cancels its subscriptions; later GETs answer `deleted`."""
+        for sub in list(self.subscriptions.values()):
+            if sub["customer"] == customer_id and sub["status"] != "canceled":
+                self.set_subscription(customer_id, sub["items"]["data"][0]["price"]["id"], "canceled", sub["id"])
+        self.customers[customer_id] = {"id": customer_id, "object": "customer", "deleted": True}
+        return self.customers[customer_id]
+
     def set_subscription(self, customer_id: str, price_id: str, status: str = "active", sub_id: str | None = None):
         """Creates or changes a subscription: from now on Stripe 'holds' this state."""
         sub_id = sub_id or self.next_id("sub")
@@ -174,6 +182,7 @@ class FakeStripe:
             ("GET", r"/v1/account", lambda form, m: self.account()),
             ("POST", r"/v1/customers", self._create_customer),
             ("GET", r"/v1/customers/([\w]+)", lambda form, m: self._get(self.customers, m.group(1), "customer")),
+            ("DELETE", r"/v1/customers/([\w]+)", lambda form, m: self._get({}, m.group(1), "customer")),
             (
                 "GET",
                 r"/v1/subscriptions/([\w]+)",

@@ -157,3 +157,20 @@ def test_checkout_leaves_the_plan_alone_until_stripe_confirms(fake_stripe, org_a
 
     org_a.refresh_from_db()
     assert org_a.plan == Plan.TEAM
+
+
+def test_checkout_after_the_customer_was_deleted_in_stripe_links_a_new_one(fake_stripe, org_a, client_a, deliver):
+    from tests.billing.fake_stripe import make_event
+
+    client_a.post(CHECKOUT, {"plan": "team"}, format="json")
+    old = Customer.objects.get(subscriber=org_a)
+    deleted = dict(fake_stripe.customers[old.id])
+    fake_stripe.delete_customer(old.id)
+    assert deliver(make_event("customer.deleted", deleted)).status_code == 200
+
+    response = client_a.post(CHECKOUT, {"plan": "team"}, format="json")
+
+    assert response.status_code == 200
+    new = Customer.objects.get(subscriber=org_a)
+    assert new.id != old.id
+    assert fake_stripe.calls_to("POST", SESSIONS)[-1]["customer"] == new.id

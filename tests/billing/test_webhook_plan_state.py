@@ -195,3 +195,22 @@ def test_a_webhook_for_a_subscription_never_touches_another_organization(make_or
     assert plan_of(org_b) == Plan.TEAM
     assert PlanChange.objects.filter(organization=org_b).count() == b_changes
     assert OrganizationBilling.objects.get(organization=org_b).subscription_id == sub_b["id"]
+
+
+@pytest.mark.parametrize("customer_event_first", [True, False])
+def test_a_deleted_customer_ends_the_plan_in_either_order(org, fake_stripe, subscribe, deliver, customer_event_first):
+    sub = subscribe(org, "price_enterprise_monthly")
+    deliver(make_event("customer.subscription.created", sub))
+    customer_before = dict(fake_stripe.customers[sub["customer"]])
+    fake_stripe.delete_customer(sub["customer"])
+    events = [
+        make_event("customer.deleted", customer_before),
+        make_event("customer.subscription.deleted", fake_stripe.subscriptions[sub["id"]]),
+    ]
+    if not customer_event_first:
+        events.reverse()
+
+    assert [deliver(event).status_code for event in events] == [200, 200]
+
+    assert plan_of(org) == Plan.FREE
+    assert PlanChange.objects.filter(organization=org).values_list("to_plan", flat=True).first() == Plan.FREE
