@@ -83,23 +83,34 @@ def enforce_limit(organization: Organization, metric: str) -> None:
 
 
 def consume_monthly(organization: Organization, metric: str, amount: int = 1) -> None:
-    """Counts `amount` metered events, or raises PlanLimitReached having counted nothing."""
+    """Counts `amount` metered events, or raises PlanLimitReached having counted nothing.
+
+    The usual case is one conditional UPDATE on this month's counter row; the row is created by the
+    first event of the month.
+    """
     if metric not in MONTHLY_METRICS:
         raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
-    with transaction.atomic():
-        counter_filter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
-        if not counter_filter.exists():
-            try:
-                with transaction.atomic():
-                    UsageCounter.objects.create(organization=organization, metric=metric, period=period)
-            except IntegrityError:
-                pass  # created by a parallel request
-        if limit is None:
-            counter_filter.update(value=F("value") + amount)
+    counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+
+    def increment() -> bool:
+        within_limit = counter if limit is None else counter.filter(value__lte=limit - amount)
+        return within_limit.update(value=F("value") + amount) > 0
+
+    # Each statement is atomic on its own: the conditional UPDATE is what keeps the counter within the limit.
+    if increment():
+        return
+    usage = counter.values_list("value", flat=True).first()
+    if usage is None:  # the first event of the month
+        try:
+            with transaction.atomic():
+                UsageCounter.objects.create(organization=organization, metric=metric, period=period)
+        except IntegrityError:
+            pass  # created by a parallel request
+    if usage is None or limit is None or usage <= limit - amount:
+        # The row did not exist yet, or a parallel request created it between our two statements.
+        if increment():
             return
-        updated = counter_filter.filter(value__lte=limit - amount).update(value=F("value") + amount)
-        if not updated:
-            usage = counter_filter.values_list("value", flat=True).first() or 0
-            raise PlanLimitReached(organization, metric, limit, usage)
+        usage = counter.values_list("value", flat=True).first() or 0
+    raise PlanLimitReached(organization, metric, limit, usage)

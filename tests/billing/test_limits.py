@@ -176,3 +176,18 @@ def test_unknown_metrics_are_a_programming_error(org):
         limits.enforce_limit(org, "runs_per_month")
     with pytest.raises(ValueError):
         limits.consume_monthly(org, "pipelines")
+
+
+def test_counting_a_metered_event_is_one_update(org, django_assert_num_queries):
+    limits.consume_monthly(org, "runs_per_month")  # the month's counter row now exists
+
+    with django_assert_num_queries(1):
+        limits.consume_monthly(org, "runs_per_month")
+
+
+def test_a_refused_metered_event_costs_two_queries_and_counts_nothing(org, django_assert_num_queries):
+    limits.consume_monthly(org, "runs_per_month", amount=SMALL["runs_per_month"])
+
+    with django_assert_num_queries(2), pytest.raises(limits.PlanLimitReached):
+        limits.consume_monthly(org, "runs_per_month")
+    assert limits.current_usage(org)["runs_per_month"] == SMALL["runs_per_month"]
