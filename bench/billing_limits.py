@@ -147,12 +147,14 @@ def bench_me_through_gunicorn(organization, requests_count):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(60):
             try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                if requests.get(f"{base}/health", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            sys.exit("gunicorn did not become healthy")
         session = requests.Session()
         session.headers["X-API-KEY"] = full_key
 
