@@ -105,3 +105,20 @@ def test_parallel_first_events_of_a_month_create_one_counter(make_org):
     assert results == [None] * 8
     counter = UsageCounter.objects.get(organization=organization, metric="openlineage_events_per_month")
     assert counter.value == 8
+
+
+def test_parallel_first_checkouts_create_one_customer(fake_stripe, org_a, make_key):
+    from djstripe.models import Customer
+    from rest_framework.test import APIClient
+
+    key = make_key(org_a)
+
+    def checkout(i):
+        return APIClient(HTTP_X_API_KEY=key).post("/api/v1/billing/checkout", {"plan": "team"}, format="json")
+
+    results = run_in_threads(4, checkout)
+
+    assert [r.status_code for r in results] == [200] * 4
+    assert len(fake_stripe.calls_to("POST", r"/v1/customers")) == 1
+    customer = Customer.objects.get(subscriber=org_a)
+    assert {form["customer"] for form in fake_stripe.calls_to("POST", r"/v1/checkout/sessions")} == {customer.id}
