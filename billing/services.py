@@ -60,6 +60,9 @@ def _locked(organization: Organization) -> Organization:
 def get_or_create_customer(organization: Organization) -> Customer:
     """The organization's Stripe customer: created and linked (Customer.subscriber) on first use."""
     options = request_options()
+    existing = Customer.objects.filter(subscriber=organization, livemode=settings.STRIPE_LIVE_MODE).first()
+    if existing is not None:
+        return existing
     with transaction.atomic():
         _locked(organization)  # two first checkouts at once must not create two customers
         with stripe_errors_as_502():

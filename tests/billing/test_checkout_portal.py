@@ -174,3 +174,12 @@ def test_checkout_after_the_customer_was_deleted_in_stripe_links_a_new_one(fake_
     new = Customer.objects.get(subscriber=org_a)
     assert new.id != old.id
     assert fake_stripe.calls_to("POST", SESSIONS)[-1]["customer"] == new.id
+
+
+def test_stripe_calls_use_the_configured_timeout(fake_stripe, client_a):
+    import stripe
+    from django.conf import settings
+
+    client_a.post(PORTAL)
+
+    assert stripe.default_http_client._timeout == settings.BILLING_STRIPE_TIMEOUT_SECONDS < 60
