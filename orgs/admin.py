@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from billing import selectors as billing_selectors
@@ -40,8 +40,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "created_at",
         "plan_source",
-        "plan_limits",
-        "plan_usage",
+        "limits_and_usage",
         "stripe_customer",
         "stripe_subscription",
         "plan_history",
@@ -54,13 +53,20 @@ class OrganizationAdmin(admin.ModelAdmin):
         state = getattr(obj, "billing", None) if obj.pk else None
         return state.get_plan_source_display() if state else "default (no subscription)"
 
-    @admin.display(description="limits")
-    def plan_limits(self, obj):
-        return limits.limits_for(obj) if obj.pk else "-"
-
-    @admin.display(description="usage")
-    def plan_usage(self, obj):
-        return limits.current_usage(obj) if obj.pk else "-"
+    @admin.display(description="limits and usage")
+    def limits_and_usage(self, obj):
+        if not obj.pk:
+            return "-"
+        allowed, used = limits.limits_for(obj), limits.current_usage(obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (metric, used.get(metric, 0), "unlimited" if limit is None else limit)
+                for metric, limit in allowed.items()
+            ),
+        )
+        return format_html("<table><tr><th>metric</th><th>used</th><th>limit</th></tr>{}</table>", rows)
 
     @admin.display(description="Stripe customer")
     def stripe_customer(self, obj):
@@ -94,6 +100,15 @@ class OrganizationAdmin(admin.ModelAdmin):
             )
             or "-"
         )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "plan" in form.base_fields:
+            form.base_fields["plan"].help_text = (
+                "Changing the plan here sets it by hand (enterprise contracts): Stripe events stop changing it "
+                "until the action 'Let Stripe subscriptions decide the plan again'."
+            )
+        return form
 
     def save_model(self, request, obj, form, change):
         if not (change and "plan" in form.changed_data):
