@@ -20,18 +20,20 @@ REQUIRED = {
     ConnectionType.SNOWFLAKE: ("account", "user", "warehouse", "database", "schema", "role"),
     ConnectionType.BIGQUERY: ("project", "location", "dataset", "maximum_bytes_billed"),
 }
+# Every type: how long one check statement may run (seconds, a number), read by the checks connectors.
+_ANY_TYPE = ("statement_timeout_seconds",)
 OPTIONAL = {
-    ConnectionType.POSTGRES: (*_POSTGRES_FIELDS, *_POSTGRES_OPTIONAL),
-    ConnectionType.SQLITE: (),
-    ConnectionType.SNOWFLAKE: ("authenticator", "query_tag", "login_timeout", "statement_timeout_seconds"),
-    ConnectionType.BIGQUERY: ("job_timeout_seconds", "labels"),
+    ConnectionType.POSTGRES: (*_POSTGRES_FIELDS, *_POSTGRES_OPTIONAL, *_ANY_TYPE),
+    ConnectionType.SQLITE: _ANY_TYPE,
+    ConnectionType.SNOWFLAKE: ("authenticator", "query_tag", "login_timeout", *_ANY_TYPE),
+    ConnectionType.BIGQUERY: ("job_timeout_seconds", "labels", *_ANY_TYPE),
 }
+NUMBER_KEYS = {"statement_timeout_seconds"}
 INTEGER_KEYS = {
     "port",
     "connect_timeout",
     "maximum_bytes_billed",
     "login_timeout",
-    "statement_timeout_seconds",
     "job_timeout_seconds",
 }
 
@@ -51,6 +53,10 @@ def _check_value(key: str, value):
     if key.endswith(SECRET_SUFFIX):
         if not is_secret_reference(value):
             _fail(key, "must be a secret reference, env:NAME or vault:MOUNT/PATH#FIELD, never the secret itself.")
+        return
+    if key in NUMBER_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+            _fail(key, "must be a positive number of seconds.")
         return
     if key in INTEGER_KEYS:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

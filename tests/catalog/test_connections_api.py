@@ -130,6 +130,8 @@ class TestValidation:
                 },
             ),
             ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3"}),
+            ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3", "statement_timeout_seconds": 2.5}),
+            ("postgres", {"dsn": "postgresql://etl@db/orders", "statement_timeout_seconds": 10}),
             ("snowflake", SNOWFLAKE),
             ("bigquery", {**BIGQUERY, "credentials_secret": "vault:secret/gcp/checks#service_account_json"}),
         ],
@@ -184,6 +186,11 @@ class TestValidation:
                 {"id": "x", "type": "snowflake", "config": {k: v for k, v in SNOWFLAKE.items() if k != "warehouse"}},
                 "config",
                 "warehouse: required",
+            ),
+            (
+                {"id": "x", "type": "sqlite", "config": {"path": "/x", "statement_timeout_seconds": 0}},
+                "config",
+                "positive number of seconds",
             ),
             (
                 {"id": "x", "type": "bigquery", "config": {**BIGQUERY, "maximum_bytes_billed": "lots"}},
