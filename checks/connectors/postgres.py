@@ -1,0 +1,121 @@
+"""PostgreSQL: a pooled SQLAlchemy engine (psycopg 3) per connection.
+
+Each check runs in its own transaction that starts with `SET TRANSACTION READ ONLY` and
+`SET LOCAL statement_timeout`, fetches a few rows and is rolled back. Sessions also default to
+read-only transactions, so even a statement that ended the first transaction could not write.
+"""
+
+import math
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+
+from checks.connectors.base import (
+    Connector,
+    QueryRows,
+    QueryTag,
+    WarehouseQueryError,
+    WarehouseTimeout,
+    WarehouseUnavailable,
+)
+
+# SQLSTATE classes: 57014 query_canceled (the statement timeout), 08 connection exceptions,
+# 28 invalid authorization, 3D000 unknown database, 57P0x server shutting down.
+_TIMEOUT_STATES = {"57014"}
+_UNAVAILABLE_PREFIXES = ("08", "28", "3D", "57P")
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _url(config: dict) -> URL:
+    if config.get("dsn"):
+        try:
+            url = make_url(str(config["dsn"]))
+        except sqlalchemy.exc.ArgumentError:
+            raise WarehouseUnavailable("The connection's dsn is not a valid PostgreSQL URL.") from None
+        url = url.set(drivername="postgresql+psycopg")
+        if config.get("password"):
+            url = url.set(password=config["password"])
+        return url
+    if not config.get("host") or not config.get("database"):
+        raise WarehouseUnavailable("The connection's config needs dsn, or host and database.")
+    return URL.create(
+        "postgresql+psycopg",
+        username=config.get("user"),
+        password=config.get("password"),
+        host=config["host"],
+        port=int(config["port"]) if config.get("port") else None,
+        database=config["database"],
+    )
+
+
+class PostgresConnector(Connector):
+    type = "postgres"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        url = _url(self.config)
+        self._dsn_password = url.password
+        self.engine = sqlalchemy.create_engine(
+            url,
+            pool_size=2,
+            max_overflow=3,
+            # Waiting for a pooled connection is bounded like the query itself.
+            pool_timeout=self.timeout_seconds,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, max(1, math.ceil(self.timeout_seconds))),
+                "application_name": f"dataxpipe-check:{self.label}"[:63],
+            },
+        )
+        event.listen(self.engine, "connect", _default_read_only)
+
+    def fetch(self, sql: str, *, max_rows: int, tag: QueryTag) -> QueryRows:
+        timeout_ms = max(1, int(self.timeout_seconds * 1000))
+        try:
+            with self.engine.connect() as connection:
+                try:
+                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
+                    result = connection.exec_driver_sql(sql)
+                    if not result.returns_rows:
+                        return QueryRows(columns=[], rows=[])
+                    columns = list(result.keys())
+                    rows = [tuple(row) for row in result.fetchmany(max_rows)]
+                    return QueryRows(columns=columns, rows=rows)
+                finally:
+                    connection.rollback()
+        except sqlalchemy.exc.TimeoutError as exc:
+            raise WarehouseUnavailable(f"No free connection to the warehouse within the timeout ({exc}).") from exc
+        except sqlalchemy.exc.DBAPIError as exc:
+            raise _classify(exc) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def secret_values(self) -> list[str]:
+        values = super().secret_values()
+        if self._dsn_password:
+            values.append(str(self._dsn_password))
+        return values
+
+
+def _default_read_only(dbapi_connection, _record):
+    # psycopg opens a transaction for this SET; commit it so the session setting sticks.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    dbapi_connection.commit()
+
+
+def _classify(exc: sqlalchemy.exc.DBAPIError) -> Exception:
+    original = exc.orig
+    state = getattr(original, "sqlstate", None) or ""
+    message = str(original).strip() if original is not None else str(exc)
+    if state in _TIMEOUT_STATES:
+        return WarehouseTimeout(message)
+    if state.startswith(_UNAVAILABLE_PREFIXES) or exc.connection_invalidated:
+        return WarehouseUnavailable(message)
+    if not state and isinstance(exc, sqlalchemy.exc.OperationalError):
+        return WarehouseUnavailable(message)  # no server answer at all: refused, unreachable, DNS
+    return WarehouseQueryError(message)
