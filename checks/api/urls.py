@@ -1,9 +1,9 @@
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
 from checks.api.views import CheckResultViewSet, ExecuteCheckView
+from config.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("checks/results", CheckResultViewSet, basename="check-result")
 
 urlpatterns = [
