@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 
-from catalog.secrets import SecretResolutionError, resolve_connection_config
+from catalog.secrets import SECRET_SUFFIX, SecretResolutionError, resolve_connection_config
 from checks.connectors.base import (
     MAX_TIMEOUT_SECONDS,
     ConnectionRefused,
@@ -88,7 +88,10 @@ def connector_for(connection) -> Connector:
         if connector is not None:
             _cache.move_to_end(key)
             return connector
-    connector = connector_class(config=config, timeout_seconds=timeout, label=connection.connection_id, **extra)
+    secret_keys = {key.removesuffix(SECRET_SUFFIX) for key in connection.config if key.endswith(SECRET_SUFFIX)}
+    connector = connector_class(
+        config=config, timeout_seconds=timeout, label=connection.connection_id, secret_keys=secret_keys, **extra
+    )
     evicted = []
     with _lock:
         existing = _cache.get(key)

@@ -78,8 +78,10 @@ class Connector(ABC):
 
     type: str = ""
 
-    def __init__(self, *, config: dict, timeout_seconds: float, label: str):
+    def __init__(self, *, config: dict, timeout_seconds: float, label: str, secret_keys=frozenset()):
         self.config = config
+        # Keys whose values were resolved from `*_secret` references.
+        self.secret_keys = frozenset(secret_keys) | {"password", "credentials", "token"}
         self.timeout_seconds = timeout_seconds
         self.label = label  # the connection id, for messages and application names
 
@@ -93,5 +95,4 @@ class Connector(ABC):
 
     def secret_values(self) -> list[str]:
         """Values that must never appear in an error message (scrubbed by the service)."""
-        secrets = [str(self.config[key]) for key in ("password", "credentials", "token") if self.config.get(key)]
-        return secrets
+        return [str(self.config[key]) for key in self.secret_keys if self.config.get(key)]

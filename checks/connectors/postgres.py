@@ -7,6 +7,7 @@ read-only transactions, so even a statement that ended the first transaction cou
 
 import math
 
+import psycopg
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -75,21 +76,26 @@ class PostgresConnector(Connector):
         timeout_ms = max(1, int(self.timeout_seconds * 1000))
         try:
             with self.engine.connect() as connection:
+                # The driver's own cursor: without parameters psycopg sends the SQL untouched
+                # (a `%` in a LIKE pattern is not a placeholder).
+                raw = connection.connection.dbapi_connection
                 try:
-                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-                    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
-                    result = connection.exec_driver_sql(sql)
-                    if not result.returns_rows:
-                        return QueryRows(columns=[], rows=[])
-                    columns = list(result.keys())
-                    rows = [tuple(row) for row in result.fetchmany(max_rows)]
-                    return QueryRows(columns=columns, rows=rows)
+                    with raw.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION READ ONLY")
+                        cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
+                        cursor.execute(sql)
+                        columns = [column.name for column in cursor.description or []]
+                        rows = [tuple(row) for row in cursor.fetchmany(max_rows)] if cursor.description else []
                 finally:
-                    connection.rollback()
+                    raw.rollback()
         except sqlalchemy.exc.TimeoutError as exc:
             raise WarehouseUnavailable(f"No free connection to the warehouse within the timeout ({exc}).") from exc
         except sqlalchemy.exc.DBAPIError as exc:
-            raise _classify(exc) from exc
+            # Raised while connecting (or pinging) through the pool.
+            raise _classify(exc.orig or exc, connecting=True) from exc
+        except psycopg.Error as exc:
+            raise _classify(exc, connecting=False) from exc
+        return QueryRows(columns=columns, rows=rows)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -108,14 +114,13 @@ def _default_read_only(dbapi_connection, _record):
     dbapi_connection.commit()
 
 
-def _classify(exc: sqlalchemy.exc.DBAPIError) -> Exception:
-    original = exc.orig
-    state = getattr(original, "sqlstate", None) or ""
-    message = str(original).strip() if original is not None else str(exc)
+def _classify(exc: Exception, *, connecting: bool) -> Exception:
+    state = getattr(exc, "sqlstate", None) or ""
+    message = str(exc).strip()
     if state in _TIMEOUT_STATES:
         return WarehouseTimeout(message)
-    if state.startswith(_UNAVAILABLE_PREFIXES) or exc.connection_invalidated:
+    if state.startswith(_UNAVAILABLE_PREFIXES) or (isinstance(exc, psycopg.OperationalError) and not state):
+        return WarehouseUnavailable(message)  # refused, unreachable, login refused, server shutting down
+    if connecting:
         return WarehouseUnavailable(message)
-    if not state and isinstance(exc, sqlalchemy.exc.OperationalError):
-        return WarehouseUnavailable(message)  # no server answer at all: refused, unreachable, DNS
     return WarehouseQueryError(message)

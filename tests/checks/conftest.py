@@ -30,13 +30,6 @@ def allowed_dir(tmp_path, settings):
     return directory
 
 
-def sqlite_snapshot(path):
-    with sqlite3.connect(path) as connection:
-        tables = connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
-        rows = connection.execute("SELECT * FROM orders ORDER BY order_id").fetchall()
-    return tables, rows
-
-
 @pytest.fixture
 def sqlite_warehouse(allowed_dir):
     path = allowed_dir / "shop.sqlite3"
@@ -72,13 +65,3 @@ def pg_warehouse_dsn():
     clear_cache()
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB} WITH (FORCE)")
-
-
-def pg_snapshot(dsn):
-    with psycopg.connect(dsn) as connection:
-        rows = connection.execute("SELECT order_id, amount, is_late FROM orders ORDER BY order_id").fetchall()
-        tables = connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-        ).fetchall()
-        sequence = connection.execute("SELECT last_value, is_called FROM order_ids").fetchone()
-    return rows, tables, sequence

@@ -13,7 +13,7 @@ from orgs.limits import current_usage
 from orgs.models import Role, UsageCounter
 from tests.checks.corpus import DANGEROUS_SQL
 from tests.checks.factories import make_connection, make_run, register_pipeline
-from tests.checks.conftest import sqlite_snapshot
+from tests.checks.snapshots import sqlite_snapshot
 
 NEGATIVE_AMOUNTS = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
 
