@@ -14,6 +14,7 @@ import json
 import re
 
 import google.auth
+import requests
 from django.conf import settings
 from google.api_core import exceptions as google_exceptions
 from google.api_core import retry as google_retry
@@ -115,8 +116,8 @@ class BigQueryConnector(Connector):
             raise WarehouseUnavailable(str(exc)) from exc
         except google_exceptions.GoogleAPICallError as exc:
             raise WarehouseQueryError(getattr(exc, "message", None) or str(exc)) from exc
-        except Exception as exc:
-            # requests' connection and read errors surface here when the API is unreachable.
+        except (requests.exceptions.RequestException, OSError) as exc:
+            # requests' connection and read errors surface here when the API is unreachable or slow.
             if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
                 raise WarehouseTimeout(f"BigQuery did not answer within {self.timeout_seconds:g} s.") from exc
             raise WarehouseUnavailable(f"BigQuery could not be reached ({type(exc).__name__}).") from exc
