@@ -1,7 +1,7 @@
 """Reads for checks: resolving ids from request bodies inside an organization, and result lists."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
 from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
@@ -79,8 +79,8 @@ def find_check_definition(
     define the same id, the caller must say which (pipeline, or a run of that pipeline).
     """
     definitions = CheckDefinition.objects.filter(
-        organization=organization, check_id=check_id, pipeline__isnull=False
-    ).filter(Q(pipeline_version=F("pipeline__current_version")) | Q(pipeline__current_version__isnull=True))
+        organization=organization, check_id=check_id, pipeline_version=F("pipeline__current_version")
+    )
     if pipeline is not None:
         definitions = definitions.filter(pipeline=pipeline)
     found = list(definitions.select_related("pipeline", "dataset").order_by("-pipeline_version_id", "-id")[:2])

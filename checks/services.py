@@ -113,8 +113,11 @@ def _same_result(existing: CheckResult, candidate: CheckResult) -> bool:
 
 def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
     try:
-        with transaction.atomic():
-            candidate.save()
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint keeps the caller's transaction usable on a duplicate
+                candidate.save()
+        else:
+            candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
         return candidate, True
     except IntegrityError:
         existing = CheckResult.objects.filter(

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -39,6 +40,7 @@ class CheckResultViewSet(
     def get_serializer_class(self):
         return RecordResultSerializer if self.action == "create" else CheckResultSerializer
 
+    @extend_schema(request=RecordResultSerializer, responses={200: CheckResultSerializer, 201: CheckResultSerializer})
     def create(self, request, *args, **kwargs):
         payload = RecordResultSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -79,6 +81,10 @@ class ExecuteCheckView(OrganizationScopedMixin, APIView):
     queryset = CheckResult.objects.all()
     serializer_class = ExecuteCheckSerializer
 
+    @extend_schema(
+        request=ExecuteCheckSerializer,
+        responses={200: CheckResultSerializer, 201: CheckResultSerializer, 502: CheckResultSerializer},
+    )
     def post(self, request, *args, **kwargs):
         payload = ExecuteCheckSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

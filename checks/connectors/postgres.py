@@ -63,8 +63,8 @@ class PostgresConnector(Connector):
             max_overflow=3,
             # Waiting for a pooled connection is bounded like the query itself.
             pool_timeout=self.timeout_seconds,
-            pool_pre_ping=True,
-            pool_recycle=1800,
+            # No pre-ping (a round trip per check): a dropped session is detected and retried in fetch().
+            pool_recycle=600,
             connect_args={
                 "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, max(1, math.ceil(self.timeout_seconds))),
                 "application_name": f"dataxpipe-check:{self.label}"[:63],
@@ -73,6 +73,13 @@ class PostgresConnector(Connector):
         event.listen(self.engine, "connect", _default_read_only)
 
     def fetch(self, sql: str, *, max_rows: int, tag: QueryTag) -> QueryRows:
+        try:
+            return self._fetch(sql, max_rows)
+        except _StaleConnection:
+            # A pooled session the server dropped (restart, idle timeout): nothing ran; once more on a fresh one.
+            return self._fetch(sql, max_rows)
+
+    def _fetch(self, sql: str, max_rows: int) -> QueryRows:
         timeout_ms = max(1, int(self.timeout_seconds * 1000))
         try:
             with self.engine.connect() as connection:
@@ -81,17 +88,30 @@ class PostgresConnector(Connector):
                 raw = connection.connection.dbapi_connection
                 try:
                     with raw.cursor() as cursor:
-                        cursor.execute("SET TRANSACTION READ ONLY")
-                        cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
-                        cursor.execute(sql)
+                        try:
+                            # One round trip: the transaction's guards, then the (verified, single) query.
+                            # SET TRANSACTION must come first in the transaction psycopg opens.
+                            cursor.execute(
+                                f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout_ms};\n{sql}"
+                            )
+                        except psycopg.OperationalError as exc:
+                            if raw.closed:  # the session was gone: nothing ran
+                                connection.invalidate()
+                                raise _StaleConnection() from exc
+                            raise
+                        while cursor.nextset():
+                            pass  # the results of the two SETs come first
                         columns = [column.name for column in cursor.description or []]
                         rows = [tuple(row) for row in cursor.fetchmany(max_rows)] if cursor.description else []
                 finally:
-                    raw.rollback()
+                    if not raw.closed:
+                        raw.rollback()
+        except _StaleConnection:
+            raise
         except sqlalchemy.exc.TimeoutError as exc:
             raise WarehouseUnavailable(f"No free connection to the warehouse within the timeout ({exc}).") from exc
         except sqlalchemy.exc.DBAPIError as exc:
-            # Raised while connecting (or pinging) through the pool.
+            # Raised while connecting through the pool.
             raise _classify(exc.orig or exc, connecting=True) from exc
         except psycopg.Error as exc:
             raise _classify(exc, connecting=False) from exc
@@ -105,6 +125,10 @@ class PostgresConnector(Connector):
         if self._dsn_password:
             values.append(str(self._dsn_password))
         return values
+
+
+class _StaleConnection(Exception):
+    pass
 
 
 def _default_read_only(dbapi_connection, _record):

@@ -1,5 +1,6 @@
 """POST /api/v1/checks/execute on a real PostgreSQL warehouse (a scratch database on the local server)."""
 
+import psycopg
 import pytest
 
 from checks.connectors import QueryTag, WarehouseError, WarehouseTimeout, connector_for
@@ -137,3 +138,15 @@ def test_the_engine_is_cached_and_pooled_per_connection(org_a, warehouse):
         connector_for(warehouse).fetch("SELECT 1", max_rows=2, tag=QueryTag("org-a", "pg-prod"))
     assert connector_for(warehouse) is connector
     assert connector.engine.pool.checkedin() == 1  # one pooled session served all three checks
+
+
+def test_a_pooled_session_the_server_dropped_is_replaced_transparently(warehouse, pg_warehouse_dsn):
+    connector = connector_for(warehouse)
+    tag = QueryTag("org-a", "pg-prod")
+    assert connector.fetch("SELECT 1", max_rows=2, tag=tag).rows == [(1,)]
+    with psycopg.connect(pg_warehouse_dsn, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'dataxpipe-check:pg-prod' AND pid <> pg_backend_pid()"
+        )
+    assert connector.fetch("SELECT 2", max_rows=2, tag=tag).rows == [(2,)]
