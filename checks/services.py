@@ -7,6 +7,7 @@ verified read-only before anything runs; warehouse trouble becomes a recorded `e
 whose message carries no secret.
 """
 
+import logging
 import math
 import secrets
 import time
@@ -34,6 +35,8 @@ from orgs.limits import consume_monthly
 from orgs.models import Organization
 
 # Two rows are fetched so that a query returning several rows is reported, not silently cut.
+logger = logging.getLogger(__name__)
+
 MAX_ROWS = 2
 MAX_ERROR_MESSAGE = 2000
 
@@ -286,6 +289,10 @@ def execute_check(
     else:
         status = CheckStatus.ERROR
         message = scrub(str(failure), connector.secret_values() if connector else [])
+        logger.warning(
+            "check %s on connection %s of %s: %s error: %s",
+            check_id, connection.connection_id, organization.slug, failure.kind, message,
+        )
     result, created = _save_idempotently(
         CheckResult(
             organization=organization,

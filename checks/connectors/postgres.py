@@ -68,6 +68,12 @@ class PostgresConnector(Connector):
             connect_args={
                 "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, max(1, math.ceil(self.timeout_seconds))),
                 "application_name": f"dataxpipe-check:{self.label}"[:63],
+                # A server that vanishes mid-query (no answer, no reset) is noticed a few seconds after
+                # the statement timeout would have fired, instead of after the kernel's two hours.
+                "keepalives": 1,
+                "keepalives_idle": math.ceil(self.timeout_seconds) + 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 3,
             },
         )
         event.listen(self.engine, "connect", _default_read_only)

@@ -46,7 +46,6 @@ def test_pg_sleep_is_stopped_by_the_statement_timeout_and_the_pool_recovers(clie
     body = response.json()
     assert body["status"] == "error"
     assert "statement timeout" in body["error_message"]
-    assert body["duration_ms"] < 30_000
     after = execute(client_a, {"connection_id": "pg-slow", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
     assert after.json()["status"] == "fail"
 
