@@ -146,6 +146,7 @@ def test_a_pooled_session_the_server_dropped_is_replaced_transparently(warehouse
     with psycopg.connect(pg_warehouse_dsn, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'dataxpipe-check:pg-prod' AND pid <> pg_backend_pid()"
+            "WHERE datname = 'dxp_checks_wh' AND application_name = 'dataxpipe-check:pg-prod' "
+            "AND pid <> pg_backend_pid()"
         )
     assert connector.fetch("SELECT 2", max_rows=2, tag=tag).rows == [(2,)]
