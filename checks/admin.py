@@ -7,6 +7,7 @@ Result tables grow without bound: no full count, a bounded count for paging, rel
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -103,7 +104,11 @@ class _ResultAdminBase(admin.ModelAdmin):
     def run_link(self, obj):
         if not obj.run_id:
             return "-"
-        return format_html('<a href="/admin/catalog/run/{}/change/">{}</a>', obj.run_id, obj.run.run_id)
+        try:
+            url = reverse("admin:catalog_run_change", args=[obj.run_id])
+        except NoReverseMatch:
+            return obj.run.run_id  # the run admin is not registered
+        return format_html('<a href="{}">{}</a>', url, obj.run.run_id)
 
 
 @admin.register(CheckResult)
