@@ -2,6 +2,7 @@
 and `CheckResultInline` for the run page (imported by the catalog's run admin).
 
 Result tables grow without bound: no full count, a bounded count for paging, related rows joined.
+Staff see every organization; other admin users only their organizations' results (orgs.admin_scoping).
 """
 
 from django.contrib import admin
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 
 from catalog.models import Pipeline
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
+from orgs.admin_scoping import OrganizationScopedAdmin
 
 COUNT_LIMIT = 10_000
 
@@ -45,7 +47,7 @@ class PipelineFilter(admin.SimpleListFilter):
         return queryset.filter(pipeline__name=self.value()) if self.value() else queryset
 
 
-class _ResultAdminBase(admin.ModelAdmin):
+class _ResultAdminBase(OrganizationScopedAdmin):
     list_display = [
         "executed_at",
         "check_id",
@@ -115,13 +117,7 @@ class _ResultAdminBase(admin.ModelAdmin):
 class CheckResultAdmin(_ResultAdminBase):
     """Every result, failed first (fail, then error, then pass), newest first within each."""
 
-    def get_queryset(self, request):
-        # Annotated before ordering: ModelAdmin.get_queryset would order by the rank before it exists.
-        queryset = self.model._default_manager.get_queryset().annotate(status_rank=_STATUS_RANK)
-        return queryset.order_by(*self.get_ordering(request))
-
-    def get_ordering(self, request):
-        return ["status_rank", "-executed_at", "-id"]
+    ordering = [_STATUS_RANK.asc(), "-executed_at", "-id"]
 
 
 @admin.register(FailedCheckResult)
@@ -148,7 +144,7 @@ class CheckResultInline(admin.TabularInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(status_rank=_STATUS_RANK).order_by("status_rank", "-executed_at")
+        return super().get_queryset(request).order_by(_STATUS_RANK.asc(), "-executed_at")
 
     def has_add_permission(self, request, obj=None):
         return False

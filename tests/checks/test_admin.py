@@ -4,13 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Run
 from checks.admin import CheckResultInline
-from checks.models import CheckResult
+from checks.models import CheckResult, FailedCheckResult
+from orgs import services
+from orgs.models import Role
 from tests.checks.factories import make_run, register_pipeline
 
 BASE = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
@@ -73,7 +76,22 @@ def test_the_failed_checks_page_shows_only_failures_and_errors_newest_first(admi
     assert b"chk_passing_newest" not in response.content
     names = ["chk_failing_new", "chk_erroring", "chk_failing_old"]
     assert order_of(response.content, names) == names
-    assert b"Failed checks" in admin_client.get("/admin/").content
+    assert FailedCheckResult._meta.verbose_name_plural == "failed checks"
+    assert admin.site.is_registered(FailedCheckResult)
+
+
+def test_a_member_in_the_admin_sees_only_their_organizations_results(client, org_a, org_b, results):
+    CheckResult.objects.create(organization=org_b, result_id="b1", check_id="chk_of_org_b", status="fail")
+    member = User.objects.create_user("member", password="pw", is_staff=True)
+    member.user_permissions.add(Permission.objects.get(codename="view_checkresult"))
+    services.add_member(organization=org_a, user=member, role=Role.READ)
+    client.force_login(member)
+    response = client.get("/admin/checks/checkresult/")
+    assert response.status_code == 200
+    assert b"chk_failing_old" in response.content
+    assert b"chk_of_org_b" not in response.content
+    other = CheckResult.objects.get(result_id="b1")
+    assert client.get(f"/admin/checks/checkresult/{other.pk}/change/").status_code in (302, 404)
 
 
 def test_the_list_never_counts_the_whole_table_and_its_queries_do_not_grow(admin_client, org_a, results):
