@@ -8,6 +8,7 @@ read-only transactions, so even a statement that ended the first transaction cou
 import math
 
 import psycopg
+import psycopg.conninfo
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -29,24 +30,31 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _url(config: dict) -> URL:
-    if config.get("dsn"):
+    parts = dict(config)
+    dsn = str(config.get("dsn") or "")
+    if "://" in dsn:
         try:
-            url = make_url(str(config["dsn"]))
+            url = make_url(dsn)
         except sqlalchemy.exc.ArgumentError:
             raise WarehouseUnavailable("The connection's dsn is not a valid PostgreSQL URL.") from None
         url = url.set(drivername="postgresql+psycopg")
-        if config.get("password"):
-            url = url.set(password=config["password"])
-        return url
-    if not config.get("host") or not config.get("database"):
+        return url.set(password=config["password"]) if config.get("password") else url
+    if dsn:
+        # A libpq keyword DSN ("host=... dbname=..."): its values, overridden by explicit keys.
+        try:
+            keywords = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            raise WarehouseUnavailable("The connection's dsn is neither a URL nor a libpq keyword string.") from None
+        parts = {"database": keywords.get("dbname"), **keywords, **{k: v for k, v in config.items() if v}}
+    if not parts.get("host") or not parts.get("database"):
         raise WarehouseUnavailable("The connection's config needs dsn, or host and database.")
     return URL.create(
         "postgresql+psycopg",
-        username=config.get("user"),
-        password=config.get("password"),
-        host=config["host"],
-        port=int(config["port"]) if config.get("port") else None,
-        database=config["database"],
+        username=parts.get("user"),
+        password=parts.get("password"),
+        host=parts["host"],
+        port=int(parts["port"]) if parts.get("port") else None,
+        database=parts["database"],
     )
 
 

@@ -150,3 +150,16 @@ def test_a_pooled_session_the_server_dropped_is_replaced_transparently(warehouse
             "AND pid <> pg_backend_pid()"
         )
     assert connector.fetch("SELECT 2", max_rows=2, tag=tag).rows == [(2,)]
+
+
+def test_a_libpq_keyword_dsn_works_too(client_a, org_a, pg_warehouse_dsn):
+    make_connection(org_a, "pg-kw", "postgres", {"dsn": "host=127.0.0.1 port=5432 dbname=dxp_checks_wh user=postgres"})
+    response = execute(client_a, {"connection_id": "pg-kw", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
+    assert (response.status_code, response.json()["status"]) == (201, "fail")
+
+
+def test_a_malformed_dsn_is_a_recorded_error(client_a, org_a):
+    make_connection(org_a, "pg-junk", "postgres", {"dsn": "postgresql://[broken"})
+    response = execute(client_a, {"connection_id": "pg-junk", "sql": "SELECT 0", "check_id": "c"})
+    assert response.status_code == 502
+    assert "[broken" in response.json()["error_message"]

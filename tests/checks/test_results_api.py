@@ -210,3 +210,14 @@ def test_another_organizations_results_are_invisible(client_a, client_b, org_a, 
     # Org B may reuse the same result id for its own result.
     assert post(client_b, {"result_id": "r0", "check_id": "adhoc", "violations": 0}).status_code == 201
     assert CheckResult.objects.get(organization=org_a, result_id="r0").status == "fail"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idempotency_holds_outside_a_test_transaction(make_client, make_org):
+    """The service inserts in autocommit when no transaction is open (as in production requests)."""
+    client = make_client(make_org("org-t"))
+    payload = {"result_id": "auto-1", "check_id": "adhoc", "violations": 2}
+    first, second = post(client, payload), post(client, payload)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert post(client, {**payload, "violations": 3}).status_code == 409
+    assert CheckResult.objects.filter(result_id="auto-1").count() == 1
