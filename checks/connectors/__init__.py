@@ -70,25 +70,25 @@ def connector_for(connection) -> Connector:
     """The connector of a catalog Connection, secrets resolved. Raises ConnectionRefused for a
     configuration that breaks a rule, WarehouseUnavailable when it cannot be set up now."""
     connector_class = _connector_class(connection.type)
+    try:
+        config = resolve_connection_config(connection)
+    except SecretResolutionError as exc:
+        raise WarehouseUnavailable(f"The connection's secrets cannot be resolved: {exc}") from exc
     cap = float(getattr(settings, "DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", MAX_TIMEOUT_SECONDS))
-    timeout = statement_timeout_seconds(connection.config, cap=cap)
+    timeout = statement_timeout_seconds(config, cap=cap)
     extra = {}
     if connection.type == "sqlite":
         from checks.connectors.sqlite import resolve_sqlite_path
 
         # Checked on every execution: the allowed directories or a symlink may have changed.
-        extra["path"] = resolve_sqlite_path(connection.config.get("path"))
-    try:
-        config = resolve_connection_config(connection)
-    except SecretResolutionError as exc:
-        raise WarehouseUnavailable(f"The connection's secrets cannot be resolved: {exc}") from exc
+        extra["path"] = resolve_sqlite_path(config.get("path"))
     key = (connection.pk, connection.type, _config_hash({**config, **extra, "_timeout": timeout}))
     with _lock:
         connector = _cache.get(key)
         if connector is not None:
             _cache.move_to_end(key)
             return connector
-    secret_keys = {key.removesuffix(SECRET_SUFFIX) for key in connection.config if key.endswith(SECRET_SUFFIX)}
+    secret_keys = {name.removesuffix(SECRET_SUFFIX) for name in connection.config if name.endswith(SECRET_SUFFIX)}
     connector = connector_class(
         config=config, timeout_seconds=timeout, label=connection.connection_id, secret_keys=secret_keys, **extra
     )
