@@ -15,7 +15,11 @@ _KEYVALUE_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
 
 
 def is_url_dsn(dsn: str) -> bool:
-    return urlsplit(dsn).scheme in URL_SCHEMES
+    """True for a well-formed URL DSN; a malformed one (`postgresql://[broken`) is left to the driver."""
+    try:
+        return urlsplit(dsn).scheme in URL_SCHEMES
+    except ValueError:
+        return False
 
 
 def keyvalue_dsn_has_password(dsn: str) -> bool:

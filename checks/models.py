@@ -90,3 +90,12 @@ class CheckResult(models.Model):
 
     def __str__(self):
         return f"{self.check_id}: {self.status}"
+
+
+class FailedCheckResult(CheckResult):
+    """The results an operator opens during an incident (status fail or error), as its own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed check"
+        verbose_name_plural = "failed checks"

@@ -1,0 +1,144 @@
+"""SQLite files: opened read-only by URI, only under the operator's allowed directories.
+
+Layers: the path must resolve (symlinks followed) inside `DATAXPIPE_SQLITE_ALLOWED_DIRS` and
+must not be the catalog's own database; the file is opened with `mode=ro`, `PRAGMA query_only`,
+no attachable databases; while a check runs, an authorizer allows only reads and a progress
+handler interrupts it at the statement timeout.
+"""
+
+import os
+import sqlite3
+import time
+from urllib.parse import quote
+
+import sqlalchemy
+from django.conf import settings
+from sqlalchemy.pool import QueuePool
+
+from checks.connectors.base import (
+    ConnectionRefused,
+    Connector,
+    QueryRows,
+    QueryTag,
+    WarehouseQueryError,
+    WarehouseTimeout,
+    WarehouseUnavailable,
+)
+from checks.sql_safety import _is_forbidden_function
+
+_PROGRESS_EVERY_N_OPS = 1000
+_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
+
+
+def allowed_dirs() -> list[str]:
+    return [os.path.realpath(directory) for directory in settings.DATAXPIPE_SQLITE_ALLOWED_DIRS if directory]
+
+
+def _catalog_database_paths() -> set[str]:
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return set()
+    names = {str(database["NAME"])}
+    test_name = (database.get("TEST") or {}).get("NAME")
+    if test_name:
+        names.add(str(test_name))
+    paths = set()
+    for name in names:
+        if name and name != ":memory:" and not name.startswith("file:"):
+            real = os.path.realpath(name)
+            paths.update({real, f"{real}-wal", f"{real}-shm", f"{real}-journal"})
+    return paths
+
+
+def resolve_sqlite_path(raw_path) -> str:
+    """The real path of a connection's sqlite file, or ConnectionRefused. Relative paths are
+    taken relative to the first allowed directory."""
+    directories = allowed_dirs()
+    if not directories:
+        raise ConnectionRefused("No directory is allowed for SQLite warehouses (DATAXPIPE_SQLITE_ALLOWED_DIRS).")
+    if not isinstance(raw_path, str) or not raw_path.strip():
+        raise ConnectionRefused("A sqlite connection needs a path.")
+    if raw_path.startswith("file:") or raw_path == ":memory:" or "\x00" in raw_path:
+        raise ConnectionRefused("A sqlite connection's path must be a file path, not a URI or :memory:.")
+    path = raw_path if os.path.isabs(raw_path) else os.path.join(directories[0], raw_path)
+    real = os.path.realpath(path)
+    if not any(os.path.commonpath([real, directory]) == directory for directory in directories):
+        raise ConnectionRefused("The sqlite path is outside the directories allowed for warehouses.")
+    catalog_paths = _catalog_database_paths()
+    if real in catalog_paths or any(_same_file(real, other) for other in catalog_paths):
+        raise ConnectionRefused("The sqlite path is the catalog's own database, which checks can never open.")
+    return real
+
+
+def _same_file(first: str, second: str) -> bool:
+    # Catches a hard link to the catalog's file under an allowed directory.
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _authorizer(action, arg1, arg2, _db_name, _trigger):
+    if action in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and not _is_forbidden_function(str(arg2 or "").lower()):
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+class SqliteConnector(Connector):
+    type = "sqlite"
+
+    def __init__(self, *, path: str, **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+        uri = f"file:{quote(path)}?mode=ro"
+        busy_timeout = self.timeout_seconds
+
+        def open_read_only():
+            connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, check_same_thread=False)
+            connection.execute("PRAGMA query_only = ON")
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            return connection
+
+        self.engine = sqlalchemy.create_engine(
+            "sqlite://", creator=open_read_only, poolclass=QueuePool, pool_size=2, max_overflow=3,
+            pool_timeout=self.timeout_seconds,
+        )
+
+    def fetch(self, sql: str, *, max_rows: int, tag: QueryTag) -> QueryRows:
+        if not os.path.exists(self.path):
+            raise WarehouseUnavailable(f"The sqlite file of connection {self.label} does not exist.")
+        deadline = time.monotonic() + self.timeout_seconds
+        try:
+            with self.engine.connect() as connection:
+                raw = connection.connection.dbapi_connection
+                raw.set_authorizer(_authorizer)
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_EVERY_N_OPS)
+                try:
+                    cursor = raw.cursor()
+                    try:
+                        cursor.execute(sql)
+                        rows = cursor.fetchmany(max_rows)
+                        columns = [column[0] for column in cursor.description or []]
+                    finally:
+                        cursor.close()
+                finally:
+                    raw.set_progress_handler(None, 0)
+                    raw.set_authorizer(None)
+                    raw.rollback()
+        except sqlalchemy.exc.TimeoutError as exc:
+            raise WarehouseUnavailable(f"No free connection to the sqlite file within the timeout ({exc}).") from exc
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if message == "interrupted" or time.monotonic() > deadline:
+                raise WarehouseTimeout(f"The query was interrupted after {self.timeout_seconds:g} s.") from exc
+            if "unable to open" in message:
+                raise WarehouseUnavailable(message) from exc
+            raise WarehouseQueryError(message) from exc
+        except sqlite3.Error as exc:
+            raise WarehouseQueryError(str(exc)) from exc
+        return QueryRows(columns=columns, rows=[tuple(row) for row in rows])
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,105 @@
+"""Demo data for `manage.py seed_demo`: a SQLite warehouse, its connection, and executed checks.
+
+The warehouse file lives in the first directory of DATAXPIPE_SQLITE_ALLOWED_DIRS. The checks are
+those of the example pipeline `orders_sync`, rewritten for SQLite; some pass and some fail. When
+the catalog's demo registered `orders_sync` and its runs, the results attach to its latest runs.
+Running it again changes nothing: fixed result ids make each execution happen once.
+"""
+
+import os
+import sqlite3
+from contextlib import closing
+
+from django.conf import settings
+from django.db import transaction
+
+from catalog.models import Connection, ConnectionType, Pipeline, Run
+from checks import services
+from checks.models import CheckResult
+from orgs.limits import enforce_limit
+
+CONNECTION_ID = "demo-warehouse"
+FILE_NAME = "demo_warehouse.sqlite3"
+PIPELINE = "orders_sync"
+RUNS_WITH_RESULTS = 2
+
+DEMO_CHECKS = [
+    # (check id, SQL for SQLite); the demo data makes the first pass and the other two fail.
+    (
+        "chk_order_id_unique",
+        "SELECT COUNT(*) AS violations FROM "
+        "(SELECT order_id FROM clean_orders GROUP BY order_id HAVING COUNT(*) > 1)",
+    ),
+    ("chk_revenue_not_negative", "SELECT COUNT(*) AS violations FROM orders_daily WHERE revenue < 0"),
+    (
+        "chk_freshness",
+        "SELECT COUNT(*) AS violations FROM clean_orders WHERE loaded_at < datetime('now', '-1 day')",
+    ),
+]
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS clean_orders (order_id INTEGER, customer_id INTEGER, amount REAL, "
+    "order_date TEXT, loaded_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS orders_daily (order_date TEXT, region TEXT, revenue REAL)",
+]
+_ORDERS = [
+    (1001, 1, 120.0, "2025-06-01", "2025-06-01 06:05:00"),
+    (1002, 2, 80.5, "2025-06-01", "2025-06-01 06:05:00"),
+    (1003, 1, 42.0, "2025-06-02", "2025-06-02 06:04:00"),
+]
+_DAILY = [("2025-06-01", "emea", 200.5), ("2025-06-02", "emea", 42.0), ("2025-06-02", "amer", -12.0)]
+
+
+def build_warehouse() -> str:
+    directory = settings.DATAXPIPE_SQLITE_ALLOWED_DIRS[0]
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, FILE_NAME)
+    with closing(sqlite3.connect(path)) as connection, connection:
+        for statement in _SCHEMA:
+            connection.execute(statement)
+        if not connection.execute("SELECT COUNT(*) FROM clean_orders").fetchone()[0]:
+            connection.executemany("INSERT INTO clean_orders VALUES (?, ?, ?, ?, ?)", _ORDERS)
+            connection.executemany("INSERT INTO orders_daily VALUES (?, ?, ?)", _DAILY)
+    return path
+
+
+def ensure_connection(organization, path: str) -> Connection:
+    with transaction.atomic():
+        connection = Connection.objects.filter(organization=organization, connection_id=CONNECTION_ID).first()
+        if connection is None:
+            enforce_limit(organization, "connections")
+            connection = Connection.objects.create(
+                organization=organization, connection_id=CONNECTION_ID, type=ConnectionType.SQLITE,
+                config={"path": path},
+            )
+        elif connection.config.get("path") != path:
+            connection.config = {**connection.config, "path": path}
+            connection.save(update_fields=["config", "updated_at"])
+    return connection
+
+
+def seed(organization, stdout) -> None:
+    path = build_warehouse()
+    ensure_connection(organization, path)
+    pipeline = Pipeline.objects.filter(organization=organization, name=PIPELINE).first()
+    runs = []
+    if pipeline is not None:
+        runs = list(Run.objects.filter(pipeline=pipeline).order_by("-created_at", "-id")[:RUNS_WITH_RESULTS])
+    created = 0
+    for run in runs or [None]:
+        for check_id, sql in DEMO_CHECKS:
+            result_id = f"demo-{check_id}-{run.run_id if run else 'adhoc'}"
+            if CheckResult.objects.filter(organization=organization, result_id=result_id).exists():
+                continue
+            services.execute_check(
+                organization,
+                check_id=check_id,
+                connection_id=CONNECTION_ID,
+                sql=sql,
+                run_id=run.run_id if run else None,
+                pipeline_name=PIPELINE if pipeline else None,
+                result_id=result_id,
+            )
+            created += 1
+    linked = f"attached to {len(runs)} run(s) of {PIPELINE}" if runs else f"not attached (no {PIPELINE} runs)"
+    stdout.write(f"checks: demo warehouse {path}, connection '{CONNECTION_ID}', {created} new result(s), {linked}.")

@@ -1,0 +1,93 @@
+"""Reads for checks: resolving ids from request bodies inside an organization, and result lists."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet
+
+from catalog.models import Connection, Pipeline, Run
+from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
+from lineage.models import Dataset
+from orgs.models import Organization
+
+
+def result_list(organization: Organization) -> QuerySet[CheckResult]:
+    """Results of an organization with everything their representation needs, newest first."""
+    return (
+        CheckResult.objects.filter(organization=organization)
+        .select_related("pipeline", "run", "dataset")
+        .order_by("-executed_at", "-id")
+    )
+
+
+def results_for_run(run: Run) -> QuerySet[CheckResult]:
+    return CheckResult.objects.filter(run=run).select_related("pipeline", "run", "dataset").order_by("-executed_at")
+
+
+def run_has_failed_error_check(run: Run) -> bool:
+    """True when a check of severity `error` failed (or errored) for the run: the run is visibly broken."""
+    return CheckResult.objects.filter(
+        run=run, severity=Severity.ERROR, status__in=[CheckStatus.FAIL, CheckStatus.ERROR]
+    ).exists()
+
+
+def find_pipeline(organization: Organization, name: str | None, field: str = "pipeline") -> Pipeline | None:
+    if not name:
+        return None
+    pipeline = Pipeline.objects.filter(organization=organization, name=name).first()
+    if pipeline is None:
+        raise ValidationError({field: [f"No pipeline named {name!r} in this organization."]})
+    return pipeline
+
+
+def find_run(organization: Organization, run_id: str | None) -> Run | None:
+    if not run_id:
+        return None
+    run = Run.objects.filter(organization=organization, run_id=run_id).select_related("pipeline").first()
+    if run is None:
+        raise ValidationError({"run_id": [f"No run {run_id!r} in this organization."]})
+    return run
+
+
+def find_dataset(organization: Organization, dataset_id: str | None) -> Dataset | None:
+    if not dataset_id:
+        return None
+    candidates = list(Dataset.objects.filter(organization=organization, dataset_id=dataset_id)[:2])
+    declared = [dataset for dataset in candidates if dataset.namespace == ""]
+    if declared:
+        return declared[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ValidationError({"dataset": [f"No dataset {dataset_id!r} in this organization."]})
+    raise ValidationError({"dataset": [f"Several datasets are named {dataset_id!r}; register it in a pipeline."]})
+
+
+def find_connection(organization: Organization, connection_id: str | None) -> Connection:
+    if not connection_id:
+        raise ValidationError({"connection_id": ["This field is required (or defined by the check)."]})
+    connection = Connection.objects.filter(organization=organization, connection_id=connection_id).first()
+    if connection is None:
+        raise ValidationError({"connection_id": [f"No connection {connection_id!r} in this organization."]})
+    return connection
+
+
+def find_check_definition(
+    organization: Organization, check_id: str, pipeline: Pipeline | None = None
+) -> CheckDefinition | None:
+    """The definition of `check_id` in the current version of the pipeline that defines it.
+
+    None when no registered pipeline defines it (an ad-hoc check). When several pipelines
+    define the same id, the caller must say which (pipeline, or a run of that pipeline).
+    """
+    definitions = CheckDefinition.objects.filter(
+        organization=organization, check_id=check_id, pipeline_version=F("pipeline__current_version")
+    )
+    if pipeline is not None:
+        definitions = definitions.filter(pipeline=pipeline)
+    found = list(definitions.select_related("pipeline", "dataset").order_by("-pipeline_version_id", "-id")[:2])
+    if not found:
+        return None
+    if len(found) > 1 and found[0].pipeline_id != found[1].pipeline_id:
+        raise ValidationError(
+            {"check_id": [f"Several pipelines define {check_id!r}; say which with pipeline (or run_id)."]}
+        )
+    return found[0]

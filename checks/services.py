@@ -1,0 +1,316 @@
+"""Writes for checks: recording results and executing checks against warehouses.
+
+Both API endpoints, the demo seeder and any command go through these two functions.
+The rules live here: a check passes when violations <= threshold (0 when not given); a result
+id makes a post idempotent; ids in a request resolve inside the caller's organization; SQL is
+verified read-only before anything runs; warehouse trouble becomes a recorded `error` result
+whose message carries no secret.
+"""
+
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from checks import selectors
+from checks.connectors import (
+    ConnectionRefused,
+    QueryRows,
+    QueryTag,
+    WarehouseError,
+    WarehouseQueryError,
+    WarehouseUnavailable,
+    connector_for,
+)
+from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
+from checks.sql_safety import UnsafeSQL, check_read_only
+from config.logging import redact
+from orgs.limits import consume_monthly
+from orgs.models import Organization
+
+# Two rows are fetched so that a query returning several rows is reported, not silently cut.
+logger = logging.getLogger(__name__)
+
+MAX_ROWS = 2
+MAX_ERROR_MESSAGE = 2000
+
+
+class ResultConflict(Exception):
+    """The result id was already used for a different result."""
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    definition: CheckDefinition | None
+    pipeline: object | None
+    run: object | None
+    dataset: object | None
+    severity: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    result: CheckResult
+    created: bool
+    # "unavailable", "timeout", "query" when the warehouse failed; None otherwise.
+    error_kind: str | None = None
+
+
+def new_result_id() -> str:
+    return f"res-{secrets.token_hex(10)}"
+
+
+def status_for(violations: float, threshold: float) -> str:
+    return CheckStatus.PASS if violations <= threshold else CheckStatus.FAIL
+
+
+def resolve_context(
+    organization: Organization,
+    *,
+    check_id: str,
+    pipeline_name: str | None = None,
+    run_id: str | None = None,
+    dataset_id: str | None = None,
+    severity: str | None = None,
+    threshold: float | None = None,
+) -> CheckContext:
+    """Resolves the ids of a request in the organization. A registered definition supplies the
+    pipeline, dataset, severity and threshold; the request's own values serve ad-hoc checks."""
+    run = selectors.find_run(organization, run_id)
+    pipeline = selectors.find_pipeline(organization, pipeline_name)
+    if run is not None and pipeline is not None and run.pipeline_id != pipeline.pk:
+        raise ValidationError({"run_id": [f"Run {run_id!r} belongs to pipeline {run.pipeline.name!r}."]})
+    pipeline = pipeline or (run.pipeline if run is not None else None)
+    definition = selectors.find_check_definition(organization, check_id, pipeline)
+    dataset = selectors.find_dataset(organization, dataset_id)
+    if definition is not None:
+        return CheckContext(
+            definition=definition,
+            pipeline=definition.pipeline,
+            run=run,
+            dataset=dataset or definition.dataset,
+            severity=definition.severity,
+            threshold=definition.threshold,
+        )
+    return CheckContext(
+        definition=None,
+        pipeline=pipeline,
+        run=run,
+        dataset=dataset,
+        severity=severity or Severity.ERROR,
+        threshold=0.0 if threshold is None else float(threshold),
+    )
+
+
+def _same_result(existing: CheckResult, candidate: CheckResult) -> bool:
+    fields = ("check_id", "status", "violations", "threshold", "run_id", "pipeline_id")
+    return all(getattr(existing, name) == getattr(candidate, name) for name in fields)
+
+
+def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint keeps the caller's transaction usable on a duplicate
+                candidate.save()
+        else:
+            candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
+        return candidate, True
+    except IntegrityError:
+        existing = CheckResult.objects.filter(
+            organization_id=candidate.organization_id, result_id=candidate.result_id
+        ).first()
+        if existing is None:
+            raise
+        if not _same_result(existing, candidate):
+            raise ResultConflict(candidate.result_id) from None
+        return existing, False
+
+
+def _existing_result(organization: Organization, result_id: str | None) -> CheckResult | None:
+    if not result_id:
+        return None
+    return selectors.result_list(organization).filter(result_id=result_id).first()
+
+
+def record_result(
+    organization: Organization,
+    *,
+    check_id: str,
+    status: str | None = None,
+    violations: float | None = None,
+    threshold: float | None = None,
+    severity: str | None = None,
+    result_id: str | None = None,
+    run_id: str | None = None,
+    pipeline_name: str | None = None,
+    dataset_id: str | None = None,
+    connection_id: str = "",
+    sql: str = "",
+    duration_ms: float | None = None,
+    executed_at=None,
+    error_message: str = "",
+) -> tuple[CheckResult, bool]:
+    """Records a result computed elsewhere. Returns (result, created); the same result id posted
+    again with the same content answers the stored result; with other content, ResultConflict."""
+    context = resolve_context(
+        organization,
+        check_id=check_id,
+        pipeline_name=pipeline_name,
+        run_id=run_id,
+        dataset_id=dataset_id,
+        severity=severity,
+        threshold=threshold,
+    )
+    if status is None:
+        if violations is None:
+            raise ValidationError({"violations": ["Give violations (or a status of 'error')."]})
+        status = status_for(violations, context.threshold)
+    elif status != CheckStatus.ERROR:
+        if violations is None:
+            raise ValidationError({"violations": [f"A {status!r} result needs its violations."]})
+        expected = status_for(violations, context.threshold)
+        if status != expected:
+            raise ValidationError(
+                {"status": [f"{violations:g} violations against threshold {context.threshold:g} is {expected!r}."]}
+            )
+    candidate = CheckResult(
+        organization=organization,
+        result_id=result_id or new_result_id(),
+        check_id=check_id,
+        check_definition=context.definition,
+        pipeline=context.pipeline,
+        run=context.run,
+        dataset=context.dataset,
+        connection_id=connection_id or (context.definition.connection_id if context.definition else ""),
+        status=status,
+        violations=violations,
+        threshold=context.threshold,
+        severity=context.severity,
+        sql=sql,
+        duration_ms=duration_ms,
+        executed_at=executed_at or timezone.now(),
+        error_message=error_message if status == CheckStatus.ERROR else "",
+    )
+    return _save_idempotently(candidate)
+
+
+def scrub(message: str, secret_values: list[str]) -> str:
+    """The warehouse's message without any secret value, DSN password, key or token, bounded."""
+    for value in sorted({value for value in secret_values if value and len(value) >= 3}, key=len, reverse=True):
+        message = message.replace(value, "[redacted]")
+    return redact(message)[:MAX_ERROR_MESSAGE]
+
+
+def _violations(rows: QueryRows) -> float:
+    if not rows.rows:
+        raise WarehouseQueryError("The SQL returned no row; a check returns one row holding the number of violations.")
+    if len(rows.rows) > 1:
+        raise WarehouseQueryError("The SQL returned more than one row; a check returns exactly one row.")
+    row = rows.rows[0]
+    names = [str(name).lower() for name in rows.columns]
+    if not row:
+        raise WarehouseQueryError("The SQL returned a row without columns.")
+    value = row[names.index("violations")] if "violations" in names else row[0]
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or not math.isfinite(float(value)):
+        raise WarehouseQueryError(
+            f"The first (or violations) column must be a number; the SQL returned {type(value).__name__}."
+        )
+    return float(value)
+
+
+def execute_check(
+    organization: Organization,
+    *,
+    check_id: str,
+    connection_id: str | None = None,
+    sql: str | None = None,
+    run_id: str | None = None,
+    pipeline_name: str | None = None,
+    dataset_id: str | None = None,
+    severity: str | None = None,
+    threshold: float | None = None,
+    result_id: str | None = None,
+) -> ExecutionOutcome:
+    """Runs a check's SQL on one of the organization's connections and records the result.
+
+    Raises ValidationError (400) for unknown ids, refused SQL or a connection that breaks a
+    rule, PlanLimitReached (402) past the monthly quota; nothing runs or is recorded then.
+    """
+    context = resolve_context(
+        organization,
+        check_id=check_id,
+        pipeline_name=pipeline_name,
+        run_id=run_id,
+        dataset_id=dataset_id,
+        severity=severity,
+        threshold=threshold,
+    )
+    definition = context.definition
+    connection = selectors.find_connection(organization, connection_id or (definition and definition.connection_id))
+    sql = sql or (definition.sql if definition else "")
+    if not sql:
+        raise ValidationError({"sql": ["This field is required (the check defines no SQL)."]})
+    try:
+        checked = check_read_only(sql, connection.type)
+    except UnsafeSQL as exc:
+        raise ValidationError({"sql": [str(exc)]}) from None
+    existing = _existing_result(organization, result_id)
+    if existing is not None:
+        return ExecutionOutcome(result=existing, created=False)
+
+    connector, failure = None, None
+    try:
+        connector = connector_for(connection)
+    except ConnectionRefused as exc:
+        raise ValidationError({"connection_id": [f"Connection {connection.connection_id!r}: {exc}"]}) from None
+    except WarehouseUnavailable as exc:
+        failure = exc
+    consume_monthly(organization, "check_executions_per_month")
+
+    started = time.monotonic()
+    violations = None
+    if failure is None:
+        tag = QueryTag(organization=organization.slug, connection_id=connection.connection_id, check_id=check_id)
+        try:
+            violations = _violations(connector.fetch(checked.sql, max_rows=MAX_ROWS, tag=tag))
+        except WarehouseError as exc:
+            failure = exc
+    duration_ms = round((time.monotonic() - started) * 1000, 3)
+
+    if failure is None:
+        status, message = status_for(violations, context.threshold), ""
+    else:
+        status = CheckStatus.ERROR
+        message = scrub(str(failure), connector.secret_values() if connector else [])
+        logger.warning(
+            "check %s on connection %s of %s: %s error: %s",
+            check_id, connection.connection_id, organization.slug, failure.kind, message,
+        )
+    result, created = _save_idempotently(
+        CheckResult(
+            organization=organization,
+            result_id=result_id or new_result_id(),
+            check_id=check_id,
+            check_definition=definition,
+            pipeline=context.pipeline,
+            run=context.run,
+            dataset=context.dataset,
+            connection_id=connection.connection_id,
+            status=status,
+            violations=violations,
+            threshold=context.threshold,
+            severity=context.severity,
+            sql=checked.sql,
+            duration_ms=duration_ms,
+            executed_at=timezone.now(),
+            error_message=message,
+        )
+    )
+    return ExecutionOutcome(result=result, created=created, error_kind=failure.kind if failure else None)
