@@ -167,9 +167,9 @@ def record_edges(organization, pipeline, inputs: dict, outputs: dict) -> int:
     return len(edges)
 
 
-def assertion_result_id(run_id: str, namespace: str, name: str, assertion: str, column: str | None) -> str:
+def assertion_result_id(run_id: str, namespace: str, name: str, label: str, column: str) -> str:
     """Deterministic, so a redelivered or repeated assertion updates one result instead of adding one."""
-    material = "\x1f".join((run_id, namespace, name, assertion, column or ""))
+    material = "\x1f".join((run_id, namespace, name, label, column))
     return "ol-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
@@ -184,20 +184,20 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
         dataset = inputs[(item["namespace"], item["name"])]
         for assertion in item.get("assertions", ()):
             column = assertion.get("column") or ""
-            result_id = assertion_result_id(
-                event["run"]["runId"], item["namespace"], item["name"], assertion["assertion"], column
-            )
+            label = assertion.get("name") or (f"{assertion['assertion']}:{column}" if column else assertion["assertion"])
+            result_id = assertion_result_id(event["run"]["runId"], item["namespace"], item["name"], label, column)
             severity = (assertion.get("severity") or "").lower()
             wanted[result_id] = CheckResult(
                 organization=organization,
                 result_id=result_id,
-                check_id=f"{assertion['assertion']}:{column}" if column else assertion["assertion"],
+                check_id=label,
                 pipeline=pipeline,
                 run=run,
                 dataset=dataset,
                 status=CheckStatus.PASS if assertion["success"] else CheckStatus.FAIL,
                 violations=0 if assertion["success"] else 1,
                 severity=severity if severity in Severity.values else Severity.ERROR,
+                sql=assertion.get("content") or "",
                 executed_at=event["eventTime"],
             )
     if not wanted:

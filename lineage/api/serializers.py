@@ -42,6 +42,9 @@ class AssertionSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     column = serializers.CharField(max_length=150, required=False, allow_null=True, allow_blank=True)
     severity = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
+    # Facet 1-1-0: a named test and its SQL.
+    name = serializers.CharField(max_length=150, required=False, allow_null=True, allow_blank=True)
+    content = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
 class DataQualityAssertionsSerializer(serializers.Serializer):
