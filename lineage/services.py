@@ -184,7 +184,9 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
         dataset = inputs[(item["namespace"], item["name"])]
         for assertion in item.get("assertions", ()):
             column = assertion.get("column") or ""
-            label = assertion.get("name") or (f"{assertion['assertion']}:{column}" if column else assertion["assertion"])
+            label = assertion.get("name") or (
+                f"{assertion['assertion']}:{column}" if column else assertion["assertion"]
+            )
             result_id = assertion_result_id(event["run"]["runId"], item["namespace"], item["name"], label, column)
             severity = (assertion.get("severity") or "").lower()
             wanted[result_id] = CheckResult(

@@ -62,9 +62,7 @@ def datasets_with_failing_assertion():
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
-def test_start_then_complete_records_run_lineage_and_failed_assertion(
-    live_server, org_a, make_key, make_client, gzip
-):
+def test_start_then_complete_records_run_lineage_and_failed_assertion(live_server, org_a, make_key, make_client, gzip):
     client = ol_client(live_server, make_key(org_a, Role.WRITE), gzip)
     run_id = str(uuid.uuid4())
     started = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -82,7 +80,11 @@ def test_start_then_complete_records_run_lineage_and_failed_assertion(
     reader = make_client(org_a, Role.READ)
     lineage = reader.get("/api/v1/lineage/marts.orders_daily", {"direction": "upstream"}).json()
     nodes = {(n["namespace"], n["dataset_id"]): n for n in lineage["nodes"]}
-    assert set(nodes) == {(WAREHOUSE, "public.orders"), (WAREHOUSE, "public.customers"), ("bigquery", "marts.orders_daily")}
+    assert set(nodes) == {
+        (WAREHOUSE, "public.orders"),
+        (WAREHOUSE, "public.customers"),
+        ("bigquery", "marts.orders_daily"),
+    }
     assert nodes[("bigquery", "marts.orders_daily")]["written_by"] == ["orders_sync"]
     assert nodes[(WAREHOUSE, "public.orders")]["read_by"] == ["orders_sync"]
     assert len(lineage["edges"]) == 2
@@ -102,7 +104,9 @@ def test_a_redelivered_event_changes_nothing(live_server, org_a, make_key):
     client = ol_client(live_server, make_key(org_a, Role.WRITE), gzip=True)
     run_id = str(uuid.uuid4())
     inputs, outputs = datasets_with_failing_assertion()
-    event = run_event(RunState.COMPLETE, run_id, datetime(2026, 11, 26, 7, 0, tzinfo=UTC), inputs=inputs, outputs=outputs)
+    event = run_event(
+        RunState.COMPLETE, run_id, datetime(2026, 11, 26, 7, 0, tzinfo=UTC), inputs=inputs, outputs=outputs
+    )
 
     client.emit(event)
     client.emit(event)
