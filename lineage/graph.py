@@ -1,8 +1,8 @@
 """The lineage answer for one dataset: nodes and edges a UI can draw, and the impact of a change.
 
 A constant number of queries whatever the graph: one recursive walk per direction, then the
-datasets, the pipelines reading and writing them (two queries) and the live checks on the
-impacted datasets.
+datasets with the pipelines reading and writing them, and for the impact the pipelines reading
+the downstream datasets and the live checks on them.
 """
 
 from lineage import selectors
@@ -24,16 +24,11 @@ def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
             )
 
     node_pks = {dataset.pk}
-    edges: set[tuple[int, int, int]] = set()
+    edges: set[tuple[int, int, str]] = set()
     for result in walks.values():
         node_pks.update(result.depths)
         edges.update(result.edges)
-    rows = selectors.datasets_by_pk(organization_id, node_pks)
-    readers, writers, pipeline_names = selectors.pipelines_touching(organization_id, node_pks)
-
-    def names(pipeline_pks) -> list[str]:
-        return sorted(pipeline_names[pk] for pk in pipeline_pks or ())
-
+    rows = selectors.nodes(organization_id, node_pks)
     up = walks.get(UPSTREAM)
     down = walks.get(DOWNSTREAM)
     nodes = []
@@ -48,17 +43,19 @@ def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
                 "table": row["table"],
                 "upstream_depth": up.depths.get(pk) if up else None,
                 "downstream_depth": down.depths.get(pk) if down else None,
-                "written_by": names(writers.get(pk)),
-                "read_by": names(readers.get(pk)),
+                "written_by": row["written_by"],
+                "written_by_truncated": row["written_by_truncated"],
+                "read_by": row["read_by"],
+                "read_by_truncated": row["read_by_truncated"],
             }
         )
     nodes.sort(key=lambda n: (_nearest(n), n["dataset_id"], n["namespace"], n["key"]))
 
-    grouped: dict[tuple[int, int], set[int]] = {}
+    grouped: dict[tuple[int, int], set[str]] = {}
     for source, target, pipeline in edges:
         grouped.setdefault((source, target), set()).add(pipeline)
     edge_list = [
-        {"source": source, "target": target, "pipelines": names(pipelines)}
+        {"source": source, "target": target, "pipelines": sorted(pipelines)}
         for (source, target), pipelines in sorted(grouped.items())
     ]
 
@@ -75,7 +72,7 @@ def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
         "truncated": any(result.truncated for result in walks.values()),
     }
     if down is not None:
-        answer["impact"] = _impact(dataset, down, rows, readers, names)
+        answer["impact"] = _impact(dataset, down, rows)
     return answer
 
 
@@ -94,20 +91,17 @@ def _side(result, rows, start_pk) -> list[dict] | None:
     return [_ref(rows[pk], result.depths[pk]) for pk in ordered]
 
 
-def _impact(dataset, down, rows, readers, names) -> dict:
+def _impact(dataset, down, rows) -> dict:
     """What a schema change of `dataset` would affect within the walked depth.
 
     The downstream datasets; the pipelines that read the dataset itself or any downstream dataset;
     the live checks defined on the dataset itself or downstream.
     """
     affected = set(down.depths)
-    reading = set()
-    for pk in affected:
-        reading.update(readers.get(pk, ()))
     checks = selectors.checks_on(dataset.organization_id, affected)
     return {
         "datasets": _side(down, rows, dataset.pk),
-        "pipelines": names(reading),
+        "pipelines": selectors.pipelines_reading(dataset.organization_id, affected),
         "checks": [
             {
                 "check_id": check["check_id"],

@@ -44,9 +44,11 @@ class LineageEdge(models.Model):
         ]
         # Both walk directions read only index columns: the recursive step looks up (organization, node)
         # and needs the other end and the pipeline, so PostgreSQL answers each hop with an index-only scan.
+        # The pipeline comes before the other end so that a node's distinct readers (or writers) are read
+        # in order and a capped list stops early, even on a hub with thousands of edges.
         indexes = [
-            models.Index(fields=["organization", "source", "target", "pipeline"], name="edge_org_source_walk"),
-            models.Index(fields=["organization", "target", "source", "pipeline"], name="edge_org_target_walk"),
+            models.Index(fields=["organization", "source", "pipeline", "target"], name="edge_org_source_walk"),
+            models.Index(fields=["organization", "target", "pipeline", "source"], name="edge_org_target_walk"),
             models.Index(fields=["pipeline"], name="edge_pipeline"),
         ]
 

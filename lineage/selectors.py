@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 
+from catalog.models import Pipeline
 from checks.models import CheckDefinition
 from lineage.models import Dataset, LineageEdge
 
@@ -56,7 +57,7 @@ def resolve_dataset(queryset, dataset_id: str, namespace: str | None) -> Dataset
 @dataclass
 class Walk:
     depths: dict[int, int] = field(default_factory=dict)  # dataset pk -> hops from the start
-    edges: set[tuple[int, int, int]] = field(default_factory=set)  # (source pk, target pk, pipeline pk)
+    edges: set[tuple[int, int, str]] = field(default_factory=set)  # (source pk, target pk, pipeline name)
     truncated: bool = False
 
 
@@ -74,9 +75,10 @@ reached AS (
 )
 SELECT 0, r.node, r.depth, NULL FROM reached r
 UNION ALL
-SELECT 1, e.source_id, e.target_id, e.pipeline_id
+SELECT 1, e.source_id, e.target_id, p.name
 FROM reached r
 JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
+JOIN {pipelines} p ON p.id = e.pipeline_id
 WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
 """
 
@@ -90,7 +92,10 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
     if direction not in (UPSTREAM, DOWNSTREAM):
         raise ValueError(f"walk direction must be {UPSTREAM!r} or {DOWNSTREAM!r}")
     near, far = ("source_id", "target_id") if direction == DOWNSTREAM else ("target_id", "source_id")
-    sql = _WALK_SQL.format(edges=connection.ops.quote_name(LineageEdge._meta.db_table), near=near, far=far)
+    quote = connection.ops.quote_name
+    sql = _WALK_SQL.format(
+        edges=quote(LineageEdge._meta.db_table), pipelines=quote(Pipeline._meta.db_table), near=near, far=far
+    )
     cap = max_nodes()
     params = [start_pk, organization_id, depth, cap + 1, organization_id, depth]
     result = Walk()
@@ -110,26 +115,96 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
     return result
 
 
-def pipelines_touching(organization_id: int, dataset_pks) -> tuple[dict, dict, dict]:
-    """(readers, writers, names): dataset pk -> set of pipeline pks reading / writing it, pipeline pk -> name.
+# A hub can be read by thousands of pipelines: each node names at most this many per role.
+PIPELINES_PER_NODE = 50
 
-    Two queries whatever the number of datasets.
+_NODES_SQL_POSTGRES = """
+SELECT d.id, d.dataset_id, d.namespace, d.connection_id, d."table",
+    ARRAY(SELECT p.name FROM (
+        SELECT DISTINCT e.pipeline_id FROM {edges} e
+        WHERE e.organization_id = d.organization_id AND e.source_id = d.id ORDER BY 1 LIMIT %(cap)s
+    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id),
+    ARRAY(SELECT p.name FROM (
+        SELECT DISTINCT e.pipeline_id FROM {edges} e
+        WHERE e.organization_id = d.organization_id AND e.target_id = d.id ORDER BY 1 LIMIT %(cap)s
+    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id)
+FROM {datasets} d
+WHERE d.organization_id = %(org)s AND d.id = ANY(%(pks)s)
+"""
+
+
+def nodes(organization_id: int, dataset_pks) -> dict[int, dict]:
+    """Dataset pk -> its fields and the pipelines reading (`read_by`) and writing (`written_by`) it.
+
+    Each list holds at most PIPELINES_PER_NODE names; `*_truncated` says more exist. On PostgreSQL
+    one query (per node, a capped index-ordered scan of its distinct pipelines); elsewhere three.
     """
-    readers: dict[int, set[int]] = {}
-    writers: dict[int, set[int]] = {}
-    names: dict[int, str] = {}
+    pks = list(dataset_pks)
+    if connection.vendor == "postgresql":
+        raw = _nodes_postgres(organization_id, pks)
+    else:
+        raw = _nodes_generic(organization_id, pks)
+    found = {}
+    for pk, dataset_id, namespace, connection_id, table, readers, writers in raw:
+        found[pk] = {
+            "pk": pk,
+            "dataset_id": dataset_id,
+            "namespace": namespace,
+            "connection_id": connection_id,
+            "table": table,
+            "read_by": sorted(readers[:PIPELINES_PER_NODE]),
+            "read_by_truncated": len(readers) > PIPELINES_PER_NODE,
+            "written_by": sorted(writers[:PIPELINES_PER_NODE]),
+            "written_by_truncated": len(writers) > PIPELINES_PER_NODE,
+        }
+    return found
+
+
+def _nodes_postgres(organization_id, pks):
+    quote = connection.ops.quote_name
+    sql = _NODES_SQL_POSTGRES.format(
+        edges=quote(LineageEdge._meta.db_table),
+        pipelines=quote(Pipeline._meta.db_table),
+        datasets=quote(Dataset._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"org": organization_id, "pks": pks, "cap": PIPELINES_PER_NODE + 1})
+        return cursor.fetchall()
+
+
+def _nodes_generic(organization_id, pks):
+    touching: dict[str, dict[int, dict[int, str]]] = {"source_id": {}, "target_id": {}}
     base = LineageEdge.objects.filter(organization_id=organization_id)
-    for column, into in (("source_id", readers), ("target_id", writers)):
+    for column, into in touching.items():
         rows = (
-            base.filter(**{f"{column}__in": dataset_pks})
+            base.filter(**{f"{column}__in": pks})
             .values_list(column, "pipeline_id", "pipeline__name")
             .distinct()
             .order_by()
         )
         for dataset_pk, pipeline_pk, pipeline_name in rows:
-            into.setdefault(dataset_pk, set()).add(pipeline_pk)
-            names[pipeline_pk] = pipeline_name
-    return readers, writers, names
+            into.setdefault(dataset_pk, {})[pipeline_pk] = pipeline_name
+
+    def capped(by_pipeline):
+        return [by_pipeline[pk] for pk in sorted(by_pipeline)[: PIPELINES_PER_NODE + 1]]
+
+    rows = Dataset.objects.filter(organization_id=organization_id, pk__in=pks).values_list(
+        "pk", "dataset_id", "namespace", "connection_id", "table"
+    )
+    return [
+        (*row, capped(touching["source_id"].get(row[0], {})), capped(touching["target_id"].get(row[0], {})))
+        for row in rows
+    ]
+
+
+def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
+    """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
+    return sorted(
+        LineageEdge.objects.filter(organization_id=organization_id, source_id__in=list(dataset_pks))
+        .values_list("pipeline__name", flat=True)
+        .distinct()
+        .order_by()
+    )
 
 
 def checks_on(organization_id: int, dataset_pks) -> list[dict]:
@@ -145,10 +220,3 @@ def checks_on(organization_id: int, dataset_pks) -> list[dict]:
         .order_by("check_id", "id")
         .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
     )
-
-
-def datasets_by_pk(organization_id: int, dataset_pks) -> dict[int, dict]:
-    rows = Dataset.objects.filter(organization_id=organization_id, pk__in=dataset_pks).values(
-        "pk", "dataset_id", "namespace", "connection_id", "table"
-    )
-    return {row["pk"]: row for row in rows}

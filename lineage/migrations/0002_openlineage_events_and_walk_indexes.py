@@ -41,11 +41,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lineageedge',
-            index=models.Index(fields=['organization', 'source', 'target', 'pipeline'], name='edge_org_source_walk'),
+            index=models.Index(fields=['organization', 'source', 'pipeline', 'target'], name='edge_org_source_walk'),
         ),
         migrations.AddIndex(
             model_name='lineageedge',
-            index=models.Index(fields=['organization', 'target', 'source', 'pipeline'], name='edge_org_target_walk'),
+            index=models.Index(fields=['organization', 'target', 'pipeline', 'source'], name='edge_org_target_walk'),
         ),
         migrations.AddIndex(
             model_name='lineageedge',
