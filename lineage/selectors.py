@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 
 from catalog.models import Pipeline
 from checks.models import CheckDefinition
@@ -116,36 +117,46 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
 
 
 # A hub can be read by thousands of pipelines: each node names at most this many per role.
-PIPELINES_PER_NODE = 50
+PIPELINES_PER_NODE = 10
 
 _NODES_SQL_POSTGRES = """
 SELECT d.id, d.dataset_id, d.namespace, d.connection_id, d."table",
-    ARRAY(SELECT p.name FROM (
+    CASE WHEN n.need_readers THEN ARRAY(SELECT p.name FROM (
         SELECT DISTINCT e.pipeline_id FROM {edges} e
         WHERE e.organization_id = d.organization_id AND e.source_id = d.id ORDER BY 1 LIMIT %(cap)s
-    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id),
-    ARRAY(SELECT p.name FROM (
+    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id) END,
+    CASE WHEN n.need_writers THEN ARRAY(SELECT p.name FROM (
         SELECT DISTINCT e.pipeline_id FROM {edges} e
         WHERE e.organization_id = d.organization_id AND e.target_id = d.id ORDER BY 1 LIMIT %(cap)s
-    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id)
-FROM {datasets} d
-WHERE d.organization_id = %(org)s AND d.id = ANY(%(pks)s)
+    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id) END
+FROM unnest(%(pks)s::bigint[], %(need_readers)s::boolean[], %(need_writers)s::boolean[])
+    AS n(id, need_readers, need_writers)
+JOIN {datasets} d ON d.id = n.id
+WHERE d.organization_id = %(org)s
 """
 
 
-def nodes(organization_id: int, dataset_pks) -> dict[int, dict]:
+def nodes(organization_id: int, dataset_pks, known_readers=None, known_writers=None) -> dict[int, dict]:
     """Dataset pk -> its fields and the pipelines reading (`read_by`) and writing (`written_by`) it.
 
     Each list holds at most PIPELINES_PER_NODE names; `*_truncated` says more exist. On PostgreSQL
     one query (per node, a capped index-ordered scan of its distinct pipelines); elsewhere three.
+    `known_readers` / `known_writers` (pk -> complete set of pipeline names, from the walked edges)
+    spare PostgreSQL those lookups.
     """
     pks = list(dataset_pks)
+    known_readers = known_readers or {}
+    known_writers = known_writers or {}
     if connection.vendor == "postgresql":
-        raw = _nodes_postgres(organization_id, pks)
+        raw = _nodes_postgres(organization_id, pks, known_readers, known_writers)
     else:
         raw = _nodes_generic(organization_id, pks)
     found = {}
     for pk, dataset_id, namespace, connection_id, table, readers, writers in raw:
+        if pk in known_readers:
+            readers = sorted(known_readers[pk])
+        if pk in known_writers:
+            writers = sorted(known_writers[pk])
         found[pk] = {
             "pk": pk,
             "dataset_id": dataset_id,
@@ -160,7 +171,7 @@ def nodes(organization_id: int, dataset_pks) -> dict[int, dict]:
     return found
 
 
-def _nodes_postgres(organization_id, pks):
+def _nodes_postgres(organization_id, pks, known_readers, known_writers):
     quote = connection.ops.quote_name
     sql = _NODES_SQL_POSTGRES.format(
         edges=quote(LineageEdge._meta.db_table),
@@ -168,7 +179,16 @@ def _nodes_postgres(organization_id, pks):
         datasets=quote(Dataset._meta.db_table),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"org": organization_id, "pks": pks, "cap": PIPELINES_PER_NODE + 1})
+        cursor.execute(
+            sql,
+            {
+                "org": organization_id,
+                "pks": pks,
+                "need_readers": [pk not in known_readers for pk in pks],
+                "need_writers": [pk not in known_writers for pk in pks],
+                "cap": PIPELINES_PER_NODE + 1,
+            },
+        )
         return cursor.fetchall()
 
 
@@ -200,11 +220,19 @@ def _nodes_generic(organization_id, pks):
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
-        LineageEdge.objects.filter(organization_id=organization_id, source_id__in=list(dataset_pks))
+        LineageEdge.objects.filter(organization_id=organization_id, **_in_pks("source_id", dataset_pks))
         .values_list("pipeline__name", flat=True)
         .distinct()
         .order_by()
     )
+
+
+def _in_pks(field: str, pks) -> dict:
+    """`field__in` a list of pks: on PostgreSQL as one array parameter, not thousands of placeholders."""
+    pks = list(pks)
+    if connection.vendor == "postgresql":
+        return {f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (pks,))}
+    return {f"{field}__in": pks}
 
 
 def checks_on(organization_id: int, dataset_pks) -> list[dict]:
@@ -215,7 +243,7 @@ def checks_on(organization_id: int, dataset_pks) -> list[dict]:
         | Q(pipeline_version_id=F("pipeline__current_version_id"))
     )
     return list(
-        CheckDefinition.objects.filter(organization_id=organization_id, dataset_id__in=dataset_pks)
+        CheckDefinition.objects.filter(organization_id=organization_id, **_in_pks("dataset_id", dataset_pks))
         .filter(live)
         .order_by("check_id", "id")
         .values("check_id", "dataset_id", "type", "severity", "pipeline__name")

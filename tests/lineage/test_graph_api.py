@@ -57,8 +57,8 @@ def test_the_reference_example_answers_upstream_downstream_and_impact(client_a, 
         ("clean_orders", "orders_daily", ("orders_sync",)),
         ("orders_daily", "finance.revenue_report", ("finance_report",)),
     }
-    assert [d["dataset_id"] for d in answer["upstream"]] == ["raw_orders"]
-    assert [d["dataset_id"] for d in answer["downstream"]] == ["orders_daily", "finance.revenue_report"]
+    assert [nodes["raw_orders"]["key"]] == answer["upstream"]
+    assert [nodes["orders_daily"]["key"], nodes["finance.revenue_report"]["key"]] == answer["downstream"]
 
     impact = answer["impact"]
     assert [d["dataset_id"] for d in impact["datasets"]] == ["orders_daily", "finance.revenue_report"]
