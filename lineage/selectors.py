@@ -144,7 +144,7 @@ def nodes(organization_id: int, dataset_pks, known_readers=None, known_writers=N
     `known_readers` / `known_writers` (pk -> complete set of pipeline names, from the walked edges)
     spare PostgreSQL those lookups.
     """
-    pks = list(dataset_pks)
+    pks = [int(pk) for pk in dataset_pks]
     known_readers = known_readers or {}
     known_writers = known_writers or {}
     if connection.vendor == "postgresql":
@@ -183,9 +183,9 @@ def _nodes_postgres(organization_id, pks, known_readers, known_writers):
             sql,
             {
                 "org": organization_id,
-                "pks": pks,
-                "need_readers": [pk not in known_readers for pk in pks],
-                "need_writers": [pk not in known_writers for pk in pks],
+                "pks": _array_literal(pks),
+                "need_readers": _array_literal("f" if pk in known_readers else "t" for pk in pks),
+                "need_writers": _array_literal("f" if pk in known_writers else "t" for pk in pks),
                 "cap": PIPELINES_PER_NODE + 1,
             },
         )
@@ -227,11 +227,17 @@ def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     )
 
 
+def _array_literal(values) -> str:
+    """A PostgreSQL array literal of ints or booleans: one text parameter that the server parses, far
+    cheaper for thousands of values than the driver adapting a Python list element by element."""
+    return "{" + ",".join(str(value) for value in values) + "}"
+
+
 def _in_pks(field: str, pks) -> dict:
     """`field__in` a list of pks: on PostgreSQL as one array parameter, not thousands of placeholders."""
-    pks = list(pks)
+    pks = [int(pk) for pk in pks]
     if connection.vendor == "postgresql":
-        return {f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (pks,))}
+        return {f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (_array_literal(pks),))}
     return {f"{field}__in": pks}
 
 
