@@ -1,5 +1,6 @@
 """The real openlineage-python client (HttpTransport, api_key auth) against a live test server."""
 
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -146,3 +147,19 @@ def test_one_organizations_events_never_touch_anothers_graph(live_server, org_a,
     assert a_reader.get("/api/v1/lineage/b_private_mart").status_code == 404
     b_graph = b_reader.get("/api/v1/lineage/public.orders", {"direction": "downstream"}).json()
     assert {n["dataset_id"] for n in b_graph["nodes"]} == {"public.orders", "marts.orders_daily", "b_private_mart"}
+
+
+def test_the_client_configured_only_from_the_environment_reaches_the_catalog(
+    live_server, org_a, make_key, monkeypatch, tmp_path
+):
+    """What the README tells Airflow users: OPENLINEAGE_URL and OPENLINEAGE_API_KEY, nothing else."""
+    for name in list(os.environ):
+        if name.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OPENLINEAGE_URL", live_server.url)
+    monkeypatch.setenv("OPENLINEAGE_API_KEY", make_key(org_a, Role.WRITE))
+    monkeypatch.chdir(tmp_path)  # no openlineage.yml around
+
+    OpenLineageClient().emit(run_event(RunState.START, str(uuid.uuid4()), datetime.now(UTC), job="env_configured"))
+
+    assert RunRow.objects.get(organization=org_a, pipeline__name="env_configured").status == "running"
