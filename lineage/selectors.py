@@ -121,14 +121,14 @@ PIPELINES_PER_NODE = 10
 
 _NODES_SQL_POSTGRES = """
 SELECT d.id, d.dataset_id, d.namespace, d.connection_id, d."table",
-    CASE WHEN n.need_readers THEN ARRAY(SELECT p.name FROM (
+    CASE WHEN n.need_readers THEN ARRAY(
         SELECT DISTINCT e.pipeline_id FROM {edges} e
         WHERE e.organization_id = d.organization_id AND e.source_id = d.id ORDER BY 1 LIMIT %(cap)s
-    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id) END,
-    CASE WHEN n.need_writers THEN ARRAY(SELECT p.name FROM (
+    ) END,
+    CASE WHEN n.need_writers THEN ARRAY(
         SELECT DISTINCT e.pipeline_id FROM {edges} e
         WHERE e.organization_id = d.organization_id AND e.target_id = d.id ORDER BY 1 LIMIT %(cap)s
-    ) x JOIN {pipelines} p ON p.id = x.pipeline_id ORDER BY x.pipeline_id) END
+    ) END
 FROM unnest(%(pks)s::bigint[], %(need_readers)s::boolean[], %(need_writers)s::boolean[])
     AS n(id, need_readers, need_writers)
 JOIN {datasets} d ON d.id = n.id
@@ -139,10 +139,10 @@ WHERE d.organization_id = %(org)s
 def nodes(organization_id: int, dataset_pks, known_readers=None, known_writers=None) -> dict[int, dict]:
     """Dataset pk -> its fields and the pipelines reading (`read_by`) and writing (`written_by`) it.
 
-    Each list holds at most PIPELINES_PER_NODE names; `*_truncated` says more exist. On PostgreSQL
-    one query (per node, a capped index-ordered scan of its distinct pipelines); elsewhere three.
-    `known_readers` / `known_writers` (pk -> complete set of pipeline names, from the walked edges)
-    spare PostgreSQL those lookups.
+    Each list holds at most PIPELINES_PER_NODE names; `*_truncated` says more exist. Two queries on
+    PostgreSQL (per node, a capped index-ordered scan of its distinct pipeline ids; then the names
+    of all of them at once), four elsewhere. `known_readers` / `known_writers` (pk -> complete set of
+    pipeline names, from the walked edges) spare PostgreSQL those lookups.
     """
     pks = [int(pk) for pk in dataset_pks]
     known_readers = known_readers or {}
@@ -151,12 +151,15 @@ def nodes(organization_id: int, dataset_pks, known_readers=None, known_writers=N
         raw = _nodes_postgres(organization_id, pks, known_readers, known_writers)
     else:
         raw = _nodes_generic(organization_id, pks)
+    pipeline_pks = set()
+    for row in raw:
+        pipeline_pks.update(row[5] or ())
+        pipeline_pks.update(row[6] or ())
+    names = _pipeline_names(organization_id, pipeline_pks)
     found = {}
-    for pk, dataset_id, namespace, connection_id, table, readers, writers in raw:
-        if pk in known_readers:
-            readers = sorted(known_readers[pk])
-        if pk in known_writers:
-            writers = sorted(known_writers[pk])
+    for pk, dataset_id, namespace, connection_id, table, reader_pks, writer_pks in raw:
+        readers = sorted(known_readers[pk]) if pk in known_readers else [names[p] for p in reader_pks or ()]
+        writers = sorted(known_writers[pk]) if pk in known_writers else [names[p] for p in writer_pks or ()]
         found[pk] = {
             "pk": pk,
             "dataset_id": dataset_id,
@@ -173,11 +176,7 @@ def nodes(organization_id: int, dataset_pks, known_readers=None, known_writers=N
 
 def _nodes_postgres(organization_id, pks, known_readers, known_writers):
     quote = connection.ops.quote_name
-    sql = _NODES_SQL_POSTGRES.format(
-        edges=quote(LineageEdge._meta.db_table),
-        pipelines=quote(Pipeline._meta.db_table),
-        datasets=quote(Dataset._meta.db_table),
-    )
+    sql = _NODES_SQL_POSTGRES.format(edges=quote(LineageEdge._meta.db_table), datasets=quote(Dataset._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
@@ -193,28 +192,33 @@ def _nodes_postgres(organization_id, pks, known_readers, known_writers):
 
 
 def _nodes_generic(organization_id, pks):
-    touching: dict[str, dict[int, dict[int, str]]] = {"source_id": {}, "target_id": {}}
+    touching: dict[str, dict[int, set[int]]] = {"source_id": {}, "target_id": {}}
     base = LineageEdge.objects.filter(organization_id=organization_id)
     for column, into in touching.items():
-        rows = (
-            base.filter(**{f"{column}__in": pks})
-            .values_list(column, "pipeline_id", "pipeline__name")
-            .distinct()
-            .order_by()
-        )
-        for dataset_pk, pipeline_pk, pipeline_name in rows:
-            into.setdefault(dataset_pk, {})[pipeline_pk] = pipeline_name
+        rows = base.filter(**{f"{column}__in": pks}).values_list(column, "pipeline_id").distinct().order_by()
+        for dataset_pk, pipeline_pk in rows:
+            into.setdefault(dataset_pk, set()).add(pipeline_pk)
 
-    def capped(by_pipeline):
-        return [by_pipeline[pk] for pk in sorted(by_pipeline)[: PIPELINES_PER_NODE + 1]]
+    def capped(pipeline_pks):
+        return sorted(pipeline_pks)[: PIPELINES_PER_NODE + 1]
 
     rows = Dataset.objects.filter(organization_id=organization_id, pk__in=pks).values_list(
         "pk", "dataset_id", "namespace", "connection_id", "table"
     )
     return [
-        (*row, capped(touching["source_id"].get(row[0], {})), capped(touching["target_id"].get(row[0], {})))
+        (*row, capped(touching["source_id"].get(row[0], ())), capped(touching["target_id"].get(row[0], ())))
         for row in rows
     ]
+
+
+def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
+    if not pipeline_pks:
+        return {}
+    return dict(
+        Pipeline.objects.filter(organization_id=organization_id, **_in_pks("pk", pipeline_pks)).values_list(
+            "pk", "name"
+        )
+    )
 
 
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
