@@ -78,13 +78,35 @@ def test_walks_match_breadth_first_search(client_a, random_graph):
     assert checked == len(starts) * 6
 
 
-def test_pipelines_per_node_match_the_edge_table(client_a, org_a, random_graph):
+@pytest.mark.parametrize("depth", [0, 1, 2, 5])
+def test_pipelines_per_node_match_the_edge_table(client_a, org_a, random_graph, depth):
+    """read_by / written_by come partly from the walked edges, partly from lookups: both must agree."""
     names = random_graph["names"]
-    start = min(names)
-    answer = client_a.get(f"/api/v1/lineage/{names[start]}", {"depth": 2}).json()
     pipeline_names = {p.pk: p.name for p in org_a.pipelines.all()}
+    for start in (min(names), max(names)):
+        answer = client_a.get(f"/api/v1/lineage/{names[start]}", {"depth": depth}).json()
+        for node in answer["nodes"]:
+            readers = {pipeline_names[p] for s, _, p in random_graph["pairs"] if s == node["key"]}
+            writers = {pipeline_names[p] for _, t, p in random_graph["pairs"] if t == node["key"]}
+            assert set(node["read_by"]) == readers, (depth, node["dataset_id"])
+            assert set(node["written_by"]) == writers, (depth, node["dataset_id"])
+        if answer["impact"] is not None:
+            downstream = {n["key"] for n in answer["nodes"] if n["downstream_depth"] is not None}
+            expected = {pipeline_names[p] for s, _, p in random_graph["pairs"] if s in downstream}
+            assert answer["impact"]["pipelines"] == sorted(expected)
+
+
+def test_capped_pipeline_lists_say_so_and_impact_stays_complete(client_a, org_a, random_graph, monkeypatch):
+    from lineage import selectors
+
+    monkeypatch.setattr(selectors, "PIPELINES_PER_NODE", 1)
+    names = random_graph["names"]
+    pipeline_names = {p.pk: p.name for p in org_a.pipelines.all()}
+    answer = client_a.get(f"/api/v1/lineage/{names[min(names)]}", {"depth": 2}).json()
     for node in answer["nodes"]:
         readers = {pipeline_names[p] for s, _, p in random_graph["pairs"] if s == node["key"]}
-        writers = {pipeline_names[p] for _, t, p in random_graph["pairs"] if t == node["key"]}
-        assert set(node["read_by"]) == readers
-        assert set(node["written_by"]) == writers
+        assert set(node["read_by"]) <= readers and len(node["read_by"]) == min(1, len(readers))
+        assert node["read_by_truncated"] == (len(readers) > 1)
+    downstream = {n["key"] for n in answer["nodes"] if n["downstream_depth"] is not None}
+    expected = {pipeline_names[p] for s, _, p in random_graph["pairs"] if s in downstream}
+    assert answer["impact"]["pipelines"] == sorted(expected)
