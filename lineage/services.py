@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from catalog.models import Pipeline, Run, RunStatus
 from catalog.services import apply_run_event
 from checks.models import CheckResult, CheckStatus, Severity
+from config.logging import redact
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
@@ -37,6 +38,20 @@ class IngestOutcome:
     datasets: int = 0
     edges: int = 0
     check_results: int = 0
+
+
+def scrub(payload):
+    """The event with anything that looks like a secret masked (DataXPipe keys, bearer tokens, DSN
+    passwords), in every string value. Producers should not send them, but a dataset namespace such
+    as postgres://etl:password@db:5432 happens; the masking is deterministic, so the dataset keeps
+    one identity across events."""
+    if isinstance(payload, str):
+        return redact(payload)
+    if isinstance(payload, dict):
+        return {key: scrub(value) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [scrub(value) for value in payload]
+    return payload
 
 
 def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:

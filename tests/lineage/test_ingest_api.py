@@ -299,3 +299,28 @@ def test_another_organizations_run_id_is_a_separate_run(bearer_client, org_a, or
     assert Run.objects.get(organization=org_b, run_id=run_id).status == "running"
     assert LineageEdge.objects.filter(organization=org_a).count() == 1
     assert LineageEdge.objects.filter(organization=org_b).count() == 1
+
+
+def test_secrets_in_events_are_masked_before_anything_is_stored(bearer_client, org_a):
+    body = event(
+        "COMPLETE",
+        inputs=[{"namespace": "postgres://etl:hunter2@db:5432", "name": "public.orders"}],
+        run={
+            "runId": str(uuid.uuid4()),
+            "facets": {
+                "environmentVariables": {
+                    "environmentVariables": [
+                        {"name": "TOKEN", "value": "Bearer abc.def.ghi"},
+                        {"name": "KEY", "value": "dxp_abcdefghijklmnopqrstuvwxyz012345"},
+                    ]
+                }
+            },
+        },
+    )
+
+    assert post(bearer_client(), body).status_code == 201
+
+    stored = json.dumps(OpenLineageEvent.objects.get(organization=org_a).payload)
+    assert "hunter2" not in stored and "abc.def.ghi" not in stored and "qrstuvwxyz012345" not in stored
+    dataset = Dataset.objects.get(organization=org_a, dataset_id="public.orders")
+    assert "hunter2" not in dataset.namespace and dataset.namespace.startswith("postgres://etl:")
