@@ -211,14 +211,20 @@ def _nodes_generic(organization_id, pks):
     ]
 
 
+_NAMES_SQL_POSTGRES = "SELECT id, name FROM {pipelines} WHERE organization_id = %s AND id = ANY(%s::bigint[])"
+
+
 def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
     if not pipeline_pks:
         return {}
-    return dict(
-        Pipeline.objects.filter(organization_id=organization_id, **_in_pks("pk", pipeline_pks)).values_list(
-            "pk", "name"
-        )
-    )
+    if connection.vendor != "postgresql":
+        found = Pipeline.objects.filter(organization_id=organization_id, pk__in=pipeline_pks)
+        return dict(found.values_list("pk", "name"))
+    # `id = ANY(array)`: one index scan over the sorted ids, cheaper than a join per id.
+    sql = _NAMES_SQL_POSTGRES.format(pipelines=connection.ops.quote_name(Pipeline._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, _array_literal(sorted(int(pk) for pk in pipeline_pks))])
+        return dict(cursor.fetchall())
 
 
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
