@@ -81,6 +81,8 @@ class Run(models.Model):
             models.Index(fields=["pipeline", "-created_at", "-id"], name="run_pipeline_history"),
             models.Index(fields=["organization", "-created_at", "-id"], name="run_org_history"),
             models.Index(fields=["organization", "status"], name="run_org_status"),
+            # Status-filtered history of one pipeline ("its failed runs, newest first") stays an index walk.
+            models.Index(fields=["pipeline", "status", "-created_at", "-id"], name="run_pipeline_status_history"),
         ]
 
     def __str__(self):
@@ -101,6 +103,9 @@ class Connection(models.Model):
     connection_id = models.SlugField(max_length=100)
     type = models.CharField(max_length=20, choices=ConnectionType.choices)
     config = models.JSONField(default=dict)
+    # A password found in a postgres DSN, Fernet-encrypted with a key derived from SECRET_KEY
+    # (catalog.secrets). Never serialized; restored into the DSN only by resolve_connection_config.
+    encrypted_dsn_password = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

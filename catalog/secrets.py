@@ -6,13 +6,24 @@ A config key ending in `_secret` holds a reference, never a value:
   read with VAULT_ADDR and VAULT_TOKEN from the environment.
 `resolve_config` returns a plain dict for a connector: `password_secret: env:PG_PW` becomes
 `password: <value>`. The resolved dict lives only in the executing request's memory.
+
+A password typed into a postgres DSN is not a reference: the catalog moves it out of the stored
+config and keeps it Fernet-encrypted under a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS,
+so the key can be rotated), in `Connection.encrypted_dsn_password`, which nothing serializes.
 """
 
+import base64
 import os
 import re
 
 import hvac
 import requests
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+from catalog import dsn as dsn_tools
 
 SECRET_SUFFIX = "_secret"  # noqa: S105 (a key suffix, not a password)
 _ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -66,6 +77,41 @@ def resolve_config(config: dict) -> dict:
     return resolved
 
 
+def _fernet_for(secret_key: str) -> Fernet:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"dataxpipe-catalog", info=b"connection-dsn-password")
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(secret_key.encode())))
+
+
+def _fernet() -> MultiFernet:
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet([_fernet_for(key) for key in keys])
+
+
+def encrypt_secret(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_secret(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SecretResolutionError(
+            "The stored DSN password cannot be decrypted (was SECRET_KEY changed without SECRET_KEY_FALLBACKS?); "
+            "save the connection again."
+        ) from exc
+
+
 def resolve_connection_config(connection) -> dict:
-    """The connector-ready config of a catalog Connection, secrets resolved. Call only when executing."""
-    return resolve_config(connection.config)
+    """The connector-ready config of a catalog Connection, secrets resolved. Call only when executing.
+
+    `*_secret` references become plain keys; a postgres DSN gets its password back, either the
+    encrypted one the catalog moved out of it or, when the DSN has none, a `password_secret`.
+    """
+    resolved = resolve_config(connection.config)
+    dsn = resolved.get("dsn")
+    if isinstance(dsn, str) and dsn_tools.is_url_dsn(dsn) and not dsn_tools.has_password(dsn):
+        if connection.encrypted_dsn_password:
+            resolved["dsn"] = dsn_tools.with_password(dsn, decrypt_secret(connection.encrypted_dsn_password))
+        elif "password" in resolved:
+            resolved["dsn"] = dsn_tools.with_password(dsn, resolved["password"])
+    return resolved

@@ -6,21 +6,46 @@ serialize, and applies these rules:
 
 - queued -> running -> success | failed | cancelled; any forward step may be skipped.
 - The same status again is a no-op (timestamps missing on the run are filled in).
-- A terminal run never changes status again. A non-terminal event that is older than the run's
-  end (a `running` whose started_at is not after finished_at) arrived late: it is absorbed
-  without a status change. Anything else that would move a terminal run is a conflict (409).
+- An earlier stage after a later one (queued after running) is late: absorbed, status kept.
+- A terminal run never changes status again. A non-terminal event for a terminal run is late
+  when it carries no start time of its own or one not after the run's end: it is absorbed (its
+  start time fills a missing started_at). Anything else that would move a terminal run is a
+  conflict (409): a different terminal status, or a start after the run ended.
+- Creating a run counts one `runs_per_month` for the plan, in the same transaction: a run the
+  plan does not allow is not created (402), and a duplicate delivery never counts twice.
+
+Pipeline registration lives in `catalog.registration`; connection writes are below.
 """
 
 import secrets
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from rest_framework import status as http_status
 from rest_framework.exceptions import APIException
 
-from catalog.models import TERMINAL_RUN_STATUSES, Pipeline, PipelineVersion, Run, RunStatus
+from catalog.connection_config import validate_config
+from catalog.dsn import PASSWORD_MASK
+from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
+from catalog.registration import RegistrationOutcome, VersionConflict, register_pipeline
+from catalog.secrets import encrypt_secret
+from catalog.selectors import one_or_none
+from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
+
+__all__ = [
+    "Conflict",
+    "RegistrationOutcome",
+    "RunEventOutcome",
+    "VersionConflict",
+    "apply_run_event",
+    "create_connection",
+    "delete_connection",
+    "register_pipeline",
+    "update_connection",
+]
 
 _STAGE = {RunStatus.QUEUED: 0, RunStatus.RUNNING: 1}
 
@@ -57,54 +82,126 @@ def apply_run_event(
     pipeline_version: PipelineVersion | None = None,
     attributes: dict | None = None,
 ) -> RunEventOutcome:
+    if status not in RunStatus.values:
+        raise ValueError(f"Unknown run status {status!r}.")
     run_id = run_id or new_run_id()
+    event = _Event(status=status, reported_start=started_at, started_at=started_at, finished_at=finished_at)
     if status in TERMINAL_RUN_STATUSES and finished_at is None:
-        finished_at = timezone.now()
+        event.finished_at = timezone.now()
     if status == RunStatus.RUNNING and started_at is None:
-        started_at = timezone.now()
+        event.started_at = timezone.now()
     with transaction.atomic():
-        run = Run.objects.select_for_update().filter(organization=organization, run_id=run_id).first()
+        run = None
+        if status in TERMINAL_RUN_STATUSES:
+            # A finish is usually for a run that exists: look it up (and lock it) first.
+            run = _locked_run(organization, run_id)
         if run is None:
-            try:
-                with transaction.atomic():
-                    run = Run.objects.create(
-                        organization=organization,
-                        pipeline=pipeline,
-                        pipeline_version=pipeline_version or pipeline.current_version,
-                        run_id=run_id,
-                        status=status,
-                        started_at=started_at,
-                        finished_at=finished_at,
-                        attributes=attributes or {},
-                    )
-                return RunEventOutcome(run=run, created=True, changed=True)
-            except IntegrityError:
-                # A parallel delivery created it first: apply this event to that row instead.
-                run = Run.objects.select_for_update().get(organization=organization, run_id=run_id)
-        return RunEventOutcome(
-            run=run,
-            created=False,
-            changed=_transition(run, pipeline, status, started_at, finished_at, pipeline_version, attributes),
-        )
+            candidate = Run(
+                organization=organization,
+                pipeline=pipeline,
+                pipeline_version=pipeline_version or pipeline.current_version,
+                run_id=run_id,
+                status=status,
+                started_at=event.started_at,
+                finished_at=event.finished_at,
+                attributes=attributes or {},
+            )
+            if _insert_unless_exists(candidate):
+                consume_monthly(organization, "runs_per_month")
+                return RunEventOutcome(run=candidate, created=True, changed=True)
+            # It exists (perhaps created a moment ago by a parallel delivery): apply the event to it.
+            run = _locked_run(organization, run_id)
+        changed = _transition(run, pipeline, event, pipeline_version, attributes)
+        return RunEventOutcome(run=run, created=False, changed=changed)
 
 
-def _transition(run, pipeline, status, started_at, finished_at, pipeline_version, attributes) -> bool:
+def _locked_run(organization: Organization, run_id: str) -> Run | None:
+    return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
+
+
+def _can_insert_returning(database) -> bool:
+    return database.features.can_return_columns_from_insert
+
+
+def _insert_unless_exists(run: Run) -> bool:
+    """Inserts `run` unless (organization, run_id) exists; True when this call created it.
+
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` where the database can (PostgreSQL, SQLite >= 3.35):
+    a parallel insert of the same run waits on the unique index and then does nothing, with no error
+    and no savepoint. Elsewhere, a savepoint around a plain insert.
+    """
+    database = connections[router.db_for_write(Run)]
+    if not _can_insert_returning(database):
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+            return True
+        except IntegrityError:
+            return False
+    fields = [field for field in Run._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(database.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(run, add=True), database) for field in fields]
+    table, quote = Run._meta.db_table, database.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only quoted model metadata is interpolated; every value is a query parameter.
+    insert = f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    conflict = f"{quote('organization_id')}, {quote('run_id')}"
+    sql = f"{insert} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}"
+    with database.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    run.pk = row[0]
+    run._state.adding = False
+    run._state.db = database.alias
+    return True
+
+
+@dataclass
+class _Event:
+    status: str
+    reported_start: object  # the start time the client sent, if any: what lateness is judged on
+    started_at: object
+    finished_at: object
+
+
+def _is_late(run: Run, event: _Event) -> bool:
+    if event.status in TERMINAL_RUN_STATUSES:
+        return False
+    if event.reported_start is None or run.finished_at is None:
+        return True
+    return event.reported_start <= run.finished_at
+
+
+def _transition(run: Run, pipeline: Pipeline, event: _Event, pipeline_version, attributes) -> bool:
     if run.pipeline_id != pipeline.pk:
-        raise Conflict(f"Run {run.run_id!r} belongs to another pipeline.")
+        raise Conflict(f"Run {run.run_id!r} belongs to pipeline {run.pipeline.name!r}, not {pipeline.name!r}.")
     updates = {}
-    if run.status in TERMINAL_RUN_STATUSES and status != run.status:
-        late = status not in TERMINAL_RUN_STATUSES and (
-            started_at is not None and run.finished_at is not None and started_at <= run.finished_at
-        )
-        if not late:
-            raise Conflict(f"Run {run.run_id!r} is already {run.status}; it cannot become {status}.")
-    elif _stage(status) >= _stage(run.status) and status != run.status:
-        updates["status"] = status
+    if run.status in TERMINAL_RUN_STATUSES:
+        if event.status != run.status and not _is_late(run, event):
+            raise Conflict(
+                {
+                    "detail": f"Run {run.run_id!r} is already {run.status}; it cannot become {event.status}.",
+                    "code": "run_finished",
+                    "status": run.status,
+                }
+            )
+        started_at = event.reported_start
+    else:
+        if _stage(event.status) >= _stage(run.status) and event.status != run.status:
+            updates["status"] = event.status
+        started_at = event.started_at
     if started_at is not None and run.started_at is None:
         updates["started_at"] = started_at
-    if finished_at is not None and run.finished_at is None and status in TERMINAL_RUN_STATUSES:
-        updates["finished_at"] = finished_at
-    if pipeline_version is not None and run.pipeline_version_id is None:
+    if event.finished_at is not None and run.finished_at is None and event.status in TERMINAL_RUN_STATUSES:
+        updates["finished_at"] = event.finished_at
+    # An explicit version corrects the default (the current one) until the run has finished.
+    if (
+        pipeline_version is not None
+        and run.pipeline_version_id != pipeline_version.pk
+        and (run.pipeline_version_id is None or run.status not in TERMINAL_RUN_STATUSES)
+    ):
         updates["pipeline_version"] = pipeline_version
     if attributes:
         merged = {**run.attributes, **attributes}
@@ -116,3 +213,52 @@ def _transition(run, pipeline, status, started_at, finished_at, pipeline_version
         setattr(run, field, value)
     run.save(update_fields=[*updates, "updated_at"])
     return True
+
+
+# --- Connections -------------------------------------------------------------------------
+
+
+def _encrypted_password(clean_password: str | None, previous: str) -> str:
+    if clean_password is None:
+        return ""
+    if clean_password == PASSWORD_MASK:
+        # The client sent back the masked DSN it read: keep the stored password.
+        if not previous:
+            raise ValidationError({"config": ["dsn: the password is the display mask; send the real password."]})
+        return previous
+    return encrypt_secret(clean_password)
+
+
+def create_connection(
+    *, organization: Organization, connection_id: str, connection_type: str, config: dict
+) -> Connection:
+    with transaction.atomic():
+        enforce_limit(organization, "connections")
+        clean = validate_config(connection_type, config)
+        return Connection.objects.create(
+            organization=organization,
+            connection_id=connection_id,
+            type=connection_type,
+            config=clean.config,
+            encrypted_dsn_password=_encrypted_password(clean.dsn_password, ""),
+        )
+
+
+def update_connection(
+    *, connection: Connection, connection_type: str | None = None, config: dict | None = None
+) -> Connection:
+    """Replaces the type and/or the whole config (a given config is not merged into the stored one)."""
+    with transaction.atomic():
+        clean = validate_config(connection_type or connection.type, connection.config if config is None else config)
+        if config is not None:
+            connection.encrypted_dsn_password = _encrypted_password(
+                clean.dsn_password, connection.encrypted_dsn_password
+            )
+        connection.type = connection_type or connection.type
+        connection.config = clean.config
+        connection.save()
+    return connection
+
+
+def delete_connection(*, connection: Connection) -> None:
+    connection.delete()

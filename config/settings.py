@@ -23,7 +23,8 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.admin_apps.CatalogAdminConfig",
+    "console",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -204,6 +205,8 @@ BILLING_ENABLED = bool(STRIPE_SECRET_KEY)
 BILLING_SUCCESS_URL = env_str("BILLING_SUCCESS_URL", "http://localhost:8000/billing/success")
 BILLING_CANCEL_URL = env_str("BILLING_CANCEL_URL", "http://localhost:8000/billing/cancel")
 BILLING_PORTAL_RETURN_URL = env_str("BILLING_PORTAL_RETURN_URL", "http://localhost:8000/")
+# Per request to Stripe's API (connect and read); the stripe library would wait 80 s.
+BILLING_STRIPE_TIMEOUT_SECONDS = env_int("BILLING_STRIPE_TIMEOUT_SECONDS", 20)
 # "price_123:team,price_456:enterprise"
 STRIPE_PRICE_PLANS = dict(item.split(":", 1) for item in env_list("STRIPE_PRICE_PLANS", []) if ":" in item)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"

@@ -1,7 +1,14 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from billing import selectors as billing_selectors
+from billing import services as billing_services
 from orgs import limits, services
 from orgs.models import ApiKey, Membership, Organization, UsageCounter
 
@@ -26,19 +33,112 @@ class ApiKeyInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "plan", "is_active", "created_at"]
-    list_filter = ["plan", "is_active"]
+    list_display = ["slug", "name", "plan", "plan_source", "is_active", "created_at"]
+    list_filter = ["plan", "is_active", "billing__plan_source"]
+    list_select_related = ["billing"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["created_at", "plan_limits", "plan_usage"]
+    readonly_fields = [
+        "created_at",
+        "plan_source",
+        "limits_and_usage",
+        "stripe_customer",
+        "stripe_subscription",
+        "plan_history",
+    ]
     inlines = [MembershipInline, ApiKeyInline]
+    actions = ["return_plan_to_stripe"]
 
-    @admin.display(description="limits")
-    def plan_limits(self, obj):
-        return limits.limits_for(obj) if obj.pk else "-"
+    @admin.display(description="plan source")
+    def plan_source(self, obj):
+        state = getattr(obj, "billing", None) if obj.pk else None
+        return state.get_plan_source_display() if state else "default (no subscription)"
 
-    @admin.display(description="usage")
-    def plan_usage(self, obj):
-        return limits.current_usage(obj) if obj.pk else "-"
+    @admin.display(description="limits and usage")
+    def limits_and_usage(self, obj):
+        if not obj.pk:
+            return "-"
+        allowed, used = limits.limits_for(obj), limits.current_usage(obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (metric, used.get(metric, 0), "unlimited" if limit is None else limit)
+                for metric, limit in allowed.items()
+            ),
+        )
+        return format_html("<table><tr><th>metric</th><th>used</th><th>limit</th></tr>{}</table>", rows)
+
+    @admin.display(description="Stripe customer")
+    def stripe_customer(self, obj):
+        customers = list(billing_selectors.customers_of(obj)) if obj.pk else []
+        return ", ".join(customer.id for customer in customers) or "-"
+
+    @admin.display(description="Stripe subscriptions")
+    def stripe_subscription(self, obj):
+        subscriptions = list(billing_selectors.subscriptions_of(obj)[:5]) if obj.pk else []
+        return ", ".join(f"{sub.id} ({sub.status})" for sub in subscriptions) or "-"
+
+    @admin.display(description="plan history (latest 10)")
+    def plan_history(self, obj):
+        if not obj.pk:
+            return "-"
+        changes = obj.plan_changes.select_related("changed_by")[:10]
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{}: {} -> {} ({}{})",
+                (
+                    (
+                        f"{change.created_at:%Y-%m-%d %H:%M}",
+                        change.from_plan,
+                        change.to_plan,
+                        change.get_source_display(),
+                        f", {change.changed_by}" if change.changed_by else f", {change.stripe_event_id}",
+                    )
+                    for change in changes
+                ),
+            )
+            or "-"
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "plan" in form.base_fields:
+            form.base_fields["plan"].help_text = (
+                "Changing the plan here sets it by hand (enterprise contracts): Stripe events stop changing it "
+                "until the action 'Let Stripe subscriptions decide the plan again'."
+            )
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not (change and "plan" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # The plan goes through the billing service: it records the change and stops Stripe events
+        # from overriding a plan staff set by hand (enterprise contracts).
+        wanted_plan = obj.plan
+        obj.plan = form.initial["plan"]
+        super().save_model(request, obj, form, change)
+        billing_services.set_plan_by_staff(obj, wanted_plan, changed_by=request.user)
+        obj.plan = wanted_plan
+        obj._staff_plan_change = (form.initial["plan"], wanted_plan)
+
+    def log_change(self, request, obj, message):
+        plan_change = getattr(obj, "_staff_plan_change", None)
+        if plan_change:
+            text = LogEntry(change_message=json.dumps(message) if message else "").get_change_message()
+            message = (
+                f"{text} Plan set by staff: {plan_change[0]} -> {plan_change[1]}; "
+                "Stripe events no longer change it."
+            ).strip()
+        return super().log_change(request, obj, message)
+
+    @admin.action(description="Let Stripe subscriptions decide the plan again")
+    def return_plan_to_stripe(self, request, queryset):
+        for organization in queryset:
+            updated = billing_services.return_plan_to_stripe(organization)
+            self.log_change(request, updated, f"Plan returned to Stripe control; plan is now {updated.plan}.")
+        self.message_user(request, f"{queryset.count()} organization(s) now follow their Stripe subscriptions.")
 
 
 class ApiKeyCreationForm(forms.ModelForm):

@@ -29,18 +29,19 @@ class PlanLimitReached(APIException):
     default_code = "plan_limit_reached"
 
     def __init__(self, organization: Organization, metric: str, limit: int, usage: int):
-        super().__init__(
-            {
-                "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
-                f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
-                "code": "plan_limit_reached",
-                "limit": metric,
-                "plan": organization.plan,
-                "allowed": limit,
-                "usage": usage,
-                "upgrade": "/api/v1/billing/checkout",
-            }
-        )
+        body = {
+            "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
+            f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
+            "code": "plan_limit_reached",
+            "limit": metric,
+            "plan": organization.plan,
+            "allowed": limit,
+            "usage": usage,
+            "upgrade": "/api/v1/billing/checkout",
+        }
+        super().__init__(body)
+        # DRF turns every value of an exception's detail into a string; keep the numbers numbers.
+        self.detail = body
 
 
 def limits_for(organization: Organization) -> dict[str, int | None]:
@@ -67,32 +68,49 @@ def current_usage(organization: Organization) -> dict[str, int]:
 
 def enforce_limit(organization: Organization, metric: str) -> None:
     """Call inside the transaction that creates one more row of `metric`."""
+    if metric not in COUNTED_METRICS:
+        raise ValueError(f"unknown counted metric {metric!r}; expected one of {sorted(COUNTED_METRICS)}")
+    # Serializes creations for this organization until the surrounding transaction ends, and reads
+    # the plan under that lock: a plan changed by a webhook a moment ago is the one enforced.
+    plan = Organization.objects.select_for_update().filter(pk=organization.pk).values_list("plan", flat=True).first()
+    organization.plan = plan or organization.plan
     limit = limits_for(organization)[metric]
     if limit is None:
         return
-    # Serializes creations for this organization until the surrounding transaction ends.
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()
     usage = _count(organization, metric)
     if usage >= limit:
         raise PlanLimitReached(organization, metric, limit, usage)
 
 
 def consume_monthly(organization: Organization, metric: str, amount: int = 1) -> None:
-    """Counts `amount` metered events, or raises PlanLimitReached having counted nothing."""
+    """Counts `amount` metered events, or raises PlanLimitReached having counted nothing.
+
+    The usual case is one conditional UPDATE on this month's counter row; the row is created by the
+    first event of the month.
+    """
+    if metric not in MONTHLY_METRICS:
+        raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
-    with transaction.atomic():
-        counter_filter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
-        if not counter_filter.exists():
-            try:
-                with transaction.atomic():
-                    UsageCounter.objects.create(organization=organization, metric=metric, period=period)
-            except IntegrityError:
-                pass  # created by a parallel request
-        if limit is None:
-            counter_filter.update(value=F("value") + amount)
+    counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+
+    def increment() -> bool:
+        within_limit = counter if limit is None else counter.filter(value__lte=limit - amount)
+        return within_limit.update(value=F("value") + amount) > 0
+
+    # Each statement is atomic on its own: the conditional UPDATE is what keeps the counter within the limit.
+    if increment():
+        return
+    usage = counter.values_list("value", flat=True).first()
+    if usage is None:  # the first event of the month
+        try:
+            with transaction.atomic():
+                UsageCounter.objects.create(organization=organization, metric=metric, period=period)
+        except IntegrityError:
+            pass  # created by a parallel request
+    if usage is None or limit is None or usage <= limit - amount:
+        # The row did not exist yet, or a parallel request created it between our two statements.
+        if increment():
             return
-        updated = counter_filter.filter(value__lte=limit - amount).update(value=F("value") + amount)
-        if not updated:
-            usage = counter_filter.values_list("value", flat=True).first() or 0
-            raise PlanLimitReached(organization, metric, limit, usage)
+        usage = counter.values_list("value", flat=True).first() or 0
+    raise PlanLimitReached(organization, metric, limit, usage)

@@ -6,11 +6,13 @@ from orgs.models import ApiKey, Organization, Role
 class OrganizationMeSerializer(serializers.ModelSerializer):
     limits = serializers.SerializerMethodField()
     usage = serializers.SerializerMethodField()
+    usage_period = serializers.SerializerMethodField(help_text="First day of the month the monthly usage counts.")
     role = serializers.SerializerMethodField()
+    billing = serializers.SerializerMethodField()
 
     class Meta:
         model = Organization
-        fields = ["slug", "name", "plan", "role", "limits", "usage", "created_at"]
+        fields = ["slug", "name", "plan", "role", "limits", "usage", "usage_period", "billing", "created_at"]
         read_only_fields = fields
 
     def get_limits(self, organization) -> dict:
@@ -19,8 +21,14 @@ class OrganizationMeSerializer(serializers.ModelSerializer):
     def get_usage(self, organization) -> dict:
         return self.context["usage"]
 
+    def get_usage_period(self, organization) -> str:
+        return self.context["usage_period"].isoformat()
+
     def get_role(self, organization) -> str:
         return self.context["role"]
+
+    def get_billing(self, organization) -> dict:
+        return self.context["billing"]
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.selectors import billing_summary
 from orgs import limits, services
 from orgs.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -12,19 +13,22 @@ from orgs.api.serializers import (
     OrganizationMeSerializer,
 )
 from orgs.models import ApiKey, Role
-from orgs.permissions import principal_of
-from orgs.viewsets import OrganizationScopedViewSet
+from orgs.viewsets import OrganizationScopedMixin, OrganizationScopedViewSet
 
 
-class OrganizationMeView(APIView):
+class OrganizationMeView(OrganizationScopedMixin, APIView):
+    """The caller's organization: plan, its limits, this month's usage and billing state."""
+
     @extend_schema(responses=OrganizationMeSerializer)
     def get(self, request):
-        principal = principal_of(request)
-        organization = principal.organization
+        principal = self.principal
+        organization = self.organization
         context = {
             "limits": limits.limits_for(organization),
             "usage": limits.current_usage(organization),
+            "usage_period": limits.current_period(),
             "role": principal.role,
+            "billing": billing_summary(organization),
         }
         return Response(OrganizationMeSerializer(organization, context=context).data)
 

@@ -1,0 +1,226 @@
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from catalog.connection_config import display_config
+from catalog.models import Connection, ConnectionType, Pipeline, PipelineVersion, Run, RunStatus
+from checks.models import CheckStatus, Severity
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    """A pipeline with its current version's spec sections; `latest_run_status` comes annotated."""
+
+    version = serializers.CharField(source="current_version.version", default=None)
+    spec_hash = serializers.CharField(source="current_version.spec_hash", default=None)
+    latest_run_status = serializers.CharField(read_only=True, default=None)
+    sources = serializers.SerializerMethodField()
+    transforms = serializers.SerializerMethodField()
+    targets = serializers.SerializerMethodField()
+    checks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Pipeline
+        fields = [
+            "name",
+            "version",
+            "spec_hash",
+            "description",
+            "schedule",
+            "owner",
+            "tags",
+            "is_external",
+            "latest_run_status",
+            "sources",
+            "transforms",
+            "targets",
+            "checks",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _section(self, pipeline, key) -> list:
+        version = pipeline.current_version
+        return list(version.spec.get(key) or []) if version else []
+
+    def get_sources(self, pipeline) -> list[dict]:
+        return self._section(pipeline, "sources")
+
+    def get_transforms(self, pipeline) -> list[dict]:
+        return self._section(pipeline, "transforms")
+
+    def get_targets(self, pipeline) -> list[dict]:
+        return self._section(pipeline, "targets")
+
+    def get_checks(self, pipeline) -> list[dict]:
+        return self._section(pipeline, "checks")
+
+
+class PipelineListSerializer(PipelineSerializer):
+    class Meta(PipelineSerializer.Meta):
+        fields = [
+            "name",
+            "version",
+            "description",
+            "schedule",
+            "owner",
+            "tags",
+            "is_external",
+            "latest_run_status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PipelineVersionSerializer(serializers.ModelSerializer):
+    pipeline = serializers.CharField(source="pipeline.name")
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PipelineVersion
+        fields = ["pipeline", "version", "spec_hash", "is_current", "created_at"]
+        read_only_fields = fields
+
+    def get_is_current(self, version) -> bool:
+        return version.pipeline.current_version_id == version.pk
+
+
+class PipelineVersionDetailSerializer(PipelineVersionSerializer):
+    class Meta(PipelineVersionSerializer.Meta):
+        fields = [*PipelineVersionSerializer.Meta.fields, "spec"]
+        read_only_fields = fields
+
+
+# --- Runs -----------------------------------------------------------------------------------
+
+run_id_validator = RegexValidator(r"^[^/\s]+$", "A run id may not contain '/' or whitespace.")
+
+
+class RunEventSerializer(serializers.Serializer):
+    """The body of POST /runs/ and PATCH /runs/{run_id}."""
+
+    pipeline_id = serializers.CharField(max_length=200, help_text="The pipeline's name in your organization.")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    run_id = serializers.CharField(max_length=250, required=False, validators=[run_id_validator])
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    finished_at = serializers.DateTimeField(required=False, allow_null=True)
+    pipeline_version = serializers.CharField(max_length=50, required=False, allow_null=True, allow_blank=True)
+    attributes = serializers.DictField(required=False, allow_empty=True)
+
+    def validate(self, attrs):
+        started, finished = attrs.get("started_at"), attrs.get("finished_at")
+        if started and finished and finished < started:
+            raise serializers.ValidationError({"finished_at": ["Must not be before started_at."]})
+        pipeline = self.context["resolve_pipeline"](attrs.get("pipeline_id"))
+        if pipeline is None:
+            raise serializers.ValidationError(
+                {"pipeline_id": [f"No pipeline named {attrs.get('pipeline_id')!r} in this organization."]}
+            )
+        attrs["pipeline"] = pipeline
+        version_name = attrs.pop("pipeline_version", None)
+        attrs["pipeline_version"] = None
+        if version_name:
+            version = pipeline.versions.filter(version=version_name).first()
+            if version is None:
+                raise serializers.ValidationError(
+                    {"pipeline_version": [f"Pipeline {pipeline.name!r} has no version {version_name!r}."]}
+                )
+            attrs["pipeline_version"] = version
+        return attrs
+
+
+class RunSerializer(serializers.ModelSerializer):
+    pipeline_id = serializers.CharField(source="pipeline.name", read_only=True)
+    pipeline_version = serializers.CharField(source="pipeline_version.version", default=None, read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = [
+            "run_id",
+            "pipeline_id",
+            "pipeline_version",
+            "status",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "attributes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, run) -> float | None:
+        if run.started_at and run.finished_at:
+            return round((run.finished_at - run.started_at).total_seconds(), 3)
+        return None
+
+
+class RunCheckResultSerializer(serializers.Serializer):
+    result_id = serializers.CharField()
+    check_id = serializers.CharField()
+    status = serializers.CharField()
+    severity = serializers.CharField()
+    violations = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField()
+    executed_at = serializers.DateTimeField()
+    error_message = serializers.CharField()
+
+
+class RunDetailSerializer(RunSerializer):
+    """A run with its check results (prefetched as `prefetched_check_results`) and a health verdict."""
+
+    check_results = serializers.SerializerMethodField()
+    failed_error_checks = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "health", "failed_error_checks", "check_results"]
+        read_only_fields = fields
+
+    def get_check_results(self, run) -> list[dict]:
+        return RunCheckResultSerializer(run.prefetched_check_results, many=True).data
+
+    def get_failed_error_checks(self, run) -> int:
+        return sum(
+            1
+            for result in run.prefetched_check_results
+            if result.severity == Severity.ERROR and result.status == CheckStatus.FAIL
+        )
+
+    def get_health(self, run) -> str:
+        """failing: an error-severity check failed; degraded: a warning failed or a check could not run;
+        passing: every check passed; no_checks: nothing recorded yet."""
+        results = run.prefetched_check_results
+        if not results:
+            return "no_checks"
+        if self.get_failed_error_checks(run):
+            return "failing"
+        if any(result.status != CheckStatus.PASS for result in results):
+            return "degraded"
+        return "passing"
+
+
+# --- Connections ----------------------------------------------------------------------------
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """Reads show the config as stored: secret references as written, a DSN password masked."""
+
+    id = serializers.SlugField(source="connection_id", max_length=100)
+    type = serializers.ChoiceField(choices=ConnectionType.choices)
+    config = serializers.JSONField()
+    has_dsn_password = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connection
+        fields = ["id", "type", "config", "has_dsn_password", "created_at", "updated_at"]
+        read_only_fields = ["has_dsn_password", "created_at", "updated_at"]
+
+    def get_has_dsn_password(self, connection) -> bool:
+        return bool(connection.encrypted_dsn_password)
+
+    def to_representation(self, connection):
+        data = super().to_representation(connection)
+        data["config"] = display_config(connection)
+        return data

@@ -1,0 +1,130 @@
+"""Per-type validation of connection configs, and the display form of a stored config.
+
+Each type has required keys, optional keys, and any `*_secret` key (a reference, never a value).
+Unknown keys are refused: an allow-list is what keeps a secret from hiding under an unexpected
+name (`pwd`, `token`, ...) in the stored, displayed config.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from catalog import dsn as dsn_tools
+from catalog.models import ConnectionType
+from catalog.secrets import SECRET_SUFFIX, is_secret_reference
+
+_POSTGRES_FIELDS = ("host", "database", "user")
+_POSTGRES_OPTIONAL = ("port", "sslmode", "connect_timeout", "options", "application_name", "schema", "dsn")
+REQUIRED = {
+    ConnectionType.SQLITE: ("path",),
+    ConnectionType.SNOWFLAKE: ("account", "user", "warehouse", "database", "schema", "role"),
+    ConnectionType.BIGQUERY: ("project", "location", "dataset", "maximum_bytes_billed"),
+}
+# Every type: how long one check statement may run (seconds, a number), read by the checks connectors.
+_ANY_TYPE = ("statement_timeout_seconds",)
+OPTIONAL = {
+    ConnectionType.POSTGRES: (*_POSTGRES_FIELDS, *_POSTGRES_OPTIONAL, *_ANY_TYPE),
+    ConnectionType.SQLITE: _ANY_TYPE,
+    ConnectionType.SNOWFLAKE: ("authenticator", "query_tag", "login_timeout", *_ANY_TYPE),
+    ConnectionType.BIGQUERY: ("job_timeout_seconds", "labels", *_ANY_TYPE),
+}
+NUMBER_KEYS = {"statement_timeout_seconds"}
+INTEGER_KEYS = {
+    "port",
+    "connect_timeout",
+    "maximum_bytes_billed",
+    "login_timeout",
+    "job_timeout_seconds",
+}
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    config: dict
+    # A password found in the DSN (moved out of `config`), or None.
+    dsn_password: str | None
+
+
+def _fail(key: str, message: str):
+    raise ValidationError({"config": [f"{key}: {message}"]})
+
+
+def _check_value(key: str, value):
+    if key.endswith(SECRET_SUFFIX):
+        if not is_secret_reference(value):
+            _fail(key, "must be a secret reference, env:NAME or vault:MOUNT/PATH#FIELD, never the secret itself.")
+        return
+    if key in NUMBER_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+            _fail(key, "must be a positive number of seconds.")
+        return
+    if key in INTEGER_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            _fail(key, "must be a positive integer.")
+        if key == "port" and value > 65535:
+            _fail(key, "must be a port number (1-65535).")
+        return
+    if key == "labels":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            _fail(key, "must be an object of string values.")
+        return
+    if not isinstance(value, str) or not value.strip():
+        _fail(key, "must be a non-empty string.")
+
+
+def _validate_postgres(config: dict) -> str | None:
+    """Returns a password taken out of the DSN (config["dsn"] is rewritten without it)."""
+    if "dsn" in config:
+        extra = [key for key in _POSTGRES_FIELDS if key in config]
+        if extra:
+            _fail("dsn", f"give either a dsn or {'/'.join(_POSTGRES_FIELDS)}, not both ({', '.join(extra)}).")
+        dsn = config["dsn"]
+        if dsn_tools.is_url_dsn(dsn):
+            stripped, password = dsn_tools.split_password(dsn)
+            if password is not None and "password_secret" in config:
+                _fail("dsn", "has a password and password_secret is set too; keep only one.")
+            config["dsn"] = stripped
+            return password
+        if "=" not in dsn:
+            _fail("dsn", "must be a postgresql:// URL or a libpq key=value string.")
+        if dsn_tools.keyvalue_dsn_has_password(dsn):
+            _fail("dsn", "a key=value DSN may not carry a password; put a reference in password_secret.")
+        return None
+    missing = [key for key in _POSTGRES_FIELDS if key not in config]
+    if missing:
+        _fail(", ".join(missing), "required (or give a dsn).")
+    return None
+
+
+def validate_config(connection_type: str, config) -> CleanConfig:
+    if connection_type not in ConnectionType.values:
+        choices = ", ".join(ConnectionType.values)
+        raise ValidationError({"type": [f"Unknown type {connection_type!r}; one of {choices}."]})
+    if not isinstance(config, dict):
+        raise ValidationError({"config": ["Must be a JSON object."]})
+    config = dict(config)
+    allowed = set(REQUIRED.get(connection_type, ())) | set(OPTIONAL[connection_type])
+    for key, value in config.items():
+        if not isinstance(key, str) or not key:
+            _fail(repr(key), "keys must be non-empty strings.")
+        if key not in allowed and not key.endswith(SECRET_SUFFIX):
+            _fail(
+                key,
+                f"unknown key for a {connection_type} connection; allowed: {', '.join(sorted(allowed))} "
+                f"and *_secret references (a secret goes in {key}_secret as env:NAME or vault:MOUNT/PATH#FIELD).",
+            )
+        _check_value(key, value)
+    missing = [key for key in REQUIRED.get(connection_type, ()) if key not in config]
+    if missing:
+        _fail(", ".join(missing), "required.")
+    password = _validate_postgres(config) if connection_type == ConnectionType.POSTGRES else None
+    return CleanConfig(config=config, dsn_password=password)
+
+
+def display_config(connection) -> dict:
+    """The stored config as responses and the admin show it: references as written, passwords masked."""
+    shown = dict(connection.config)
+    dsn = shown.get("dsn")
+    if isinstance(dsn, str) and connection.encrypted_dsn_password:
+        shown["dsn"] = dsn_tools.masked(dsn)
+    return shown

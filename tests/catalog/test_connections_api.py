@@ -1,0 +1,323 @@
+"""/api/v1/connections/: per-type validation, admin-only writes, and no password in any response."""
+
+import logging
+
+import pytest
+from django.db import connection as db
+
+from catalog.models import Connection
+from catalog.secrets import resolve_connection_config
+from orgs.models import Role
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "S3cr3t-p@ss/w0rd"
+DSN = "postgresql://etl:S3cr3t-p%40ss%2Fw0rd@db.internal:5432/orders?sslmode=require"
+BIGQUERY = {"project": "acme-dw", "location": "EU", "dataset": "analytics", "maximum_bytes_billed": 10**10}
+SNOWFLAKE = {
+    "account": "acme-eu",
+    "user": "checks",
+    "warehouse": "CHECKS_WH",
+    "database": "DW",
+    "schema": "PUBLIC",
+    "role": "CHECKER",
+    "password_secret": "env:SNOWFLAKE_PASSWORD",
+}
+
+
+def create(client, connection_id="pg-prod", connection_type="postgres", config=None):
+    body = {"id": connection_id, "type": connection_type, "config": config if config is not None else {"dsn": DSN}}
+    return client.post("/api/v1/connections/", body, format="json")
+
+
+def stored_rows():
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {Connection._meta.db_table}")
+        return repr(cursor.fetchall())
+
+
+class TestDsnPassword:
+    def test_password_is_moved_out_encrypted_and_never_shown(self, client_a):
+        response = create(client_a)
+        assert response.status_code == 201
+        body = response.json()
+        assert body["config"]["dsn"] == "postgresql://etl:********@db.internal:5432/orders?sslmode=require"
+        assert body["has_dsn_password"] is True
+        for text in (response.content.decode(), stored_rows()):
+            assert PASSWORD not in text and "S3cr3t-p%40ss" not in text
+        for path in [
+            "/api/v1/connections/",
+            "/api/v1/connections",
+            "/api/v1/connections/pg-prod",
+            "/api/v1/connections/pg-prod/",
+        ]:
+            shown = client_a.get(path)
+            assert shown.status_code == 200
+            assert "S3cr3t" not in shown.content.decode()
+
+    def test_resolve_connection_config_restores_the_dsn(self, client_a):
+        create(client_a)
+        resolved = resolve_connection_config(Connection.objects.get())
+        assert resolved["dsn"] == DSN.replace("?sslmode=require", "?sslmode=require")
+        import psycopg.conninfo
+
+        assert psycopg.conninfo.conninfo_to_dict(resolved["dsn"])["password"] == PASSWORD
+
+    def test_password_in_the_query_string_is_moved_out_too(self, client_a):
+        response = create(client_a, config={"dsn": "postgresql://etl@db/orders?password=qs-secret&sslmode=require"})
+        assert response.status_code == 201
+        assert "qs-secret" not in response.content.decode() and "qs-secret" not in stored_rows()
+        assert "qs-secret" in resolve_connection_config(Connection.objects.get())["dsn"]
+
+    def test_a_keyvalue_dsn_with_a_password_is_refused(self, client_a):
+        response = create(client_a, config={"dsn": "host=db user=etl password=kv-secret dbname=orders"})
+        assert response.status_code == 400
+        assert "password_secret" in response.json()["config"][0]
+        assert "kv-secret" not in response.content.decode()
+        assert not Connection.objects.exists()
+
+    def test_putting_back_the_masked_dsn_keeps_the_password(self, client_a):
+        shown = create(client_a).json()
+        response = client_a.put(
+            "/api/v1/connections/pg-prod", {"type": "postgres", "config": shown["config"]}, format="json"
+        )
+        assert response.status_code == 200
+        assert PASSWORD in resolve_connection_config(Connection.objects.get())["dsn"].replace("%40", "@").replace(
+            "%2F", "/"
+        )
+
+    def test_a_new_dsn_without_password_drops_the_stored_one(self, client_a):
+        create(client_a)
+        response = client_a.patch(
+            "/api/v1/connections/pg-prod", {"config": {"dsn": "postgresql://ro@db/orders"}}, format="json"
+        )
+        assert response.json()["has_dsn_password"] is False
+        assert resolve_connection_config(Connection.objects.get())["dsn"] == "postgresql://ro@db/orders"
+
+    def test_a_masked_dsn_for_a_new_connection_is_refused(self, client_a):
+        response = create(client_a, config={"dsn": "postgresql://etl:********@db/orders"})
+        assert response.status_code == 400
+
+    def test_dsn_with_password_secret_resolves_into_the_dsn(self, client_a, monkeypatch):
+        monkeypatch.setenv("PG_PROD_PASSWORD", "from-env")
+        config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:PG_PROD_PASSWORD"}
+        response = create(client_a, config=config)
+        assert response.status_code == 201
+        resolved = resolve_connection_config(Connection.objects.get())
+        assert resolved["dsn"] == "postgresql://etl:from-env@db/orders"
+        assert resolved["password"] == "from-env"
+
+    def test_no_log_line_carries_the_password(self, client_a, caplog):
+        caplog.set_level(logging.DEBUG)
+        create(client_a)
+        client_a.get("/api/v1/connections/pg-prod")
+        assert all("S3cr3t" not in record.getMessage() for record in caplog.records)
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("connection_type", "config"),
+        [
+            ("postgres", {"dsn": "postgresql://etl@db/orders"}),
+            (
+                "postgres",
+                {
+                    "host": "db",
+                    "port": 5432,
+                    "database": "orders",
+                    "user": "etl",
+                    "password_secret": "vault:secret/warehouses/pg#password",
+                },
+            ),
+            ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3"}),
+            ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3", "statement_timeout_seconds": 2.5}),
+            ("postgres", {"dsn": "postgresql://etl@db/orders", "statement_timeout_seconds": 10}),
+            ("snowflake", SNOWFLAKE),
+            ("bigquery", {**BIGQUERY, "credentials_secret": "vault:secret/gcp/checks#service_account_json"}),
+        ],
+    )
+    def test_each_type_accepts_its_config(self, client_a, connection_type, config):
+        response = create(
+            client_a, connection_id=f"{connection_type}-1", connection_type=connection_type, config=config
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["config"] == config  # references are shown as references
+
+    @pytest.mark.parametrize(
+        ("body", "field", "fragment"),
+        [
+            ({"id": "x", "type": "oracle", "config": {}}, "type", "oracle"),
+            ({"id": "not a slug!", "type": "sqlite", "config": {"path": "/tmp/x"}}, "id", ""),
+            ({"type": "sqlite", "config": {"path": "/tmp/x"}}, "id", "required"),
+            ({"id": "x", "type": "sqlite", "config": "path=/tmp/x"}, "config", "object"),
+            ({"id": "x", "type": "sqlite", "config": {}}, "config", "path: required"),
+            ({"id": "x", "type": "postgres", "config": {"host": "db"}}, "config", "database, user: required"),
+            (
+                {"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "host": "db"}},
+                "config",
+                "either a dsn",
+            ),
+            ({"id": "x", "type": "postgres", "config": {"dsn": "mysql-ish"}}, "config", "postgresql://"),
+            (
+                {"id": "x", "type": "postgres", "config": {"host": "db", "database": "d", "user": "u", "port": "5432"}},
+                "config",
+                "port: must be a positive integer",
+            ),
+            (
+                {
+                    "id": "x",
+                    "type": "postgres",
+                    "config": {"host": "db", "database": "d", "user": "u", "password": "plain"},
+                },
+                "config",
+                "password_secret",
+            ),
+            (
+                {"id": "x", "type": "postgres", "config": {"dsn": "postgresql://a@b/c", "password_secret": "hunter2"}},
+                "config",
+                "must be a secret reference",
+            ),
+            (
+                {"id": "x", "type": "snowflake", "config": {**SNOWFLAKE, "password_secret": "vault:nofield"}},
+                "config",
+                "secret reference",
+            ),
+            (
+                {"id": "x", "type": "snowflake", "config": {k: v for k, v in SNOWFLAKE.items() if k != "warehouse"}},
+                "config",
+                "warehouse: required",
+            ),
+            (
+                {"id": "x", "type": "sqlite", "config": {"path": "/x", "statement_timeout_seconds": 0}},
+                "config",
+                "positive number of seconds",
+            ),
+            (
+                {"id": "x", "type": "bigquery", "config": {**BIGQUERY, "maximum_bytes_billed": "lots"}},
+                "config",
+                "maximum_bytes_billed",
+            ),
+            (
+                {"id": "x", "type": "bigquery", "config": {k: v for k, v in BIGQUERY.items() if k != "project"}},
+                "config",
+                "project: required",
+            ),
+        ],
+    )
+    def test_bad_input_is_400_with_field_messages(self, client_a, body, field, fragment):
+        response = client_a.post("/api/v1/connections/", body, format="json")
+        assert response.status_code == 400, response.content
+        assert field in response.json()
+        assert fragment in " ".join(response.json()[field])
+        assert "hunter2" not in response.content.decode() and "plain" not in response.content.decode()
+        assert not Connection.objects.exists()
+
+    def test_duplicate_id_is_409(self, client_a):
+        create(client_a)
+        response = create(client_a, config={"dsn": "postgresql://other@db/x"})
+        assert response.status_code == 409
+        assert Connection.objects.get().config["dsn"].startswith("postgresql://etl@")
+
+    def test_plan_limit_is_402_and_creates_nothing(self, client_a, settings):
+        settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "team": {**settings.PLAN_LIMITS["team"], "connections": 1}}
+        assert create(client_a).status_code == 201
+        response = create(client_a, connection_id="second", connection_type="sqlite", config={"path": "/tmp/x"})
+        assert response.status_code == 402 and response.json()["limit"] == "connections"
+        assert Connection.objects.count() == 1
+
+
+class TestUpdateAndDelete:
+    def test_put_replaces_type_and_config(self, client_a):
+        create(client_a)
+        response = client_a.put(
+            "/api/v1/connections/pg-prod/",
+            {"id": "pg-prod", "type": "sqlite", "config": {"path": "/tmp/w.sqlite3"}},
+            format="json",
+        )
+        assert response.status_code == 200
+        assert response.json()["type"] == "sqlite" and response.json()["has_dsn_password"] is False
+
+    def test_patch_type_revalidates_the_stored_config(self, client_a):
+        create(client_a)
+        response = client_a.patch("/api/v1/connections/pg-prod", {"type": "bigquery"}, format="json")
+        assert response.status_code == 400
+        assert Connection.objects.get().type == "postgres"
+
+    def test_bad_update_changes_nothing(self, client_a):
+        create(client_a)
+        response = client_a.put(
+            "/api/v1/connections/pg-prod", {"type": "postgres", "config": {"host": "x"}}, format="json"
+        )
+        assert response.status_code == 400
+        stored = Connection.objects.get()
+        assert stored.config["dsn"].startswith("postgresql://etl@") and stored.encrypted_dsn_password
+
+    def test_id_cannot_change(self, client_a):
+        create(client_a)
+        response = client_a.put(
+            "/api/v1/connections/pg-prod",
+            {"id": "renamed", "type": "postgres", "config": {"dsn": "postgresql://a@b/c"}},
+            format="json",
+        )
+        assert response.status_code == 400 and "id" in response.json()
+
+    def test_delete(self, client_a):
+        create(client_a)
+        assert client_a.delete("/api/v1/connections/pg-prod").status_code == 204
+        assert client_a.get("/api/v1/connections/pg-prod").status_code == 404
+
+
+class TestRolesAndTenancy:
+    @pytest.mark.parametrize("role", [Role.READ, Role.WRITE])
+    def test_writes_need_the_admin_role(self, client_a, make_client, org_a, role):
+        create(client_a)
+        client = make_client(org_a, role)
+        assert create(client, connection_id="other").status_code == 403
+        assert (
+            client.put(
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+            ).status_code
+            == 403
+        )
+        assert client.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 403
+        assert client.delete("/api/v1/connections/pg-prod").status_code == 403
+        assert client.get("/api/v1/connections/pg-prod").status_code == 200
+        assert Connection.objects.get().type == "postgres"
+
+    def test_other_organizations_connection_is_404_and_unchanged(self, client_a, client_b):
+        create(client_a)
+        assert client_b.get("/api/v1/connections/pg-prod").status_code == 404
+        assert (
+            client_b.put(
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+            ).status_code
+            == 404
+        )
+        assert client_b.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 404
+        assert client_b.delete("/api/v1/connections/pg-prod").status_code == 404
+        assert client_b.get("/api/v1/connections/").json()["count"] == 0
+        assert Connection.objects.get().type == "postgres"
+
+    def test_same_id_in_another_organization_is_its_own_connection(self, client_a, client_b):
+        assert create(client_a).status_code == 201
+        assert create(client_b, config={"dsn": "postgresql://b@db/b"}).status_code == 201
+        assert client_a.get("/api/v1/connections/pg-prod").json()["has_dsn_password"] is True
+        assert client_b.get("/api/v1/connections/pg-prod").json()["has_dsn_password"] is False
+
+
+def test_connection_list_query_count_does_not_grow(client_a, org_a, django_assert_num_queries):
+    from catalog import services
+
+    def add(index):
+        services.create_connection(
+            organization=org_a, connection_id=f"c{index}", connection_type="sqlite", config={"path": f"/w/{index}"}
+        )
+
+    add(0)
+    client_a.get("/api/v1/connections/")
+    with django_assert_num_queries(3) as few:  # key, count, page
+        client_a.get("/api/v1/connections/")
+    for index in range(1, 10):
+        add(index)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(client_a.get("/api/v1/connections/").json()["results"]) == 10
