@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from billing.models import OrganizationBilling, PlanChange
+from console.staff import StaffOnlyAdminMixin
 
 
 @admin.register(PlanChange)
-class PlanChangeAdmin(admin.ModelAdmin):
+class PlanChangeAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
     """The plan history: written by the billing service only (webhooks and staff changes)."""
 
     list_display = ["created_at", "organization", "from_plan", "to_plan", "source", "subscription_status", "changed_by"]
@@ -24,7 +25,7 @@ class PlanChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganizationBilling)
-class OrganizationBillingAdmin(admin.ModelAdmin):
+class OrganizationBillingAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "plan_source", "subscription_id", "subscription_status", "synced_at"]
     list_filter = ["plan_source", "subscription_status"]
     list_select_related = ["organization"]

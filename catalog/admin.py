@@ -1,7 +1,8 @@
 """The operator's view of the catalog: pipelines, run history (huge: never counted) and connections.
 
 Pipelines and connections are written through the API (validation, plan limits, encryption live in
-catalog.services); the admin reads them, deletes them, and cancels runs through the same service.
+catalog.services); the admin reads them, and cancels runs through the same service. Every page is
+organization-scoped (orgs.admin_scoping): staff see all organizations, an organization's users theirs.
 """
 
 import json
@@ -9,13 +10,22 @@ import json
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from catalog import selectors
 from catalog.connection_config import display_config
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
+from catalog.selectors import latest_run_status_subquery
 from catalog.services import apply_run_event
+from checks.admin import CheckResultInline
+from console import selectors as console_selectors
+from console.display import admin_link, admin_url, badge, duration, table, when
+from console.filters import OrganizationFilter, PipelineFilter
+from orgs.admin_scoping import OrganizationScopedAdmin
 
 
 class EstimatedCountPaginator(Paginator):
@@ -55,21 +65,41 @@ class ReadOnlyAdminMixin:
 
 
 class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Every version, newest first, each with a link to what changed since the one before it."""
+
     model = PipelineVersion
-    fields = ["version", "spec_hash", "created_at"]
+    fields = ["version", "spec_hash", "created_at", "what_changed"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["-created_at", "-id"]
+    verbose_name_plural = "versions (newest first)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("spec")
+
+    @admin.display(description="what changed")
+    def what_changed(self, obj):
+        url = admin_url("catalog_pipeline_compare", obj.pipeline_id)
+        return format_html('<a class="compare-link" href="{}?to={}">changes in {}</a>', url, obj.version, obj.version)
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = ["name", "organization", "current_version_label", "owner", "latest_run", "schedule", "updated_at"]
-    list_filter = ["organization", "is_external"]
+    list_filter = [OrganizationFilter, "is_external"]
     search_fields = ["name", "owner"]
     list_select_related = ["organization", "current_version"]
-    fields = [
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "current_version_label", "owner", "description", "schedule"]}),
+        (None, {"fields": ["tags", "is_external", "created_at", "updated_at"]}),
+        ("Latest runs", {"fields": ["latest_runs"]}),
+        ("Checks", {"fields": ["checks"]}),
+        ("Lineage: datasets read and written", {"fields": ["datasets"], "classes": ["pipeline-lineage"]}),
+        ("Current spec", {"fields": ["current_spec"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
         "organization",
         "name",
         "current_version_label",
@@ -78,16 +108,60 @@ class PipelineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "schedule",
         "tags",
         "is_external",
-        "latest_run",
-        "current_spec",
         "created_at",
         "updated_at",
+        "latest_runs",
+        "checks",
+        "datasets",
+        "current_spec",
     ]
-    readonly_fields = fields
     inlines = [PipelineVersionInline]
 
     def get_queryset(self, request):
-        return selectors.pipelines_with_latest_run(super().get_queryset(request))
+        queryset = super().get_queryset(request).defer("current_version__spec")
+        return queryset.annotate(latest_run_status=latest_run_status_subquery())
+
+    def get_object(self, request, object_id, from_field=None):
+        # The change page shows the current spec: load it (the list defers it).
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and obj.current_version_id:
+            obj.current_version.refresh_from_db(fields=["spec"])
+        return obj
+
+    def get_urls(self):
+        compare = path(
+            "<path:object_id>/compare/",
+            self.admin_site.admin_view(self.compare_view),
+            name="catalog_pipeline_compare",
+        )
+        return [compare, *super().get_urls()]
+
+    def compare_view(self, request, object_id):
+        """Two versions' specs side by side as a unified diff (`?from=<version>&to=<version>`)."""
+        pipeline = self.get_object(request, object_id)
+        if pipeline is None or not self.has_view_permission(request, pipeline):
+            raise Http404("No such pipeline.")
+        versions = pipeline.versions.order_by("-created_at", "-id")
+        newer = get_object_or_404(versions, version=request.GET.get("to")) if request.GET.get("to") else None
+        older = get_object_or_404(versions, version=request.GET.get("from")) if request.GET.get("from") else None
+        if newer is None:
+            newer = pipeline.current_version or versions.first()
+        if newer is None:
+            raise Http404("This pipeline has no version.")
+        if older is None:
+            # The version registered before `newer`; for the first version, the whole spec is new.
+            older = versions.filter(created_at__lt=newer.created_at).first()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": pipeline,
+            "title": f"{pipeline.name}: {older.version if older else 'nothing'} → {newer.version}",
+            "older": older,
+            "newer": newer,
+            "choices": list(versions.values_list("version", flat=True)[: console_selectors.VERSIONS_SHOWN]),
+            "diff": console_selectors.spec_diff(older, newer),
+        }
+        return TemplateResponse(request, "admin/catalog/pipeline/compare.html", context)
 
     @admin.display(description="current version", ordering="current_version__version")
     def current_version_label(self, obj):
@@ -95,7 +169,71 @@ class PipelineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="latest run", ordering="latest_run_status")
     def latest_run(self, obj):
-        return obj.latest_run_status or "-"
+        return badge(getattr(obj, "latest_run_status", None))
+
+    @admin.display(description="runs")
+    def latest_runs(self, obj):
+        runs = console_selectors.pipeline_latest_runs(obj)
+        more = admin_url("catalog_run_changelist")
+        return table(
+            ["run", "status", "version", "started", "duration"],
+            [
+                [
+                    admin_link("catalog_run_change", run.pk, run.run_id),
+                    badge(run.status),
+                    run.pipeline_version.version if run.pipeline_version else "-",
+                    when(run.started_at),
+                    duration(run.started_at, run.finished_at),
+                ]
+                for run in runs
+            ],
+            empty="No run yet.",
+            footer=format_html('<a href="{}?pipeline={}">All runs of this pipeline</a>', more, obj.pk) if more else "",
+        )
+
+    @admin.display(description="checks (current version)")
+    def checks(self, obj):
+        definitions = console_selectors.pipeline_checks(obj)
+        results = admin_url("checks_checkresult_changelist")
+        return table(
+            ["check", "type", "severity", "dataset", "threshold"],
+            [
+                [
+                    format_html('<a href="{}?check_id={}">{}</a>', results, check.check_id, check.check_id)
+                    if results
+                    else check.check_id,
+                    check.type or "-",
+                    badge(check.severity),
+                    admin_link("lineage_dataset_change", check.dataset_id, check.dataset) if check.dataset_id else "-",
+                    check.threshold,
+                ]
+                for check in definitions
+            ],
+            empty="No check defined.",
+        )
+
+    @admin.display(description="datasets")
+    def datasets(self, obj):
+        read, written = console_selectors.pipeline_datasets(obj)
+
+        def links(datasets):
+            if not datasets:
+                return "-"
+            return format_html(
+                "<ul class='dataset-list'>{}</ul>",
+                format_html_join(
+                    "",
+                    "<li>{}</li>",
+                    ((admin_link("lineage_dataset_change", d.pk, d),) for d in datasets),
+                ),
+            )
+
+        return format_html(
+            '<div id="pipeline-lineage" class="console-columns"><div><h4>Reads</h4>{}</div>'
+            "<div><h4>Writes</h4>{}</div></div>",
+            links(read),
+            links(written),
+        )
 
     @admin.display(description="current spec")
     def current_spec(self, obj):
@@ -103,13 +241,22 @@ class PipelineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["run_id", "pipeline", "organization", "status", "started_at", "finished_at", "created_at"]
-    list_filter = ["status", "organization", "pipeline", "created_at"]
-    list_select_related = ["pipeline", "organization"]
-    date_hierarchy = "created_at"
+class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+    list_display = [
+        "run_id",
+        "status_badge",
+        "pipeline_link",
+        "version",
+        "organization",
+        "started_at",
+        "run_duration",
+        "created_at",
+    ]
+    list_filter = ["status", PipelineFilter, OrganizationFilter, "created_at"]
+    list_select_related = ["pipeline", "organization", "pipeline_version"]
     # Exact match on the indexed (organization, run_id) key; a LIKE over millions of rows is not an option.
     search_fields = ["=run_id"]
+    search_help_text = "Exact run id."
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
@@ -117,16 +264,60 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = [
         "run_id",
         "organization",
-        "pipeline",
-        "pipeline_version",
-        "status",
+        "pipeline_link",
+        "version",
+        "status_badge",
         "started_at",
         "finished_at",
-        "attributes",
+        "run_duration",
+        "lineage",
+        "pretty_attributes",
         "created_at",
         "updated_at",
     ]
     readonly_fields = fields
+    inlines = [CheckResultInline]
+
+    def get_queryset(self, request):
+        # A run row names its pipeline and version; their specs and descriptions are never shown here.
+        return super().get_queryset(request).defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self.has_view_permission(request) or not request.user.has_perm("catalog.change_run"):
+            actions.pop("cancel_selected", None)
+        return actions
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status)
+
+    @admin.display(description="pipeline", ordering="pipeline__name")
+    def pipeline_link(self, obj):
+        return admin_link("catalog_pipeline_change", obj.pipeline_id, obj.pipeline.name)
+
+    @admin.display(description="version", ordering="pipeline_version__version")
+    def version(self, obj):
+        return obj.pipeline_version.version if obj.pipeline_version_id else "-"
+
+    @admin.display(description="duration")
+    def run_duration(self, obj):
+        return duration(obj.started_at, obj.finished_at)
+
+    @admin.display(description="lineage")
+    def lineage(self, obj):
+        url = admin_url("catalog_pipeline_change", obj.pipeline_id)
+        if not url:
+            return "-"
+        return format_html(
+            '<a id="run-lineage-link" href="{}#pipeline-lineage">Datasets {} reads and writes</a>',
+            url,
+            obj.pipeline.name,
+        )
+
+    @admin.display(description="attributes")
+    def pretty_attributes(self, obj):
+        return _pretty_json(obj.attributes)
 
     @admin.action(description="Cancel the selected runs that are still queued or running")
     def cancel_selected(self, request, queryset):
@@ -140,14 +331,16 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 run_id=run.run_id,
                 attributes={"cancelled_by": request.user.get_username()},
             )
-            cancelled += outcome.changed
+            if outcome.changed:
+                cancelled += 1
+                self.log_change(request, outcome.run, "Cancelled from the operator console.")
         self.message_user(request, f"Cancelled {cancelled} run(s).", messages.SUCCESS)
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = ["connection_id", "organization", "type", "updated_at"]
-    list_filter = ["type", "organization"]
+    list_filter = ["type", OrganizationFilter]
     search_fields = ["connection_id"]
     list_select_related = ["organization"]
     fields = ["connection_id", "organization", "type", "masked_config", "dsn_password", "created_at", "updated_at"]

@@ -8,12 +8,12 @@ Staff see every organization; other admin users only their organizations' result
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
-from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from catalog.models import Pipeline
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
+from console.display import admin_link, badge
+from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
 from orgs.admin_scoping import OrganizationScopedAdmin
 
 COUNT_LIMIT = 10_000
@@ -24,7 +24,6 @@ _STATUS_RANK = Case(
     default=Value(2),
     output_field=IntegerField(),
 )
-_STATUS_COLOURS = {CheckStatus.FAIL: "#ba2121", CheckStatus.ERROR: "#b35c00", CheckStatus.PASS: "#2e7d32"}
 
 
 class BoundedCountPaginator(Paginator):
@@ -35,35 +34,25 @@ class BoundedCountPaginator(Paginator):
         return self.object_list[: COUNT_LIMIT + 1].count()
 
 
-class PipelineFilter(admin.SimpleListFilter):
-    title = "pipeline"
-    parameter_name = "pipeline"
-
-    def lookups(self, request, model_admin):
-        names = Pipeline.objects.order_by("name").values_list("name", flat=True).distinct()[:200]
-        return [(name, name) for name in names]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(pipeline__name=self.value()) if self.value() else queryset
-
-
 class _ResultAdminBase(OrganizationScopedAdmin):
     list_display = [
         "executed_at",
         "check_id",
         "status_badge",
-        "severity",
+        "severity_badge",
         "pipeline_name",
+        "dataset",
         "run_link",
-        "violations",
-        "threshold",
+        "violations_vs_threshold",
         "connection_id",
         "organization",
     ]
     list_display_links = ["executed_at", "check_id"]
-    list_filter = ["status", "severity", PipelineFilter, "executed_at"]
+    list_filter = ["status", "severity", PipelineFilter, DatasetFilter, OrganizationFilter, "executed_at"]
     list_select_related = ["organization", "pipeline", "run", "dataset"]
-    search_fields = ["check_id", "result_id", "run__run_id", "pipeline__name", "organization__slug"]
+    # Exact matches on indexed keys: a LIKE over an unbounded history would scan it.
+    search_fields = ["=check_id", "=result_id", "=run__run_id"]
+    search_help_text = "Exact check id, result id or run id."
     show_full_result_count = False
     paginator = BoundedCountPaginator
     list_per_page = 100
@@ -93,10 +82,21 @@ class _ResultAdminBase(OrganizationScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a result is history; it is viewed, not edited
 
+    def get_queryset(self, request):
+        # Rows name the run and pipeline; their JSON attributes and descriptions are never shown.
+        return super().get_queryset(request).defer("run__attributes", "pipeline__description", "pipeline__tags")
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        colour = _STATUS_COLOURS.get(obj.status, "#444")
-        return format_html('<strong style="color:{}">{}</strong>', colour, obj.status.upper())
+        return badge(obj.status)
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, obj):
+        return badge(obj.severity)
+
+    @admin.display(description="violations / threshold")
+    def violations_vs_threshold(self, obj):
+        return violations_vs_threshold(obj)
 
     @admin.display(description="pipeline", ordering="pipeline__name")
     def pipeline_name(self, obj):
@@ -104,13 +104,7 @@ class _ResultAdminBase(OrganizationScopedAdmin):
 
     @admin.display(description="run", ordering="run__run_id")
     def run_link(self, obj):
-        if not obj.run_id:
-            return "-"
-        try:
-            url = reverse("admin:catalog_run_change", args=[obj.run_id])
-        except NoReverseMatch:
-            return obj.run.run_id  # the run admin is not registered
-        return format_html('<a href="{}">{}</a>', url, obj.run.run_id)
+        return admin_link("catalog_run_change", obj.run_id, obj.run.run_id) if obj.run_id else "-"
 
 
 @admin.register(CheckResult)
@@ -124,11 +118,25 @@ class CheckResultAdmin(_ResultAdminBase):
 class FailedCheckResultAdmin(_ResultAdminBase):
     """What the on-call opens during an incident: failed and errored checks, newest first."""
 
-    list_filter = ["severity", "status", PipelineFilter, "executed_at"]
+    list_filter = ["severity", "status", PipelineFilter, DatasetFilter, OrganizationFilter, "executed_at"]
     ordering = ["-executed_at", "-id"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status__in=[CheckStatus.FAIL, CheckStatus.ERROR])
+
+
+def violations_vs_threshold(result):
+    """`12 > 0` for a failed check: what was found against what is allowed."""
+    if result.status == CheckStatus.ERROR or result.violations is None:
+        return "-"
+    sign = ">" if result.status == CheckStatus.FAIL else "≤"
+    return format_html(
+        '<span class="violations">{} {} {}</span>', _number(result.violations), sign, _number(result.threshold)
+    )
+
+
+def _number(value):
+    return int(value) if float(value).is_integer() else value
 
 
 class CheckResultInline(admin.TabularInline):
@@ -140,11 +148,41 @@ class CheckResultInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    fields = ["check_id", "status", "severity", "violations", "threshold", "executed_at", "error_message"]
+    verbose_name_plural = "check results (failed first)"
+    fields = [
+        "check_id",
+        "status_badge",
+        "severity_badge",
+        "violations_vs_threshold",
+        "sql_text",
+        "error",
+        "executed_at",
+    ]
     readonly_fields = fields
+    classes = ["check-results"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by(_STATUS_RANK.asc(), "-executed_at")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="status")
+    def status_badge(self, obj):
+        return badge(obj.status)
+
+    @admin.display(description="severity")
+    def severity_badge(self, obj):
+        return badge(obj.severity)
+
+    @admin.display(description="violations / threshold")
+    def violations_vs_threshold(self, obj):
+        return violations_vs_threshold(obj)
+
+    @admin.display(description="SQL")
+    def sql_text(self, obj):
+        return format_html('<pre class="check-sql">{}</pre>', obj.sql) if obj.sql else "-"
+
+    @admin.display(description="error")
+    def error(self, obj):
+        return format_html('<span class="check-error">{}</span>', obj.error_message) if obj.error_message else "-"

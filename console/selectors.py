@@ -3,13 +3,16 @@
 Every list is bounded and reads its related rows in the same query.
 """
 
+import difflib
+import json
 from datetime import timedelta
 
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from catalog.models import Pipeline, Run, RunStatus
-from checks.models import CheckResult, CheckStatus, Severity
+from catalog.models import Pipeline, PipelineVersion, Run, RunStatus
+from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
+from lineage.models import Dataset, LineageEdge
 
 DASHBOARD_ROWS = 25
 RECENT = timedelta(hours=24)
@@ -57,3 +60,63 @@ def runs_in_progress(scope):
             :DASHBOARD_ROWS
         ]
     )
+
+
+# --- The pipeline page: a fixed number of bounded queries, whatever the pipeline's history.
+
+PIPELINE_PAGE_ROWS = 10
+VERSIONS_SHOWN = 50
+
+
+def pipeline_versions(pipeline):
+    """Newest first, without their specs (the compare page reads the two it needs)."""
+    return list(
+        PipelineVersion.objects.filter(pipeline=pipeline).defer("spec").order_by("-created_at", "-id")[:VERSIONS_SHOWN]
+    )
+
+
+def pipeline_latest_runs(pipeline):
+    return list(
+        Run.objects.filter(pipeline=pipeline)
+        .select_related("pipeline_version")
+        .defer("pipeline_version__spec", "attributes")
+        .order_by("-created_at", "-id")[:PIPELINE_PAGE_ROWS]
+    )
+
+
+def pipeline_checks(pipeline):
+    """The checks of the current version (and ad hoc checks on the pipeline), with their datasets."""
+    live = Q(pipeline_version__isnull=True) | Q(pipeline_version_id=pipeline.current_version_id)
+    return list(
+        CheckDefinition.objects.filter(pipeline=pipeline)
+        .filter(live)
+        .select_related("dataset")
+        .order_by("check_id", "id")[:VERSIONS_SHOWN]
+    )
+
+
+def pipeline_datasets(pipeline):
+    """(read, written): the datasets on the pipeline's lineage edges, sources and targets."""
+    edges = LineageEdge.objects.filter(pipeline=pipeline)
+    read = Dataset.objects.filter(pk__in=edges.values("source_id")).order_by("dataset_id", "namespace")
+    written = Dataset.objects.filter(pk__in=edges.values("target_id")).order_by("dataset_id", "namespace")
+    return list(read[:VERSIONS_SHOWN]), list(written[:VERSIONS_SHOWN])
+
+
+def spec_lines(version) -> list[str]:
+    """A spec as canonical JSON lines: sorted keys, so a diff shows changes, not key order."""
+    return json.dumps(version.spec, indent=2, sort_keys=True).splitlines() if version else []
+
+
+def spec_diff(older, newer) -> list[tuple[str, str]]:
+    """(css class, line) pairs of a unified diff from `older` (None: nothing) to `newer`."""
+    lines = difflib.unified_diff(
+        spec_lines(older),
+        spec_lines(newer),
+        fromfile=older.version if older else "(none)",
+        tofile=newer.version,
+        lineterm="",
+        n=3,
+    )
+    classes = {"+": "diff-add", "-": "diff-del", "@": "diff-hunk"}
+    return [(classes.get(line[:1], "") if not line.startswith(("+++", "---")) else "diff-file", line) for line in lines]

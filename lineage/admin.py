@@ -1,4 +1,8 @@
-"""Operator views: datasets with their edge counts, edges by pipeline, stored OpenLineage events by run."""
+"""Operator views: datasets with their lineage, edges by pipeline, stored OpenLineage events by run.
+
+All read-only (lineage is written by pipeline registration and OpenLineage ingestion) and
+organization-scoped (orgs.admin_scoping).
+"""
 
 import json
 from urllib.parse import urlencode
@@ -8,7 +12,11 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
+from console import lineage_view
+from console.display import admin_link, badge, table
+from console.filters import OrganizationFilter
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
+from orgs.admin_scoping import OrganizationScopedAdmin
 
 
 class TextInputFilter(admin.SimpleListFilter):
@@ -55,14 +63,38 @@ def _edge_count(column: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ReadOnlyScopedAdmin):
     list_display = ["dataset_id", "namespace", "organization", "connection_id", "table", "upstream", "downstream"]
-    list_filter = ["organization"]
+    list_filter = [OrganizationFilter]
     list_select_related = ["organization"]
     search_fields = ["dataset_id", "namespace", "table"]
-    readonly_fields = ["created_at"]
     show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["organization", "dataset_id", "namespace", "connection_id", "table", "created_at"]}),
+        (f"Lineage ({lineage_view.DEPTH} hops each way)", {"fields": ["upstream_tree", "downstream_tree"]}),
+        ("Impact of a change to this dataset", {"fields": ["impacted_checks", "impacted_pipelines"]}),
+    ]
+    readonly_fields = [
+        "organization",
+        "dataset_id",
+        "namespace",
+        "connection_id",
+        "table",
+        "created_at",
+        "upstream_tree",
+        "downstream_tree",
+        "impacted_checks",
+        "impacted_pipelines",
+    ]
 
     def get_queryset(self, request):
         # One correlated count per direction: joining both edge sets would multiply the rows.
@@ -72,6 +104,12 @@ class DatasetAdmin(admin.ModelAdmin):
             .annotate(upstream_edges=_edge_count("target"), downstream_edges=_edge_count("source"))
         )
 
+    def _lineage(self, obj):
+        # The four lineage fields share one walk of the graph.
+        if not hasattr(obj, "_console_lineage"):
+            obj._console_lineage = lineage_view.dataset_lineage(obj)
+        return obj._console_lineage
+
     @admin.display(description="upstream edges", ordering="upstream_edges")
     def upstream(self, obj):
         return obj.upstream_edges
@@ -80,24 +118,58 @@ class DatasetAdmin(admin.ModelAdmin):
     def downstream(self, obj):
         return obj.downstream_edges
 
+    @admin.display(description="upstream (what feeds it)")
+    def upstream_tree(self, obj):
+        return lineage_view.render_tree(self._lineage(obj)["upstream"], "upstream")
+
+    @admin.display(description="downstream (what reads it)")
+    def downstream_tree(self, obj):
+        return lineage_view.render_tree(self._lineage(obj)["downstream"], "downstream")
+
+    @admin.display(description="checks on it and downstream")
+    def impacted_checks(self, obj):
+        checks = self._lineage(obj)["impact"]["checks"]
+        return table(
+            ["check", "severity", "dataset", "pipeline"],
+            [
+                [check["check_id"], badge(check["severity"]), check["dataset_id"], check["pipeline"] or "-"]
+                for check in checks
+            ],
+            empty="No check would be affected.",
+        )
+
+    @admin.display(description="pipelines reading it or downstream")
+    def impacted_pipelines(self, obj):
+        return ", ".join(self._lineage(obj)["impact"]["pipelines"]) or "-"
+
 
 @admin.register(LineageEdge)
-class LineageEdgeAdmin(admin.ModelAdmin):
-    list_display = ["source", "target", "pipeline", "pipeline_version", "organization", "created_at"]
-    list_filter = [PipelineNameFilter, "organization"]
-    list_select_related = ["source", "target", "pipeline", "pipeline_version__pipeline", "organization"]
+class LineageEdgeAdmin(ReadOnlyScopedAdmin):
+    list_display = ["source_link", "target_link", "pipeline", "pipeline_version", "organization", "created_at"]
+    list_filter = [PipelineNameFilter, OrganizationFilter]
+    list_select_related = ["source", "target", "pipeline", "pipeline_version", "organization"]
     search_fields = ["source__dataset_id", "target__dataset_id", "pipeline__name"]
-    raw_id_fields = ["source", "target", "pipeline", "pipeline_version"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["organization", "source", "target", "pipeline", "pipeline_version", "created_at"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+
+    @admin.display(description="source", ordering="source__dataset_id")
+    def source_link(self, obj):
+        return admin_link("lineage_dataset_change", obj.source_id, obj.source)
+
+    @admin.display(description="target", ordering="target__dataset_id")
+    def target_link(self, obj):
+        return admin_link("lineage_dataset_change", obj.target_id, obj.target)
 
 
 @admin.register(OpenLineageEvent)
-class OpenLineageEventAdmin(admin.ModelAdmin):
+class OpenLineageEventAdmin(ReadOnlyScopedAdmin):
     """Read-only: stored events are the audit record of what producers sent."""
 
     list_display = ["event_time", "event_type", "run_link", "job_name", "job_namespace", "organization", "received_at"]
-    list_filter = ["event_type", "organization"]
+    list_filter = ["event_type", OrganizationFilter]
     list_select_related = ["organization"]
     search_fields = ["=run_id", "job_name"]
     ordering = ["-received_at", "-id"]
@@ -123,9 +195,3 @@ class OpenLineageEventAdmin(admin.ModelAdmin):
     @admin.display(description="payload")
     def pretty_payload(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -3,12 +3,16 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from console.display import when
+from console.staff import StaffOnlyAdminMixin
 from orgs import limits, services
 from orgs.models import ApiKey, Membership, Organization, UsageCounter
 
@@ -32,7 +36,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "plan_source", "is_active", "created_at"]
     list_filter = ["plan", "is_active", "billing__plan_source"]
     list_select_related = ["billing"]
@@ -128,8 +132,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         if plan_change:
             text = LogEntry(change_message=json.dumps(message) if message else "").get_change_message()
             message = (
-                f"{text} Plan set by staff: {plan_change[0]} -> {plan_change[1]}; "
-                "Stripe events no longer change it."
+                f"{text} Plan set by staff: {plan_change[0]} -> {plan_change[1]}; Stripe events no longer change it."
             ).strip()
         return super().log_change(request, obj, message)
 
@@ -148,24 +151,69 @@ class ApiKeyCreationForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["masked", "organization", "name", "role", "state", "last_used_at", "created_at"]
+class ApiKeyAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+    """Keys are created here (the key is shown once, on the response to the form) and revoked here;
+    the secret itself is never stored, so no page can show it again."""
+
+    list_display = ["masked", "organization", "name", "role", "state_badge", "last_used", "created_at"]
     list_filter = ["role", "organization"]
     list_select_related = ["organization"]
     search_fields = ["name", "prefix", "organization__slug"]
     actions = ["revoke_selected"]
-    readonly_fields = ["masked", "organization", "role", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "masked",
+        "state_badge",
+        "organization",
+        "role",
+        "created_by",
+        "created_at",
+        "last_used",
+        "revoked_at",
+    ]
     fields = [
         "masked",
+        "state_badge",
         "organization",
         "name",
         "role",
         "expires_at",
         "created_by",
         "created_at",
-        "last_used_at",
+        "last_used",
         "revoked_at",
     ]
+    change_form_template = "admin/orgs/apikey/change_form.html"
+
+    @admin.display(description="state")
+    def state_badge(self, obj):
+        state = obj.state
+        return format_html('<span class="badge badge-key-{}">{}</span>', state, state)
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, obj):
+        return when(obj.last_used_at) if obj.last_used_at else "never"
+
+    def get_urls(self):
+        revoke = path(
+            "<path:object_id>/revoke/",
+            self.admin_site.admin_view(self.revoke_view),
+            name="orgs_apikey_revoke",
+        )
+        return [revoke, *super().get_urls()]
+
+    def revoke_view(self, request, object_id):
+        """The Revoke button of a key's page (POST, CSRF-checked by the admin view)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        key = self.get_object(request, object_id)
+        if key is None or not self.has_change_permission(request, key):
+            raise Http404("No such API key.")
+        if services.revoke_api_keys(ApiKey.objects.filter(pk=key.pk)):
+            self.log_change(request, key, "Revoked.")
+            self.message_user(request, f"Revoked the API key {key.masked}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"The API key {key.masked} was already revoked.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:orgs_apikey_change", args=[key.pk]))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -210,12 +258,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request, queryset):
-        count = services.revoke_api_keys(queryset)
+        active = list(queryset.filter(revoked_at__isnull=True))
+        count = services.revoke_api_keys(ApiKey.objects.filter(pk__in=[key.pk for key in active]))
+        for key in active:
+            self.log_change(request, key, "Revoked.")
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(admin.ModelAdmin):
+class UsageCounterAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "metric", "period", "value"]
     list_filter = ["metric", "period"]
     list_select_related = ["organization"]
