@@ -92,8 +92,23 @@ class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_select_related = ["organization", "current_version"]
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["organization", "name", "current_version_label", "owner", "description", "schedule"]}),
-        (None, {"fields": ["tags", "is_external", "created_at", "updated_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "organization",
+                    "name",
+                    "current_version_label",
+                    "owner",
+                    "description",
+                    "schedule",
+                    "tags",
+                    "is_external",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
         ("Latest runs", {"fields": ["latest_runs"]}),
         ("Checks", {"fields": ["checks"]}),
         ("Lineage: datasets read and written", {"fields": ["datasets"], "classes": ["pipeline-lineage"]}),
@@ -242,6 +257,8 @@ class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+    """Run history is a record: viewed and cancelled here, never edited or deleted."""
+
     list_display = [
         "run_id",
         "status_badge",
@@ -250,7 +267,6 @@ class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         "organization",
         "started_at",
         "run_duration",
-        "created_at",
     ]
     list_filter = ["status", PipelineFilter, OrganizationFilter, "created_at"]
     list_select_related = ["pipeline", "organization", "pipeline_version"]
@@ -259,6 +275,7 @@ class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     search_help_text = "Exact run id."
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole history per filter choice
     list_per_page = 50
     actions = ["cancel_selected"]
     fields = [
@@ -282,9 +299,13 @@ class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         # A run row names its pipeline and version; their specs and descriptions are never shown here.
         return super().get_queryset(request).defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not self.has_view_permission(request) or not request.user.has_perm("catalog.change_run"):
+        # Cancelling changes runs: only for users holding the change permission (staff hold all).
+        if not request.user.has_perm("catalog.change_run"):
             actions.pop("cancel_selected", None)
         return actions
 

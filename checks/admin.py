@@ -44,7 +44,6 @@ class _ResultAdminBase(OrganizationScopedAdmin):
         "dataset",
         "run_link",
         "violations_vs_threshold",
-        "connection_id",
         "organization",
     ]
     list_display_links = ["executed_at", "check_id"]
@@ -54,6 +53,7 @@ class _ResultAdminBase(OrganizationScopedAdmin):
     search_fields = ["=check_id", "=result_id", "=run__run_id"]
     search_help_text = "Exact check id, result id or run id."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole history per filter choice
     paginator = BoundedCountPaginator
     list_per_page = 100
     readonly_fields = [

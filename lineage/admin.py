@@ -64,7 +64,14 @@ def _edge_count(column: str):
 
 
 class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    """Lineage is what pipelines declared and producers reported: read here, written by the services."""
+
+    show_facets = admin.ShowFacets.NEVER  # edge and event tables are large: no count per filter choice
+
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -40,6 +40,9 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # The admin's navigation sidebar starts closed: it is sticky, and full-page screenshots would
+    # paint it halfway down the page.
+    context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -50,7 +53,7 @@ def page(browser):
 def screenshot(page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str):
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    def take(name: str, full_page: bool = True):
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take
