@@ -25,7 +25,7 @@ from checks.admin import CheckResultInline
 from console import selectors as console_selectors
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
-from orgs.admin_scoping import OrganizationScopedAdmin
+from console.scoping import ScopedAdmin
 
 
 class EstimatedCountPaginator(Paginator):
@@ -76,7 +76,8 @@ class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = "versions (newest first)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("spec")
+        # Each row's caption names its pipeline; the specs are read only by the compare page.
+        return super().get_queryset(request).select_related("pipeline").defer("spec", "pipeline__description")
 
     @admin.display(description="what changed")
     def what_changed(self, obj):
@@ -85,7 +86,7 @@ class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_display = ["name", "organization", "current_version_label", "owner", "latest_run", "schedule", "updated_at"]
     list_filter = [OrganizationFilter, "is_external"]
     search_fields = ["name", "owner"]
@@ -133,8 +134,8 @@ class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     inlines = [PipelineVersionInline]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).defer("current_version__spec")
-        return queryset.annotate(latest_run_status=latest_run_status_subquery())
+        queryset = super().get_queryset(request).select_related("organization", "current_version")
+        return queryset.defer("current_version__spec").annotate(latest_run_status=latest_run_status_subquery())
 
     def get_object(self, request, object_id, from_field=None):
         # The change page shows the current spec: load it (the list defers it).
@@ -256,7 +257,7 @@ class PipelineAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+class RunAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Run history is a record: viewed and cancelled here, never edited or deleted."""
 
     list_display = [
@@ -296,8 +297,14 @@ class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     inlines = [CheckResultInline]
 
     def get_queryset(self, request):
-        # A run row names its pipeline and version; their specs and descriptions are never shown here.
-        return super().get_queryset(request).defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+        # A run names its organization, pipeline and version (list and page); their specs and
+        # descriptions are never shown here.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "pipeline", "pipeline_version")
+            .defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -359,7 +366,7 @@ class RunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+class ConnectionAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_display = ["connection_id", "organization", "type", "updated_at"]
     list_filter = ["type", OrganizationFilter]
     search_fields = ["connection_id"]

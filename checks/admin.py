@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
 from console.display import admin_link, badge
 from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
-from orgs.admin_scoping import OrganizationScopedAdmin
+from console.scoping import ScopedAdmin
 
 COUNT_LIMIT = 10_000
 
@@ -34,7 +34,7 @@ class BoundedCountPaginator(Paginator):
         return self.object_list[: COUNT_LIMIT + 1].count()
 
 
-class _ResultAdminBase(OrganizationScopedAdmin):
+class _ResultAdminBase(ScopedAdmin):
     list_display = [
         "executed_at",
         "check_id",

@@ -12,11 +12,12 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
+from checks.admin import BoundedCountPaginator
 from console import lineage_view
 from console.display import admin_link, badge, table
 from console.filters import OrganizationFilter
+from console.scoping import ScopedAdmin
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
-from orgs.admin_scoping import OrganizationScopedAdmin
 
 
 class TextInputFilter(admin.SimpleListFilter):
@@ -63,7 +64,7 @@ def _edge_count(column: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+class ReadOnlyScopedAdmin(ScopedAdmin):
     """Lineage is what pipelines declared and producers reported: read here, written by the services."""
 
     show_facets = admin.ShowFacets.NEVER  # edge and event tables are large: no count per filter choice
@@ -108,6 +109,7 @@ class DatasetAdmin(ReadOnlyScopedAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related("organization")
             .annotate(upstream_edges=_edge_count("target"), downstream_edges=_edge_count("source"))
         )
 
@@ -154,13 +156,19 @@ class DatasetAdmin(ReadOnlyScopedAdmin):
 class LineageEdgeAdmin(ReadOnlyScopedAdmin):
     list_display = ["source_link", "target_link", "pipeline", "pipeline_version", "organization", "created_at"]
     list_filter = [PipelineNameFilter, OrganizationFilter]
-    list_select_related = ["source", "target", "pipeline", "pipeline_version", "organization"]
+    list_select_related = ["source", "target", "pipeline", "pipeline_version__pipeline", "organization"]
+    paginator = BoundedCountPaginator
     search_fields = ["source__dataset_id", "target__dataset_id", "pipeline__name"]
     readonly_fields = ["organization", "source", "target", "pipeline", "pipeline_version", "created_at"]
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "source", "target", "pipeline", "pipeline_version__pipeline")
+            .defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
+        )
 
     @admin.display(description="source", ordering="source__dataset_id")
     def source_link(self, obj):
@@ -175,9 +183,11 @@ class LineageEdgeAdmin(ReadOnlyScopedAdmin):
 class OpenLineageEventAdmin(ReadOnlyScopedAdmin):
     """Read-only: stored events are the audit record of what producers sent."""
 
-    list_display = ["event_time", "event_type", "run_link", "job_name", "job_namespace", "organization", "received_at"]
+    # No actions, so no checkbox column: `o=1` (the run link's ordering) is event_time, ascending.
+    list_display = ["job_name", "event_time", "event_type", "run_link", "job_namespace", "organization", "received_at"]
     list_filter = ["event_type", OrganizationFilter]
     list_select_related = ["organization"]
+    paginator = BoundedCountPaginator
     search_fields = ["=run_id", "job_name"]
     ordering = ["-received_at", "-id"]
     show_full_result_count = False
