@@ -74,6 +74,7 @@ class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     can_delete = False
     ordering = ["-created_at", "-id"]
     verbose_name_plural = "versions (newest first)"
+    classes = ["pipeline-versions"]
 
     def get_queryset(self, request):
         # Each row's caption names its pipeline; the specs are read only by the compare page.
