@@ -31,6 +31,7 @@ def failing_pipelines(scope, now=None):
     pipelines = (
         _scoped(Pipeline.objects.all(), scope)
         .select_related("organization", "current_version")
+        .defer("current_version__spec", "description", "tags")
         .annotate(
             latest_run_status=Subquery(latest_run.values("status")[:1]),
             latest_run_id=Subquery(latest_run.values("run_id")[:1]),
@@ -49,16 +50,18 @@ def recent_failed_checks(scope, now=None):
         status__in=[CheckStatus.FAIL, CheckStatus.ERROR], executed_at__gte=since
     )
     return list(
-        results.select_related("organization", "pipeline", "run").order_by("-executed_at", "-id")[:DASHBOARD_ROWS]
+        results.select_related("organization", "pipeline", "run")
+        .defer("run__attributes", "pipeline__description", "pipeline__tags", "sql")
+        .order_by("-executed_at", "-id")[:DASHBOARD_ROWS]
     )
 
 
 def runs_in_progress(scope):
     runs = _scoped(Run.objects.all(), scope).filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
     return list(
-        runs.select_related("organization", "pipeline", "pipeline_version").order_by("-created_at", "-id")[
-            :DASHBOARD_ROWS
-        ]
+        runs.select_related("organization", "pipeline", "pipeline_version")
+        .defer("pipeline_version__spec", "pipeline__description", "pipeline__tags", "attributes")
+        .order_by("-created_at", "-id")[:DASHBOARD_ROWS]
     )
 
 
