@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -205,8 +206,10 @@ class ApiKeyAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
         """The Revoke button of a key's page (POST, CSRF-checked by the admin view)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         key = self.get_object(request, object_id)
-        if key is None or not self.has_change_permission(request, key):
+        if key is None:
             raise Http404("No such API key.")
         if services.revoke_api_keys(ApiKey.objects.filter(pk=key.pk)):
             self.log_change(request, key, "Revoked.")
