@@ -6,6 +6,7 @@ organization-scoped (orgs.admin_scoping): staff see all organizations, an organi
 """
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -205,7 +206,13 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
                 for run in runs
             ],
             empty="No run yet.",
-            footer=format_html('<a href="{}?pipeline={}">All runs of this pipeline</a>', more, obj.pk) if more else "",
+            footer=format_html(
+                '<a id="all-runs" href="{}?{}">All runs of this pipeline</a>',
+                more,
+                urlencode({"pipeline": obj.name, "organization": obj.organization_id}),
+            )
+            if more
+            else "",
         )
 
     @admin.display(description="checks (current version)")
@@ -216,7 +223,14 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
             ["check", "type", "severity", "dataset", "threshold"],
             [
                 [
-                    format_html('<a href="{}?check_id={}">{}</a>', results, check.check_id, check.check_id)
+                    format_html(
+                        '<a href="{}?{}">{}</a>',
+                        results,
+                        urlencode(
+                            {"check_id": check.check_id, "pipeline": obj.name, "organization": obj.organization_id}
+                        ),
+                        check.check_id,
+                    )
                     if results
                     else check.check_id,
                     check.type or "-",

@@ -111,3 +111,18 @@ def test_an_organization_user_cannot_revoke_keys(client, org_a):
     assert client.post(f"/admin/orgs/apikey/{key.pk}/revoke/").status_code == 403
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_pipeline_page_links_to_its_runs_and_its_checks_results(staff_client, org_a, org_b):
+    mine = world.build(org_a, runs=2)["pipeline"]
+    world.build(org_b, runs=2)
+    page = staff_client.get(f"/admin/catalog/pipeline/{mine.pk}/change/")
+    html = page.content.decode()
+    runs_link = html.split('id="all-runs" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    runs = staff_client.get(runs_link)
+    assert runs.status_code == 200
+    assert {run.pipeline_id for run in runs.context["cl"].result_list} == {mine.pk}
+    check_link = html.split('href="/admin/checks/checkresult/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    results = staff_client.get(f"/admin/checks/checkresult/?{check_link}")
+    assert results.status_code == 200
+    assert {result.organization_id for result in results.context["cl"].result_list} <= {org_a.pk}
