@@ -56,25 +56,25 @@ class _ResultAdminBase(ScopedAdmin):
     show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole history per filter choice
     paginator = BoundedCountPaginator
     list_per_page = 100
-    readonly_fields = [
-        "organization",
-        "result_id",
+    fields = [
         "check_id",
-        "check_definition",
+        "status_badge",
+        "severity_badge",
+        "violations_vs_threshold",
+        "organization",
         "pipeline",
         "run",
         "dataset",
         "connection_id",
-        "status",
-        "violations",
-        "threshold",
-        "severity",
-        "sql",
+        "sql_text",
+        "error_message",
         "duration_ms",
         "executed_at",
-        "error_message",
+        "result_id",
+        "check_definition",
         "created_at",
     ]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False  # results come from checks, through the API
@@ -84,7 +84,12 @@ class _ResultAdminBase(ScopedAdmin):
 
     def get_queryset(self, request):
         # Rows name the run and pipeline; their JSON attributes and descriptions are never shown.
-        return super().get_queryset(request).defer("run__attributes", "pipeline__description", "pipeline__tags")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "pipeline", "run", "dataset", "check_definition")
+            .defer("run__attributes", "pipeline__description", "pipeline__tags", "check_definition__sql")
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -97,6 +102,10 @@ class _ResultAdminBase(ScopedAdmin):
     @admin.display(description="violations / threshold")
     def violations_vs_threshold(self, obj):
         return violations_vs_threshold(obj)
+
+    @admin.display(description="SQL")
+    def sql_text(self, obj):
+        return format_html('<pre class="check-sql">{}</pre>', obj.sql) if obj.sql else "-"
 
     @admin.display(description="pipeline", ordering="pipeline__name")
     def pipeline_name(self, obj):
