@@ -34,8 +34,8 @@ def readable(pattern: str) -> str:
 
 def _methods(callback) -> tuple[str, ...]:
     actions = getattr(callback, "actions", None)
-    if actions:  # a DRF viewset: the router bound these methods
-        return tuple(sorted(actions))
+    if actions:  # a DRF viewset: the router bound these (DRF adds "head" at request time: GET's twin)
+        return tuple(sorted(m for m in actions if m not in ("options", "head")))
     view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     if view is None:
         return ("get",)  # a plain function view
