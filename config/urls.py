@@ -21,3 +21,7 @@ if settings.METRICS_ENABLED:
     from django_prometheus.exports import ExportToDjangoView
 
     urlpatterns += [path("metrics", ExportToDjangoView, name="metrics"), path("metrics/", ExportToDjangoView)]
+
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"
