@@ -89,8 +89,9 @@ CROSS_ORG = {
     ("api/v1/connections", "get"): [OwnScope()],
     ("api/v1/connections", "post"): [OwnScope({"id": "wh-a", "type": "sqlite", "config": {"path": "/nowhere.db"}})],
     ("api/v1/connections/{id}", "get"): [NotFound()],
-    ("api/v1/connections/{id}", "put"): [NotFound({"type": "postgres", "config": {"host": "evil", "database": "x",
-                                                                                   "user": "x"}})],
+    ("api/v1/connections/{id}", "put"): [
+        NotFound({"type": "postgres", "config": {"host": "evil", "database": "x", "user": "x"}})
+    ],
     ("api/v1/connections/{id}", "patch"): [NotFound({"config": {"dsn": "postgresql://x@evil/db"}})],
     ("api/v1/connections/{id}", "delete"): [NotFound()],
     ("api/v1/checks/execute", "post"): [

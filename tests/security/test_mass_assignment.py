@@ -194,8 +194,13 @@ CONNECTION_FORGERIES = {"encrypted_dsn_password": "gAAAAAforged", "has_dsn_passw
 @probes(("api/v1/connections", "post"))
 def test_connection_creation_ignores_encrypted_column(admin_a, world_a, world_b):
     # "id" is the connection's natural key in this API (connection_id), so it is not forged here.
-    body = {**server_owned(world_b), **CONNECTION_FORGERIES, "id": "wh-new", "type": "postgres",
-            "config": POSTGRES_CONFIG}
+    body = {
+        **server_owned(world_b),
+        **CONNECTION_FORGERIES,
+        "id": "wh-new",
+        "type": "postgres",
+        "config": POSTGRES_CONFIG,
+    }
     response = admin_a.post("/api/v1/connections/", body, format="json")
     assert response.status_code == 201, response.content
     stored = Connection.objects.get(connection_id="wh-new")
@@ -223,8 +228,9 @@ def test_connection_update_ignores_encrypted_column_and_tenancy(admin_a, world_a
 @probes(("api/v1/connections/{id}", "delete"))
 def test_connection_delete_ignores_a_body(admin_a, world_a, world_b):
     """A body on DELETE cannot redirect it to another organization's row."""
-    response = admin_a.delete("/api/v1/connections/wh-a", {"organization": world_b.organization.pk, "id": "wh-b"},
-                              format="json")
+    response = admin_a.delete(
+        "/api/v1/connections/wh-a", {"organization": world_b.organization.pk, "id": "wh-b"}, format="json"
+    )
     assert response.status_code == 204
     assert Connection.objects.filter(organization=world_b.organization, connection_id="wh-b").exists()
 
@@ -246,8 +252,9 @@ def test_recorded_result_takes_severity_and_threshold_from_the_definition(admin_
     assert stored.check_definition.organization_id == world_a.organization.pk
     assert stored.severity == "error" and stored.threshold == 0 and _recent(stored.created_at)
     # Status is derived from violations and the threshold: "pass" with 5 violations is refused.
-    lie = admin_a.post("/api/v1/checks/results/", {"check_id": "chk_freshness", "status": "pass", "violations": 5},
-                       format="json")
+    lie = admin_a.post(
+        "/api/v1/checks/results/", {"check_id": "chk_freshness", "status": "pass", "violations": 5}, format="json"
+    )
     assert lie.status_code == 400 and "status" in lie.json()
 
 
@@ -286,15 +293,17 @@ def test_openlineage_event_lands_in_the_callers_organization(admin_a, world_a, w
 @probes(("api/v1/billing/checkout", "post"), ("api/v1/billing/portal", "post"))
 def test_billing_never_changes_the_plan_from_a_body(admin_a, world_a, world_b):
     for url in ("/api/v1/billing/checkout", "/api/v1/billing/portal"):
-        response = admin_a.post(url, {"plan": "enterprise", "customer": "cus_forged", **server_owned(world_b)},
-                                format="json")
+        response = admin_a.post(
+            url, {"plan": "enterprise", "customer": "cus_forged", **server_owned(world_b)}, format="json"
+        )
         assert response.status_code < 500 or response.status_code == 503
     _plans_unchanged(world_a, world_b)
 
 
 def test_organization_me_is_read_only(admin_a, world_a, world_b):
     for method in ("put", "patch", "post", "delete"):
-        response = getattr(admin_a, method)("/api/v1/organizations/me", {"plan": "enterprise", "slug": "x"},
-                                            format="json")
+        response = getattr(admin_a, method)(
+            "/api/v1/organizations/me", {"plan": "enterprise", "slug": "x"}, format="json"
+        )
         assert response.status_code == 405
     _plans_unchanged(world_a, world_b)

@@ -87,8 +87,10 @@ def _run_matrix(world, client, role) -> list[str]:
         status = response.status_code
         if role_allows(role, required):
             if status in (401, 403) or (status >= 500 and status not in (502, 503)):
-                failures.append(f"{role} {method.upper()} {url}: needs {required}, let through expected, got {status}"
-                                f" {response.content[:200]!r}")
+                failures.append(
+                    f"{role} {method.upper()} {url}: needs {required}, let through expected, got {status}"
+                    f" {response.content[:200]!r}"
+                )
         else:
             if status != 403:
                 failures.append(f"{role} {method.upper()} {url}: needs {required}, expected 403, got {status}")
