@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -26,6 +26,16 @@ def api_exception_handler(exc, context):
         return Response(
             {"detail": "The request conflicts with the current state of the resource.", "code": "conflict"},
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError):
+        # The database refused a value the request carried (a NUL character PostgreSQL cannot
+        # store in text, a number out of range): the caller's input, not an outage.
+        return Response(
+            {
+                "detail": "The request holds a value the database cannot store (such as a NUL character).",
+                "code": "invalid_value",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, OperationalError | DatabaseError):
         # The database is down or overloaded: a retryable condition, not the caller's fault.

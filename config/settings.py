@@ -165,6 +165,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Scaffold keys ride the X-API-KEY header of ApiKeyAuth and are off in production: not a scheme of their own.
+    "AUTHENTICATION_WHITELIST": ["orgs.authentication.ApiKeyAuthentication", "orgs.oidc.CatalogOIDCAuthentication"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "catalog.models.RunStatus",
+        "CheckStatusEnum": "checks.models.CheckStatus",
+    },
 }
 
 # --- Plans and limits (billing issue refines enforcement) -------------------------------

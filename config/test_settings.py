@@ -6,3 +6,13 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from config.settings import *  # noqa: F403
+
+# No secret anywhere (tests/security/recorder.py): every response body and log line of the suite
+# is copied for a scan at the end of each test. Test-only; never in production settings.
+MIDDLEWARE = ["tests.security.recorder.RecordingMiddleware", *MIDDLEWARE]  # noqa: F405
+LOGGING["handlers"]["secret_recorder"] = {  # noqa: F405
+    "class": "tests.security.recorder.RecordingHandler",
+    "formatter": "plain",
+    "filters": ["redact_secrets"],
+}
+LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "secret_recorder"]  # noqa: F405

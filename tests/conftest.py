@@ -85,3 +85,34 @@ def client_b(make_client, org_b):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+# --- No secret anywhere: see tests/security/recorder.py ---------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_responses_or_logs(request):
+    from tests.security import recorder
+
+    recorder.install()
+    recorder.begin(request.node.nodeid)
+    yield
+    leaks = recorder.finish()
+    if leaks:
+        pytest.fail("secret leaked:\n" + "\n".join(leaks), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.security import recorder
+
+    if recorder.findings():
+        terminalreporter.section("secrets leaked into responses or logs")
+        for finding in recorder.findings():
+            terminalreporter.write_line(finding)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.security import recorder
+
+    if recorder.findings() and session.exitstatus == 0:
+        session.exitstatus = 1

@@ -9,9 +9,9 @@ from checks.models import CheckStatus, Severity
 class PipelineSerializer(serializers.ModelSerializer):
     """A pipeline with its current version's spec sections; `latest_run_status` comes annotated."""
 
-    version = serializers.CharField(source="current_version.version", default=None)
-    spec_hash = serializers.CharField(source="current_version.spec_hash", default=None)
-    latest_run_status = serializers.CharField(read_only=True, default=None)
+    version = serializers.CharField(source="current_version.version", default=None, allow_null=True)
+    spec_hash = serializers.CharField(source="current_version.spec_hash", default=None, allow_null=True)
+    latest_run_status = serializers.CharField(read_only=True, default=None, allow_null=True)
     sources = serializers.SerializerMethodField()
     transforms = serializers.SerializerMethodField()
     targets = serializers.SerializerMethodField()
@@ -131,7 +131,9 @@ class RunEventSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.ModelSerializer):
     pipeline_id = serializers.CharField(source="pipeline.name", read_only=True)
-    pipeline_version = serializers.CharField(source="pipeline_version.version", default=None, read_only=True)
+    pipeline_version = serializers.CharField(
+        source="pipeline_version.version", default=None, allow_null=True, read_only=True
+    )
     duration_seconds = serializers.SerializerMethodField()
 
     class Meta:

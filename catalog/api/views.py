@@ -80,7 +80,7 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
             OpenApiParameter("page_size", int),
         ],
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=RunHistoryPagination)  # the schema reads it too
     def runs(self, request, name=None):
         pipeline = self._pipeline(name)
         filterset = RunFilter(request.query_params, queryset=selectors.run_history(pipeline), request=request)

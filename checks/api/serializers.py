@@ -6,9 +6,9 @@ from checks.models import CheckResult, CheckStatus, Severity
 class CheckResultSerializer(serializers.ModelSerializer):
     """A recorded result. Reusable by the catalog's run detail (select_related pipeline, run, dataset)."""
 
-    pipeline = serializers.CharField(source="pipeline.name", default=None, read_only=True)
-    run_id = serializers.CharField(source="run.run_id", default=None, read_only=True)
-    dataset = serializers.CharField(source="dataset.dataset_id", default=None, read_only=True)
+    pipeline = serializers.CharField(source="pipeline.name", default=None, allow_null=True, read_only=True)
+    run_id = serializers.CharField(source="run.run_id", default=None, allow_null=True, read_only=True)
+    dataset = serializers.CharField(source="dataset.dataset_id", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = CheckResult

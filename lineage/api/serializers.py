@@ -4,6 +4,7 @@ The event serializers check only what ingestion relies on; every other key and f
 as is and kept in the stored payload.
 """
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from lineage.selectors import BOTH, DEFAULT_DEPTH, DOWNSTREAM, MAX_DEPTH, UPSTREAM
@@ -83,6 +84,7 @@ class JobSerializer(serializers.Serializer):
     facets = _FacetsField()
 
 
+@extend_schema_serializer(component_name="OpenLineageRunEvent")  # not the catalog's RunEvent
 class RunEventSerializer(serializers.Serializer):
     eventType = serializers.ChoiceField(choices=EVENT_TYPES, required=False, default="OTHER")
     eventTime = serializers.DateTimeField()
