@@ -323,7 +323,11 @@ def main():
     state_file = ROOT / "var" / "bench_catalog_state.json"
     started = time.perf_counter()
     if args.reuse:
-        state = json.loads(state_file.read_text()) if state_file.exists() else state_from_database(database_url)
+        try:
+            state = json.loads(state_file.read_text()) if state_file.exists() else state_from_database(database_url)
+        except subprocess.CalledProcessError:
+            log("no loaded bench database to reuse: loading it")
+            state = load(database_url)
     else:
         state = load(database_url)
     server, port = start_server(database_url)

@@ -245,7 +245,10 @@ def write_report(report):
     profile = r.get("run_event_profile")
     if profile:
         lines.append(f"| One run event in-process (profile_run_events.py) | {profile['cpu_ms_per_event']:.2f} ms CPU, "
-                     f"{profile['sql_per_create_and_finish'] / 2:.0f} SQL statements | | |")
+                     f"{profile['sql_per_create_and_finish']} SQL statements for a create + a finish | | |")
+    billing = r.get("billing", {}).get("lines")
+    if billing:
+        lines += ["", "## Plan limits (bench/billing_limits.py, as printed)", "", "```", *billing, "```"]
     if mixed:
         lines += ["", "## Mixed load by request kind", "",
                   "| Kind | Share | Requests | Errors | p50 | p95 |", "|---|---|---|---|---|---|"]
