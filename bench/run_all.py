@@ -199,6 +199,7 @@ def mixed_load(clients, seconds):
 
 def write_report(report):
     (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(report, indent=2) + "\n")
+    # What follows is generated; hand-written analysis lives in docs/benchmarks-notes.md and is appended.
     r = report["results"]
     lines = [
         "# Benchmarks: one run, side by side",
@@ -280,7 +281,12 @@ def main():
     parser.add_argument("--mixed-seconds", type=int, default=30)
     parser.add_argument("--mixed-clients", type=int, default=4)
     parser.add_argument("--skip", default="", help="comma-separated: catalog,lineage,checks,billing,profile,mixed")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite docs/benchmarks.md from docs/benchmarks.json (and docs/benchmarks-notes.md)")
     args = parser.parse_args()
+    if args.render_only:
+        write_report(json.loads((ROOT / "docs" / "benchmarks.json").read_text()))
+        return
     skip = set(filter(None, args.skip.split(",")))
     reuse = ["--reuse"] if args.reuse else []
     began = time.perf_counter()
