@@ -28,3 +28,8 @@ test: venv
 migrations-check: venv
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+
+# All benchmarks in one run against gunicorn on PostgreSQL (~15-20 min with the bench databases loaded;
+# the first run loads them). Writes docs/benchmarks.md and docs/benchmarks.json. See docs/benchmarks.md.
+bench: venv
+	$(PY) bench/run_all.py --reuse

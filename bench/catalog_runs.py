@@ -94,6 +94,33 @@ print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 """
 
 
+STATE_SCRIPT = """
+import django, json
+django.setup()
+from catalog.models import Pipeline
+from orgs import services as org_services
+from orgs.models import Organization
+org = Organization.objects.get(slug="bench")
+_, key = org_services.create_api_key(organization=org, name="bench-reuse", role="write")
+ids = [list(row) for row in Pipeline.objects.filter(organization=org, name__startswith="pipeline_")
+       .order_by("name").values_list("pk", "current_version_id")]
+print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
+"""
+
+
+def state_from_database(database_url):
+    """The state of an already loaded bench database (--reuse without var/bench_catalog_state.json)."""
+    env = {**django_env(database_url), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run([sys.executable, "-c", STATE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+                            check=True)
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    if len(state["pipelines"]) != PIPELINES:
+        raise SystemExit(f"{database_url} has {len(state['pipelines'])} bench pipelines; run without --reuse")
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "bench_catalog_state.json").write_text(json.dumps(state))
+    return state
+
+
 def load(database_url):
     t0 = time.perf_counter()
     recreate_database(database_url)
@@ -295,7 +322,14 @@ def main():
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     state_file = ROOT / "var" / "bench_catalog_state.json"
     started = time.perf_counter()
-    state = json.loads(state_file.read_text()) if args.reuse and state_file.exists() else load(database_url)
+    if args.reuse:
+        try:
+            state = json.loads(state_file.read_text()) if state_file.exists() else state_from_database(database_url)
+        except subprocess.CalledProcessError:
+            log("no loaded bench database to reuse: loading it")
+            state = load(database_url)
+    else:
+        state = load(database_url)
     server, port = start_server(database_url)
     try:
         page1, deep = measure_pages(port, state["key"])

@@ -111,12 +111,24 @@ def apply_run_event(
                 return RunEventOutcome(run=candidate, created=True, changed=True)
             # It exists (perhaps created a moment ago by a parallel delivery): apply the event to it.
             run = _locked_run(organization, run_id)
+        _reuse_loaded_relations(run, pipeline, pipeline_version)
         changed = _transition(run, pipeline, event, pipeline_version, attributes)
         return RunEventOutcome(run=run, created=False, changed=changed)
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
     return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
+
+
+def _reuse_loaded_relations(run: Run, pipeline: Pipeline, pipeline_version: PipelineVersion | None) -> None:
+    """The run's pipeline and version are almost always the ones the caller already loaded: reuse them,
+    so that rendering the run does not fetch them again (two queries, one of them the version's spec)."""
+    if run.pipeline_id == pipeline.pk:
+        run.pipeline = pipeline
+    for version in (pipeline_version, pipeline.current_version if pipeline.current_version_id else None):
+        if version is not None and run.pipeline_version_id == version.pk:
+            run.pipeline_version = version
+            return
 
 
 def _can_insert_returning(database) -> bool:

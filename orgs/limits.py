@@ -8,8 +8,7 @@ that are incremented with a conditional UPDATE, so a counter never passes its li
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -82,6 +81,28 @@ def enforce_limit(organization: Organization, metric: str) -> None:
         raise PlanLimitReached(organization, metric, limit, usage)
 
 
+def _increment(organization: Organization, metric: str, period, amount: int, limit: int | None) -> bool:
+    """The conditional UPDATE of this month's counter: True when it counted (the row exists, within the limit).
+
+    Written as SQL rather than a queryset: it runs with every run, check execution and OpenLineage event,
+    and the ORM's compilation of it cost five times the statement's own client CPU (0.64 vs 0.12 ms).
+    """
+    database = connections[router.db_for_write(UsageCounter)]
+    quote = database.ops.quote_name
+    value = quote("value")
+    sql = (
+        f"UPDATE {quote(UsageCounter._meta.db_table)} SET {value} = {value} + %s "  # noqa: S608 (quoted names only)
+        f"WHERE {quote('organization_id')} = %s AND {quote('metric')} = %s AND {quote('period')} = %s"
+    )
+    params = [amount, organization.pk, metric, database.ops.adapt_datefield_value(period)]
+    if limit is not None:
+        sql += f" AND {value} <= %s"
+        params.append(limit - amount)
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
+
+
 def consume_monthly(organization: Organization, metric: str, amount: int = 1) -> None:
     """Counts `amount` metered events, or raises PlanLimitReached having counted nothing.
 
@@ -95,8 +116,7 @@ def consume_monthly(organization: Organization, metric: str, amount: int = 1) ->
     counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
 
     def increment() -> bool:
-        within_limit = counter if limit is None else counter.filter(value__lte=limit - amount)
-        return within_limit.update(value=F("value") + amount) > 0
+        return _increment(organization, metric, period, amount, limit)
 
     # Each statement is atomic on its own: the conditional UPDATE is what keeps the counter within the limit.
     if increment():

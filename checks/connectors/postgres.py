@@ -5,7 +5,11 @@ Each check runs in its own transaction that starts with `SET TRANSACTION READ ON
 read-only transactions, so even a statement that ended the first transaction could not write.
 """
 
+import contextlib
 import math
+import os
+import socket
+import threading
 
 import psycopg
 import psycopg.conninfo
@@ -27,6 +31,9 @@ from checks.connectors.base import (
 _TIMEOUT_STATES = {"57014"}
 _UNAVAILABLE_PREFIXES = ("08", "28", "3D", "57P")
 CONNECT_TIMEOUT_SECONDS = 5
+# How long past the statement timeout the client waits for the server's answer before it gives up on a
+# warehouse that went silent (the server's own timeout and its cancellation reply come first normally).
+SILENCE_GRACE_SECONDS = 5
 
 
 def _url(config: dict) -> URL:
@@ -91,7 +98,13 @@ class PostgresConnector(Connector):
             return self._fetch(sql, max_rows)
         except _StaleConnection:
             # A pooled session the server dropped (restart, idle timeout): nothing ran; once more on a fresh one.
+            pass
+        try:
             return self._fetch(sql, max_rows)
+        except _StaleConnection as exc:
+            # Dropped again, on a fresh session: the server ends the query's session (terminated, crashed).
+            message = f"The warehouse closed the connection during the query: {exc.__cause__}"
+            raise WarehouseUnavailable(message) from exc
 
     def _fetch(self, sql: str, max_rows: int) -> QueryRows:
         timeout_ms = max(1, int(self.timeout_seconds * 1000))
@@ -100,8 +113,9 @@ class PostgresConnector(Connector):
                 # The driver's own cursor: without parameters psycopg sends the SQL untouched
                 # (a `%` in a LIKE pattern is not a placeholder).
                 raw = connection.connection.dbapi_connection
+                watchdog = _SilenceWatchdog(raw, self.timeout_seconds + SILENCE_GRACE_SECONDS)
                 try:
-                    with raw.cursor() as cursor:
+                    with watchdog, raw.cursor() as cursor:
                         try:
                             # One round trip: the transaction's guards, then the (verified, single) query.
                             # SET TRANSACTION must come first in the transaction psycopg opens.
@@ -109,6 +123,11 @@ class PostgresConnector(Connector):
                                 f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout_ms};\n{sql}"
                             )
                         except psycopg.OperationalError as exc:
+                            if watchdog.fired:
+                                connection.invalidate()
+                                raise WarehouseTimeout(
+                                    f"The warehouse sent no answer within {watchdog.seconds:g} s."
+                                ) from exc
                             if raw.closed:  # the session was gone: nothing ran
                                 connection.invalidate()
                                 raise _StaleConnection() from exc
@@ -120,7 +139,7 @@ class PostgresConnector(Connector):
                 finally:
                     if not raw.closed:
                         raw.rollback()
-        except _StaleConnection:
+        except (_StaleConnection, WarehouseTimeout):
             raise
         except sqlalchemy.exc.TimeoutError as exc:
             raise WarehouseUnavailable(f"No free connection to the warehouse within the timeout ({exc}).") from exc
@@ -143,6 +162,36 @@ class PostgresConnector(Connector):
 
 class _StaleConnection(Exception):
     pass
+
+
+class _SilenceWatchdog:
+    """Shuts the session's socket down if the query has not returned `seconds` after it was sent.
+
+    libpq has no read timeout, and TCP keepalives do not help when something between here and the
+    server (a proxy, a load balancer) keeps the TCP connection alive but relays nothing: without this,
+    the request would wait forever. Shutting the socket down makes the blocked read fail at once.
+    """
+
+    def __init__(self, raw_connection, seconds: float):
+        self.raw, self.seconds, self.fired = raw_connection, seconds, False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+
+    def _fire(self):
+        self.fired = True
+        with contextlib.suppress(OSError, psycopg.Error):
+            duplicate = socket.socket(fileno=os.dup(self.raw.fileno()))
+            try:
+                duplicate.shutdown(socket.SHUT_RDWR)
+            finally:
+                duplicate.close()
 
 
 def _default_read_only(dbapi_connection, _record):

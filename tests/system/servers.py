@@ -134,6 +134,10 @@ class Gunicorn:
         self.stop()
         raise RuntimeError("gunicorn did not start")
 
+    def worker_pids(self) -> list[int]:
+        pid = self.process.pid
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
     def stop(self):
         self.process.terminate()
         try:

@@ -38,6 +38,7 @@ def test_outage_and_recovery_without_restart(stack):
     headers = {"X-API-KEY": admin_key}
     assert requests.get(server.url + "/ready", timeout=5).status_code == 200
     before = key_count(server, admin_key)
+    workers = server.worker_pids()
 
     database.stop()
     try:
@@ -58,6 +59,7 @@ def test_outage_and_recovery_without_restart(stack):
     while requests.get(server.url + "/ready", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "the service did not recover after PostgreSQL came back"
         time.sleep(0.2)
+    assert server.worker_pids() == workers  # recovered by the same processes: nothing was restarted
     assert key_count(server, admin_key) == before  # nothing half-written during the outage
     created = requests.post(server.url + "/api/v1/api-keys/", json={"name": "after"}, headers=headers, timeout=5)
     assert created.status_code == 201
