@@ -117,22 +117,8 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         ("Lineage: datasets read and written", {"fields": ["datasets"], "classes": ["pipeline-lineage"]}),
         ("Current spec", {"fields": ["current_spec"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [
-        "organization",
-        "name",
-        "current_version_label",
-        "owner",
-        "description",
-        "schedule",
-        "tags",
-        "is_external",
-        "created_at",
-        "updated_at",
-        "latest_runs",
-        "checks",
-        "datasets",
-        "current_spec",
-    ]
+    # Every field shown is read-only: pipelines change only by registering a new version.
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     inlines = [PipelineVersionInline]
 
     def get_queryset(self, request):
