@@ -17,6 +17,9 @@ if SECRET_KEY is None:
     # Only reachable with DEBUG on: a fixed development key keeps sessions alive across restarts.
     SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"
 
+# Old keys still accepted for signatures and for decrypting stored DSN passwords during a rotation.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off.")
@@ -266,3 +269,8 @@ LOGGING = {
 
 # --- Checks / warehouses (checks issue) ---------------------------------------------------
 DATAXPIPE_SQLITE_ALLOWED_DIRS = env_list("DATAXPIPE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "warehouses")], separator=":")
+DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS = env_int("DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", 300)
+
+# --- Lineage ------------------------------------------------------------------------------
+DATAXPIPE_LINEAGE_MAX_NODES = env_int("DATAXPIPE_LINEAGE_MAX_NODES", 5000)
+DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = env_int("DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", 8 * 1024 * 1024)
