@@ -5,6 +5,8 @@ tenants that would show an organization's users the names of other organizations
 These filters list only what the user may see.
 """
 
+from abc import ABC, abstractmethod
+
 from django.contrib import admin
 
 from catalog.models import Pipeline
@@ -21,11 +23,12 @@ def _scoped(queryset, request, field="organization"):
     return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})
 
 
-class _ScopedChoiceFilter(admin.SimpleListFilter):
+class _ScopedChoiceFilter(admin.SimpleListFilter, ABC):
     field_path = ""  # the lookup on the filtered model, e.g. "pipeline"
 
+    @abstractmethod
     def choice_queryset(self, request):
-        raise NotImplementedError
+        """The related rows this user may pick from."""
 
     def label(self, obj) -> str:
         return str(obj)
