@@ -85,6 +85,9 @@ def _validate_postgres(config: dict) -> str | None:
                 _fail("dsn", "has a password and password_secret is set too; keep only one.")
             config["dsn"] = stripped
             return password
+        if dsn.strip().lower().startswith(tuple(f"{scheme}://" for scheme in dsn_tools.URL_SCHEMES)):
+            # Unparseable, its password could not be taken out: stored as is, it would be shown in responses.
+            _fail("dsn", "is not a well-formed postgresql:// URL.")
         if "=" not in dsn:
             _fail("dsn", "must be a postgresql:// URL or a libpq key=value string.")
         if dsn_tools.keyvalue_dsn_has_password(dsn):

@@ -15,7 +15,7 @@ _KEYVALUE_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
 
 
 def is_url_dsn(dsn: str) -> bool:
-    """True for a well-formed URL DSN; a malformed one (`postgresql://[broken`) is left to the driver."""
+    """True for a well-formed URL DSN (the config validation refuses a malformed one, `postgresql://[broken`)."""
     try:
         return urlsplit(dsn).scheme in URL_SCHEMES
     except ValueError:

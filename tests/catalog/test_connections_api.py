@@ -76,6 +76,15 @@ class TestDsnPassword:
         assert "kv-secret" not in response.content.decode()
         assert not Connection.objects.exists()
 
+    def test_a_malformed_url_dsn_is_refused_and_its_password_not_stored(self, client_a):
+        """An unparseable URL (here a broken IPv6 host) keeps its password in the text: it must not be stored
+        as a key=value DSN and shown back."""
+        response = create(client_a, config={"dsn": "postgresql://etl:url-secret@[db/orders?sslmode=require"})
+        assert response.status_code == 400
+        assert "well-formed" in response.json()["config"][0]
+        assert "url-secret" not in response.content.decode()
+        assert not Connection.objects.exists()
+
     def test_putting_back_the_masked_dsn_keeps_the_password(self, client_a):
         shown = create(client_a).json()
         response = client_a.put(
