@@ -34,7 +34,9 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
     filterset_class = PipelineFilter
 
     def scope_queryset(self, queryset):
-        if self.action in ("list", "retrieve", "create"):
+        if self.action == "list":  # the list shows no spec section: don't load and parse every spec
+            return selectors.pipelines_with_latest_run(queryset).defer("current_version__spec")
+        if self.action in ("retrieve", "create"):
             return selectors.pipelines_with_latest_run(queryset)
         return queryset  # versions/runs only need the pipeline row
 
@@ -106,17 +108,7 @@ class RunViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin):
     def _apply(self, data: dict):
         payload = RunEventSerializer(data=data, context={"resolve_pipeline": self._resolve_pipeline})
         payload.is_valid(raise_exception=True)
-        event = payload.validated_data
-        return services.apply_run_event(
-            organization=self.organization,
-            pipeline=event["pipeline"],
-            status=event["status"],
-            run_id=event.get("run_id"),
-            started_at=event.get("started_at"),
-            finished_at=event.get("finished_at"),
-            pipeline_version=event.get("pipeline_version"),
-            attributes=event.get("attributes"),
-        )
+        return services.apply_run_event(organization=self.organization, **payload.validated_data)
 
     @extend_schema(request=RunEventSerializer, responses={201: RunSerializer, 200: RunSerializer})
     def create(self, request):

@@ -64,6 +64,20 @@ class TestList:
         with django_assert_num_queries(len(small.captured_queries)):
             assert len(client_a.get("/api/v1/pipelines/?page_size=12").json()["results"]) == 12
 
+    def test_the_list_does_not_load_the_specs_it_does_not_show(self, client_a, catalog_a):
+        """A spec can be large: the list shows each pipeline's version, never its sections."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from catalog.models import PipelineVersion
+
+        spec_column = f"{connection.ops.quote_name(PipelineVersion._meta.db_table)}.{connection.ops.quote_name('spec')}"
+        with CaptureQueriesContext(connection) as queries:
+            body = client_a.get("/api/v1/pipelines/").json()
+        assert {p["name"]: p["version"] for p in body["results"]}["orders_sync"] == "3"
+        assert not any(spec_column in query["sql"] for query in queries.captured_queries)
+        assert spec_column in str(PipelineVersion.objects.all().query)  # the probe would see the column
+
 
 class TestDetail:
     def test_current_version_with_sections_and_latest_run(self, client_a, catalog_a):
