@@ -92,6 +92,20 @@ def _item_id(item, where, errors) -> str | None:
     return item_id
 
 
+def _declared(body, key, errors, taken, duplicate: str):
+    """(where, id, item) for each item of `body[key]` with a valid id not already in `taken` (checked as
+    the caller fills it); an item without one gets its field message (`duplicate` formats the id) and is skipped."""
+    for index, item in enumerate(_items(body, key, errors)):
+        where = f"{key}[{index}]"
+        item_id = _item_id(item, where, errors)
+        if item_id is None:
+            continue
+        if item_id in taken:
+            errors.add(where, duplicate.format(item_id))
+            continue
+        yield where, item_id, item
+
+
 def _id_list(value, where, errors) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -133,25 +147,15 @@ def parse(body) -> PipelineSpec:
     edges: list[tuple[str, str]] = []
     declared_upstream: set[str] = set()
 
-    for index, source in enumerate(_items(body, "sources", errors)):
-        source_id = _item_id(source, f"sources[{index}]", errors)
-        if source_id is None:
-            continue
-        if source_id in datasets:
-            errors.add(f"sources[{index}]", f"Duplicate id {source_id!r}.")
-            continue
+    for _where, source_id, source in _declared(body, "sources", errors, datasets, "Duplicate id {!r}."):
         datasets[source_id] = _location(source)
         declared_upstream.add(source_id)
 
     transform_ids: set[str] = set()
-    for index, transform in enumerate(_items(body, "transforms", errors)):
-        where = f"transforms[{index}]"
-        transform_id = _item_id(transform, where, errors)
-        if transform_id is None:
-            continue
-        if transform_id in datasets:
-            errors.add(where, f"Duplicate id {transform_id!r}: a source or an earlier transform has it.")
-            continue
+    transforms = _declared(
+        body, "transforms", errors, datasets, "Duplicate id {!r}: a source or an earlier transform has it."
+    )
+    for where, transform_id, transform in transforms:
         inputs = _id_list(transform.get("inputs", []), f"{where}.inputs", errors)
         if not inputs:
             errors.add(f"{where}.inputs", "A transform needs at least one input.")
@@ -168,14 +172,7 @@ def parse(body) -> PipelineSpec:
         transform_ids.add(transform_id)
 
     target_ids: set[str] = set()
-    for index, target in enumerate(_items(body, "targets", errors)):
-        where = f"targets[{index}]"
-        target_id = _item_id(target, where, errors)
-        if target_id is None:
-            continue
-        if target_id in target_ids:
-            errors.add(where, f"Duplicate target id {target_id!r}.")
-            continue
+    for where, target_id, target in _declared(body, "targets", errors, target_ids, "Duplicate target id {!r}."):
         if target_id in datasets and target_id not in transform_ids:
             errors.add(where, f"Duplicate id {target_id!r}: a source has it (a target shares ids with transforms).")
             continue
@@ -221,14 +218,7 @@ def _number(value, where, errors, default=0.0) -> float:
 
 def _parse_checks(body, datasets, errors) -> list[dict]:
     checks, seen = [], set()
-    for index, check in enumerate(_items(body, "checks", errors)):
-        where = f"checks[{index}]"
-        check_id = _item_id(check, where, errors)
-        if check_id is None:
-            continue
-        if check_id in seen:
-            errors.add(where, f"Duplicate check id {check_id!r}.")
-            continue
+    for where, check_id, check in _declared(body, "checks", errors, seen, "Duplicate check id {!r}."):
         seen.add(check_id)
         dataset_id = check.get("dataset")
         if not isinstance(dataset_id, str) or dataset_id not in datasets:

@@ -111,11 +111,11 @@ class RunEventSerializer(serializers.Serializer):
         started, finished = attrs.get("started_at"), attrs.get("finished_at")
         if started and finished and finished < started:
             raise serializers.ValidationError({"finished_at": ["Must not be before started_at."]})
-        pipeline = self.context["resolve_pipeline"](attrs.get("pipeline_id"))
+        # The validated data are apply_run_event's keyword arguments: the pipeline's name becomes the pipeline.
+        name = attrs.pop("pipeline_id")
+        pipeline = self.context["resolve_pipeline"](name)
         if pipeline is None:
-            raise serializers.ValidationError(
-                {"pipeline_id": [f"No pipeline named {attrs.get('pipeline_id')!r} in this organization."]}
-            )
+            raise serializers.ValidationError({"pipeline_id": [f"No pipeline named {name!r} in this organization."]})
         attrs["pipeline"] = pipeline
         version_name = attrs.pop("pipeline_version", None)
         attrs["pipeline_version"] = None
