@@ -79,6 +79,8 @@ def _validate_postgres(config: dict) -> str | None:
         if extra:
             _fail("dsn", f"give either a dsn or {'/'.join(_POSTGRES_FIELDS)}, not both ({', '.join(extra)}).")
         dsn = config["dsn"]
+        if dsn_tools.has_ssl_password(dsn):
+            _fail("dsn", "may not carry an sslpassword: it would be stored and shown as plain text.")
         if dsn_tools.is_url_dsn(dsn):
             stripped, password = dsn_tools.split_password(dsn)
             if password is not None and "password_secret" in config:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 URL_SCHEMES = ("postgresql", "postgres")
 PASSWORD_MASK = "********"  # noqa: S105 (a display mask, not a password)
 _KEYVALUE_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
+_KEYVALUE_SSL_PASSWORD = re.compile(r"(?:^|\s)sslpassword\s*=", re.IGNORECASE)
 
 
 def is_url_dsn(dsn: str) -> bool:
@@ -24,6 +25,13 @@ def is_url_dsn(dsn: str) -> bool:
 
 def keyvalue_dsn_has_password(dsn: str) -> bool:
     return not is_url_dsn(dsn) and bool(_KEYVALUE_PASSWORD.search(dsn))
+
+
+def has_ssl_password(dsn: str) -> bool:
+    """libpq's sslpassword (the client key's passphrase) is a secret the catalog does not take out of a DSN."""
+    if is_url_dsn(dsn):
+        return any(key.lower() == "sslpassword" for key, _ in parse_qsl(urlsplit(dsn).query, keep_blank_values=True))
+    return bool(_KEYVALUE_SSL_PASSWORD.search(dsn))
 
 
 def _netloc(username: str | None, password: str | None, hostport: str) -> str:

@@ -85,6 +85,20 @@ class TestDsnPassword:
         assert "url-secret" not in response.content.decode()
         assert not Connection.objects.exists()
 
+    @pytest.mark.parametrize(
+        "dsn",
+        [
+            "postgresql://etl@db/orders?sslmode=verify-full&sslpassword=key-secret",
+            "host=db user=etl dbname=orders sslpassword=key-secret",
+        ],
+    )
+    def test_a_dsn_with_an_ssl_key_passphrase_is_refused(self, client_a, dsn):
+        response = create(client_a, config={"dsn": dsn})
+        assert response.status_code == 400
+        assert "sslpassword" in response.json()["config"][0]
+        assert "key-secret" not in response.content.decode()
+        assert not Connection.objects.exists()
+
     def test_putting_back_the_masked_dsn_keeps_the_password(self, client_a):
         shown = create(client_a).json()
         response = client_a.put(
