@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.connection_config import display_config
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
-from catalog.selectors import latest_run_status_subquery
+from catalog.selectors import pipelines_for_listing
 from catalog.services import apply_run_event
 from checks.admin import CheckResultInline
 from console import selectors as console_selectors
@@ -122,8 +122,7 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     inlines = [PipelineVersionInline]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("organization", "current_version")
-        return queryset.defer("current_version__spec").annotate(latest_run_status=latest_run_status_subquery())
+        return pipelines_for_listing(super().get_queryset(request).select_related("organization"))
 
     def get_object(self, request, object_id, from_field=None):
         # The change page shows the current spec: load it (the list defers it).

@@ -33,6 +33,11 @@ def pipelines_with_latest_run(queryset: QuerySet[Pipeline] | None = None) -> Que
     return queryset.select_related("current_version").annotate(latest_run_status=latest_run_status_subquery())
 
 
+def pipelines_for_listing(queryset: QuerySet[Pipeline]) -> QuerySet[Pipeline]:
+    """pipelines_with_latest_run without the current version's spec, which a list never shows."""
+    return pipelines_with_latest_run(queryset).defer("current_version__spec")
+
+
 def pipeline_versions(pipeline: Pipeline) -> QuerySet[PipelineVersion]:
     return PipelineVersion.objects.filter(pipeline=pipeline).select_related("pipeline").order_by("-created_at", "-id")
 

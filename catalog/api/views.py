@@ -34,8 +34,8 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
     filterset_class = PipelineFilter
 
     def scope_queryset(self, queryset):
-        if self.action == "list":  # the list shows no spec section: don't load and parse every spec
-            return selectors.pipelines_with_latest_run(queryset).defer("current_version__spec")
+        if self.action == "list":
+            return selectors.pipelines_for_listing(queryset)
         if self.action in ("retrieve", "create"):
             return selectors.pipelines_with_latest_run(queryset)
         return queryset  # versions/runs only need the pipeline row
