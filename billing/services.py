@@ -15,6 +15,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
 from billing.models import OrganizationBilling, PlanChange, PlanSource
+from billing.selectors import subscriptions_of
 from billing.stripe_api import request_options, secret_key, stripe_errors_as_502
 from orgs.models import Organization, Plan
 
@@ -25,7 +26,6 @@ PAID_PLANS = (Plan.TEAM, Plan.ENTERPRISE)
 # past_due keeps the paid plan: Stripe's own retry schedule (Smart Retries) is the grace period,
 # and when it gives up Stripe moves the subscription to canceled or unpaid, which ends the plan.
 PLAN_GRANTING_STATUSES = frozenset({"active", "trialing", "past_due"})
-LIVE_STATUSES = PLAN_GRANTING_STATUSES
 
 
 class AlreadySubscribed(APIException):
@@ -78,8 +78,8 @@ def get_or_create_customer(organization: Organization) -> Customer:
 
 
 def _live_subscription(organization: Organization) -> Subscription | None:
-    for subscription in Subscription.objects.filter(customer__subscriber=organization).order_by("-created"):
-        if subscription.status in LIVE_STATUSES:
+    for subscription in subscriptions_of(organization):
+        if subscription.status in PLAN_GRANTING_STATUSES:
             return subscription
     return None
 
@@ -136,7 +136,7 @@ def _subscription_plan(subscription: Subscription) -> str | None:
 
 def _plan_from_subscriptions(organization: Organization) -> tuple[str, Subscription | None]:
     best_plan, best_subscription, latest = Plan.FREE, None, None
-    for subscription in Subscription.objects.filter(customer__subscriber=organization).order_by("-created", "-id"):
+    for subscription in subscriptions_of(organization):
         latest = latest or subscription
         if subscription.status not in PLAN_GRANTING_STATUSES:
             continue
