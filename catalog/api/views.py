@@ -100,7 +100,9 @@ class RunViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin):
     serializer_class = RunDetailSerializer
 
     def scope_queryset(self, queryset):
-        return selectors.runs_with_check_results(queryset)
+        if self.action == "retrieve":
+            return selectors.runs_with_check_results(queryset)
+        return queryset.select_related("pipeline")  # a PATCH needs the run and its pipeline's name, no results
 
     def _resolve_pipeline(self, name):
         return selectors.pipeline_for_run_events(self.organization, name)

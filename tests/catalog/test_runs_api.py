@@ -125,6 +125,17 @@ class TestPatchRun:
         response = client_a.patch("/api/v1/runs/r1", {"status": "success", "run_id": "r2"}, format="json")
         assert response.status_code == 400 and "run_id" in response.json()
 
+    def test_patch_does_not_read_the_runs_check_results(self, client_a, pipeline_a):
+        """A lifecycle event answers the run without its results: reading them would only slow the DAG's call."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        post_run(client_a, {**START, "run_id": "r1"})
+        with CaptureQueriesContext(connection) as queries:
+            response = client_a.patch("/api/v1/runs/r1", {"status": "success"}, format="json")
+        assert response.json()["status"] == "success" and "check_results" not in response.json()
+        assert not any(CheckResult._meta.db_table in query["sql"] for query in queries.captured_queries)
+
     def test_patch_needs_a_valid_status(self, client_a, pipeline_a):
         post_run(client_a, {**START, "run_id": "r1"})
         assert client_a.patch("/api/v1/runs/r1", {}, format="json").status_code == 400
