@@ -34,7 +34,27 @@ class BoundedCountPaginator(Paginator):
         return self.object_list[: COUNT_LIMIT + 1].count()
 
 
-class _ResultAdminBase(ScopedAdmin):
+class _ResultColumns:
+    """The result columns shared by the result pages and the run page's inline."""
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status)
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, obj):
+        return badge(obj.severity)
+
+    @admin.display(description="violations / threshold")
+    def violations_vs_threshold(self, obj):
+        return violations_vs_threshold(obj)
+
+    @admin.display(description="SQL")
+    def sql_text(self, obj):
+        return format_html('<pre class="check-sql">{}</pre>', obj.sql) if obj.sql else "-"
+
+
+class _ResultAdminBase(_ResultColumns, ScopedAdmin):
     list_display = [
         "executed_at",
         "check_id",
@@ -91,22 +111,6 @@ class _ResultAdminBase(ScopedAdmin):
             .defer("run__attributes", "pipeline__description", "pipeline__tags", "check_definition__sql")
         )
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj):
-        return badge(obj.status)
-
-    @admin.display(description="severity", ordering="severity")
-    def severity_badge(self, obj):
-        return badge(obj.severity)
-
-    @admin.display(description="violations / threshold")
-    def violations_vs_threshold(self, obj):
-        return violations_vs_threshold(obj)
-
-    @admin.display(description="SQL")
-    def sql_text(self, obj):
-        return format_html('<pre class="check-sql">{}</pre>', obj.sql) if obj.sql else "-"
-
     @admin.display(description="pipeline", ordering="pipeline__name")
     def pipeline_name(self, obj):
         return obj.pipeline.name if obj.pipeline_id else "-"
@@ -148,7 +152,7 @@ def _number(value):
     return int(value) if float(value).is_integer() else value
 
 
-class CheckResultInline(admin.TabularInline):
+class CheckResultInline(_ResultColumns, admin.TabularInline):
     """A run's check results on its admin page, failed first. Use: `inlines = [CheckResultInline]` on RunAdmin."""
 
     model = CheckResult
@@ -175,22 +179,6 @@ class CheckResultInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="status")
-    def status_badge(self, obj):
-        return badge(obj.status)
-
-    @admin.display(description="severity")
-    def severity_badge(self, obj):
-        return badge(obj.severity)
-
-    @admin.display(description="violations / threshold")
-    def violations_vs_threshold(self, obj):
-        return violations_vs_threshold(obj)
-
-    @admin.display(description="SQL")
-    def sql_text(self, obj):
-        return format_html('<pre class="check-sql">{}</pre>', obj.sql) if obj.sql else "-"
 
     @admin.display(description="error")
     def error(self, obj):

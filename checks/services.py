@@ -34,9 +34,9 @@ from config.logging import redact
 from orgs.limits import consume_monthly
 from orgs.models import Organization
 
-# Two rows are fetched so that a query returning several rows is reported, not silently cut.
 logger = logging.getLogger(__name__)
 
+# Two rows are fetched so that a query returning several rows is reported, not silently cut.
 MAX_ROWS = 2
 MAX_ERROR_MESSAGE = 2000
 
@@ -133,6 +133,43 @@ def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
         return existing, False
 
 
+def _save_result(
+    organization: Organization,
+    context: CheckContext,
+    *,
+    check_id: str,
+    result_id: str | None,
+    connection_id: str,
+    status: str,
+    violations: float | None,
+    sql: str,
+    duration_ms: float | None,
+    executed_at,
+    error_message: str,
+) -> tuple[CheckResult, bool]:
+    """The one place a result row is built from a resolved context (recorded or executed)."""
+    return _save_idempotently(
+        CheckResult(
+            organization=organization,
+            result_id=result_id or new_result_id(),
+            check_id=check_id,
+            check_definition=context.definition,
+            pipeline=context.pipeline,
+            run=context.run,
+            dataset=context.dataset,
+            connection_id=connection_id,
+            status=status,
+            violations=violations,
+            threshold=context.threshold,
+            severity=context.severity,
+            sql=sql,
+            duration_ms=duration_ms,
+            executed_at=executed_at or timezone.now(),
+            error_message=error_message,
+        )
+    )
+
+
 def _existing_result(organization: Organization, result_id: str | None) -> CheckResult | None:
     if not result_id:
         return None
@@ -180,25 +217,20 @@ def record_result(
             raise ValidationError(
                 {"status": [f"{violations:g} violations against threshold {context.threshold:g} is {expected!r}."]}
             )
-    candidate = CheckResult(
-        organization=organization,
-        result_id=result_id or new_result_id(),
+    return _save_result(
+        organization,
+        context,
         check_id=check_id,
-        check_definition=context.definition,
-        pipeline=context.pipeline,
-        run=context.run,
-        dataset=context.dataset,
+        result_id=result_id,
         connection_id=connection_id or (context.definition.connection_id if context.definition else ""),
         status=status,
         violations=violations,
-        threshold=context.threshold,
-        severity=context.severity,
         sql=sql,
         duration_ms=duration_ms,
-        executed_at=executed_at or timezone.now(),
-        error_message=error_message if status == CheckStatus.ERROR else "",
+        executed_at=executed_at,
+        # Posted by a script that may quote a DSN or token verbatim: stored only after redaction.
+        error_message=redact(error_message) if status == CheckStatus.ERROR else "",
     )
-    return _save_idempotently(candidate)
 
 
 def scrub(message: str, secret_values: list[str]) -> str:
@@ -293,24 +325,17 @@ def execute_check(
             "check %s on connection %s of %s: %s error: %s",
             check_id, connection.connection_id, organization.slug, failure.kind, message,
         )
-    result, created = _save_idempotently(
-        CheckResult(
-            organization=organization,
-            result_id=result_id or new_result_id(),
-            check_id=check_id,
-            check_definition=definition,
-            pipeline=context.pipeline,
-            run=context.run,
-            dataset=context.dataset,
-            connection_id=connection.connection_id,
-            status=status,
-            violations=violations,
-            threshold=context.threshold,
-            severity=context.severity,
-            sql=checked.sql,
-            duration_ms=duration_ms,
-            executed_at=timezone.now(),
-            error_message=message,
-        )
+    result, created = _save_result(
+        organization,
+        context,
+        check_id=check_id,
+        result_id=result_id,
+        connection_id=connection.connection_id,
+        status=status,
+        violations=violations,
+        sql=checked.sql,
+        duration_ms=duration_ms,
+        executed_at=None,
+        error_message=message,
     )
     return ExecutionOutcome(result=result, created=created, error_kind=failure.kind if failure else None)

@@ -16,6 +16,12 @@ class ResultPagination(HistoryCursorPagination):
     ordering = ("-executed_at", "-id")
 
 
+def service_arguments(validated_data: dict) -> dict:
+    """A request body's fields as the service's keyword arguments (the body names pipeline and dataset by id)."""
+    renamed = {"pipeline": "pipeline_name", "dataset": "dataset_id"}
+    return {renamed.get(name, name): value for name, value in validated_data.items()}
+
+
 class ResultConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -44,25 +50,8 @@ class CheckResultViewSet(
     def create(self, request, *args, **kwargs):
         payload = RecordResultSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
         try:
-            result, created = services.record_result(
-                self.organization,
-                check_id=data["check_id"],
-                status=data.get("status"),
-                violations=data.get("violations"),
-                threshold=data.get("threshold"),
-                severity=data.get("severity"),
-                result_id=data.get("result_id"),
-                run_id=data.get("run_id"),
-                pipeline_name=data.get("pipeline"),
-                dataset_id=data.get("dataset"),
-                connection_id=data.get("connection_id", ""),
-                sql=data.get("sql", ""),
-                duration_ms=data.get("duration_ms"),
-                executed_at=data.get("executed_at"),
-                error_message=data.get("error_message", ""),
-            )
+            result, created = services.record_result(self.organization, **service_arguments(payload.validated_data))
         except services.ResultConflict:
             raise ResultConflict() from None
         return Response(
@@ -88,19 +77,7 @@ class ExecuteCheckView(OrganizationScopedMixin, APIView):
     def post(self, request, *args, **kwargs):
         payload = ExecuteCheckSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        outcome = services.execute_check(
-            self.organization,
-            check_id=data["check_id"],
-            connection_id=data.get("connection_id"),
-            sql=data.get("sql"),
-            run_id=data.get("run_id"),
-            pipeline_name=data.get("pipeline"),
-            dataset_id=data.get("dataset"),
-            severity=data.get("severity"),
-            threshold=data.get("threshold"),
-            result_id=data.get("result_id"),
-        )
+        outcome = services.execute_check(self.organization, **service_arguments(payload.validated_data))
         body = CheckResultSerializer(outcome.result).data
         if outcome.error_kind == "unavailable":
             body = {**body, "detail": "The warehouse could not be reached; the error is recorded."}

@@ -47,3 +47,31 @@ def test_odd_list_queries(client_a, query, expected):
 def test_an_odd_result_id_in_the_path_is_404(client_a):
     assert client_a.get("/api/v1/checks/results/%00").status_code == 404
     assert client_a.get("/api/v1/checks/results/no-such-result/").status_code == 404
+
+
+@pytest.mark.parametrize("field", ["threshold", "violations", "duration_ms"])
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400"])
+def test_non_finite_numbers_in_a_result_are_400_and_record_nothing(client_a, field, value):
+    payload = {"check_id": "adhoc", "violations": 0, field: value}
+    response = client_a.post("/api/v1/checks/results", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not CheckResult.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_a_non_finite_threshold_to_execute_is_400(client_a, org_a, sqlite_warehouse, value):
+    make_connection(org_a, "shop", "sqlite", {"path": str(sqlite_warehouse)})
+    payload = {"check_id": "a", "connection_id": "shop", "sql": "SELECT 0", "threshold": value}
+    response = client_a.post("/api/v1/checks/execute", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert not CheckResult.objects.exists()
+
+
+def test_a_posted_error_message_is_stored_without_the_dsn_password(client_a):
+    message = "connection to postgresql://etl:hunter2secret@db:5432/shop failed"
+    payload = {"check_id": "adhoc", "status": "error", "error_message": message}
+    response = client_a.post("/api/v1/checks/results", payload, format="json")
+    assert response.status_code == 201, response.content
+    assert "hunter2secret" not in response.json()["error_message"]
+    assert "hunter2secret" not in CheckResult.objects.get().error_message
