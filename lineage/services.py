@@ -48,7 +48,8 @@ def scrub(payload):
     if isinstance(payload, str):
         return redact(payload)
     if isinstance(payload, dict):
-        return {key: scrub(value) for key, value in payload.items()}
+        # Keys too: producers key facets by connection strings or variable values now and then.
+        return {redact(key): scrub(value) for key, value in payload.items()}
     if isinstance(payload, list):
         return [scrub(value) for value in payload]
     return payload
