@@ -15,6 +15,7 @@ from catalog.models import Pipeline, Run, RunStatus
 from catalog.services import apply_run_event
 from checks.models import CheckResult, CheckStatus, Severity
 from config.logging import redact
+from lineage.api.serializers import RunEventSerializer
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
@@ -53,6 +54,17 @@ def scrub(payload):
     if isinstance(payload, list):
         return [scrub(value) for value in payload]
     return payload
+
+
+def ingest(*, organization: Organization, payload: dict) -> IngestOutcome:
+    """Masks, validates (DRF ValidationError -> 400) and applies one received RunEvent body.
+
+    The one entry point for the API and the demo seeder, so that nothing is stored unmasked.
+    """
+    payload = scrub(payload)
+    event = RunEventSerializer(data=payload)
+    event.is_valid(raise_exception=True)
+    return ingest_run_event(organization=organization, event=event.validated_data, payload=payload)
 
 
 def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:
