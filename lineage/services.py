@@ -140,7 +140,8 @@ def _apply_lifecycle(organization, pipeline, event):
     finished_at = event_time if event_type in TERMINAL_EVENT_TYPES else None
     if status == RunStatus.QUEUED:
         existing = Run.objects.filter(organization=organization, run_id=event["run"]["runId"]).first()
-        if existing is not None:
+        # A run of another job falls through: the state machine answers that conflict (409).
+        if existing is not None and existing.pipeline_id == pipeline.pk:
             return existing
     outcome = apply_run_event(
         organization=organization,

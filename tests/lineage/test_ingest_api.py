@@ -342,3 +342,17 @@ def test_secrets_in_facet_keys_are_masked_too(bearer_client, org_a):
     assert post(bearer_client(), body).status_code == 201
 
     assert "hunter2" not in json.dumps(OpenLineageEvent.objects.get(organization=org_a).payload)
+
+
+def test_an_other_event_naming_another_jobs_run_is_409_and_nothing_is_kept(bearer_client, org_a):
+    client = bearer_client()
+    run_id = str(uuid.uuid4())
+    post(client, event("START", run_id, job="first_job"))
+    extra_output = {"namespace": "bq", "name": "never_recorded"}
+
+    response = post(client, event("OTHER", run_id, job="second_job", outputs=[extra_output]))
+
+    assert response.status_code == 409
+    assert Run.objects.get(run_id=run_id).pipeline.name == "first_job"
+    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
+    assert not Dataset.objects.filter(dataset_id="never_recorded").exists()
