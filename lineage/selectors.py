@@ -235,6 +235,7 @@ def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
         LineageEdge.objects.filter(organization_id=organization_id, **_in_pks("source_id", dataset_pks))
+        .filter(pipeline__organization_id=organization_id)
         .values_list("pipeline__name", flat=True)
         .distinct()
         .order_by()
