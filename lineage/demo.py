@@ -6,7 +6,6 @@ Idempotent: the events have fixed run ids and times, so a second seed is recogni
 import uuid
 
 from lineage import services
-from lineage.api.serializers import RunEventSerializer
 
 DEMO_RUN_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "dataxpipe-demo/finance_report/2025-06-01"))
 
@@ -39,9 +38,6 @@ def _event(event_type: str, when: str) -> dict:
 def seed(organization, stdout):
     accepted = 0
     for event_type, when in (("START", "2025-06-01T07:00:00Z"), ("COMPLETE", "2025-06-01T07:04:00Z")):
-        payload = _event(event_type, when)
-        event = RunEventSerializer(data=payload)
-        event.is_valid(raise_exception=True)
-        outcome = services.ingest_run_event(organization=organization, event=event.validated_data, payload=payload)
+        outcome = services.ingest(organization=organization, payload=_event(event_type, when))
         accepted += not outcome.duplicate
     stdout.write(f"lineage: {accepted} OpenLineage event(s) ingested for job finance_report")

@@ -64,7 +64,7 @@ class Walk:
 
 _WALK_SQL = """
 WITH RECURSIVE walk(node, depth) AS (
-    SELECT CAST(%s AS BIGINT), 0
+    SELECT d.id, 0 FROM {datasets} d WHERE d.id = %s AND d.organization_id = %s
     UNION
     SELECT e.{far}, w.depth + 1
     FROM walk w
@@ -79,7 +79,7 @@ UNION ALL
 SELECT 1, e.source_id, e.target_id, p.name
 FROM reached r
 JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
-JOIN {pipelines} p ON p.id = e.pipeline_id
+JOIN {pipelines} p ON p.id = e.pipeline_id AND p.organization_id = %s
 WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
 """
 
@@ -95,10 +95,14 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
     near, far = ("source_id", "target_id") if direction == DOWNSTREAM else ("target_id", "source_id")
     quote = connection.ops.quote_name
     sql = _WALK_SQL.format(
-        edges=quote(LineageEdge._meta.db_table), pipelines=quote(Pipeline._meta.db_table), near=near, far=far
+        edges=quote(LineageEdge._meta.db_table),
+        pipelines=quote(Pipeline._meta.db_table),
+        datasets=quote(Dataset._meta.db_table),
+        near=near,
+        far=far,
     )
     cap = max_nodes()
-    params = [start_pk, organization_id, depth, cap + 1, organization_id, depth]
+    params = [start_pk, organization_id, organization_id, depth, cap + 1, organization_id, organization_id, depth]
     result = Walk()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -231,6 +235,7 @@ def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
         LineageEdge.objects.filter(organization_id=organization_id, **_in_pks("source_id", dataset_pks))
+        .filter(pipeline__organization_id=organization_id)
         .values_list("pipeline__name", flat=True)
         .distinct()
         .order_by()

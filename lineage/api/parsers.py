@@ -44,6 +44,13 @@ def gunzip_capped(data: bytes, cap: int) -> bytes:
 
 class MaybeGzipJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return self._parse(stream, media_type, parser_context)
+        except RecursionError:
+            # json.loads recurses once per nesting level: a deeply nested body must not become a 500.
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+    def _parse(self, stream, media_type, parser_context):
         request = (parser_context or {}).get("request")
         encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request is not None else "").strip().lower()
         if encoding in ("", "identity"):

@@ -58,10 +58,7 @@ class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
         payload = request.data
         if not isinstance(payload, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be one OpenLineage RunEvent."]})
-        payload = services.scrub(payload)
-        event = RunEventSerializer(data=payload)
-        event.is_valid(raise_exception=True)
-        outcome = services.ingest_run_event(organization=self.organization, event=event.validated_data, payload=payload)
+        outcome = services.ingest(organization=self.organization, payload=payload)
         body = {
             "status": "duplicate" if outcome.duplicate else "accepted",
             "run_id": outcome.event.run_id,

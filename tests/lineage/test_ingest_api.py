@@ -324,3 +324,35 @@ def test_secrets_in_events_are_masked_before_anything_is_stored(bearer_client, o
     assert "hunter2" not in stored and "abc.def.ghi" not in stored and "qrstuvwxyz012345" not in stored
     dataset = Dataset.objects.get(organization=org_a, dataset_id="public.orders")
     assert "hunter2" not in dataset.namespace and dataset.namespace.startswith("postgres://etl:")
+
+
+@pytest.mark.parametrize("levels", [200, 900, 990, 5000])
+def test_deeply_nested_bodies_are_never_a_500(bearer_client, levels):
+    nested = '{"a":' * levels + "1" + "}" * levels
+    body = json.dumps(event())[:-1] + ', "x": ' + nested + "}"
+
+    response = bearer_client().post("/api/v1/lineage", data=body, content_type="application/json")
+
+    assert response.status_code in (201, 400)
+
+
+def test_secrets_in_facet_keys_are_masked_too(bearer_client, org_a):
+    body = event(run={"runId": str(uuid.uuid4()), "facets": {"postgres://etl:hunter2@db:5432/x": {"ok": True}}})
+
+    assert post(bearer_client(), body).status_code == 201
+
+    assert "hunter2" not in json.dumps(OpenLineageEvent.objects.get(organization=org_a).payload)
+
+
+def test_an_other_event_naming_another_jobs_run_is_409_and_nothing_is_kept(bearer_client, org_a):
+    client = bearer_client()
+    run_id = str(uuid.uuid4())
+    post(client, event("START", run_id, job="first_job"))
+    extra_output = {"namespace": "bq", "name": "never_recorded"}
+
+    response = post(client, event("OTHER", run_id, job="second_job", outputs=[extra_output]))
+
+    assert response.status_code == 409
+    assert Run.objects.get(run_id=run_id).pipeline.name == "first_job"
+    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
+    assert not Dataset.objects.filter(dataset_id="never_recorded").exists()
