@@ -9,16 +9,18 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+def request_too_large_body() -> dict:
+    """The 413 answer, the same whether the middleware (declared length) or Django (read body) refused it."""
+    return {
+        "detail": "Request body too large.",
+        "code": "request_too_large",
+        "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
+    }
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
-        return Response(
-            {
-                "detail": "Request body too large.",
-                "code": "request_too_large",
-                "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
-            },
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        return Response(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -18,7 +18,8 @@ def health(request):
 def ready(request):
     connection = connections["default"]
     try:
-        with connection.cursor() as cursor:
+        # SET LOCAL only holds inside a transaction block: outside one PostgreSQL ignores it (a warning).
+        with transaction.atomic(using="default"), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL statement_timeout = 2000")
             cursor.execute("SELECT 1")

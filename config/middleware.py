@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.http import JsonResponse
 
+from config.exceptions import request_too_large_body
+
 
 class BodySizeLimitMiddleware:
     """Refuses a declared body over DATAXPIPE_MAX_BODY_BYTES with 413 before anything reads it."""
@@ -15,16 +17,5 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
         if length > settings.DATAXPIPE_MAX_BODY_BYTES:
-            return _too_large()
+            return JsonResponse(request_too_large_body(), status=413)
         return self.get_response(request)
-
-
-def _too_large():
-    return JsonResponse(
-        {
-            "detail": "Request body too large.",
-            "code": "request_too_large",
-            "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
-        },
-        status=413,
-    )

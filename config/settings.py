@@ -210,11 +210,9 @@ PLAN_LIMITS = {
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+# dj-stripe falls back to STRIPE_SECRET_KEY for test- and live-mode events alike: no per-mode copies.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
-STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY if not STRIPE_LIVE_MODE else ""
-STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
-BILLING_ENABLED = bool(STRIPE_SECRET_KEY)
 BILLING_SUCCESS_URL = env_str("BILLING_SUCCESS_URL", "http://localhost:8000/billing/success")
 BILLING_CANCEL_URL = env_str("BILLING_CANCEL_URL", "http://localhost:8000/billing/cancel")
 BILLING_PORTAL_RETURN_URL = env_str("BILLING_PORTAL_RETURN_URL", "http://localhost:8000/")

@@ -11,16 +11,15 @@ from django.contrib import admin
 
 from catalog.models import Pipeline
 from lineage.models import Dataset
-from orgs.admin_scoping import visible_organizations
+from orgs.admin_scoping import restrict, visible_organizations
 from orgs.models import Organization
 
 # A filter sidebar is for picking, not for browsing: past this many choices, search instead.
 MAX_CHOICES = 100
 
 
-def _scoped(queryset, request, field="organization"):
-    scope = visible_organizations(request.user)
-    return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})
+def _scoped(queryset, request):
+    return restrict(queryset, visible_organizations(request.user))
 
 
 class _ScopedChoiceFilter(admin.SimpleListFilter, ABC):
@@ -51,9 +50,7 @@ class OrganizationFilter(_ScopedChoiceFilter):
     field_path = "organization"
 
     def choice_queryset(self, request):
-        organizations = Organization.objects.order_by("slug")
-        scope = visible_organizations(request.user)
-        return organizations if scope is None else organizations.filter(pk__in=scope)
+        return restrict(Organization.objects.order_by("slug"), visible_organizations(request.user), field="pk")
 
     def label(self, obj):
         return obj.slug

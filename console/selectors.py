@@ -10,16 +10,14 @@ from datetime import timedelta
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from catalog.models import Pipeline, PipelineVersion, Run, RunStatus
+from catalog import selectors as catalog_selectors
+from catalog.models import Pipeline, Run, RunStatus
 from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
 from lineage.models import Dataset, LineageEdge
+from orgs.admin_scoping import restrict
 
 DASHBOARD_ROWS = 25
 RECENT = timedelta(hours=24)
-
-
-def _scoped(queryset, scope):
-    return queryset if scope is None else queryset.filter(organization__in=scope)
 
 
 def failing_pipelines(scope, now=None):
@@ -29,7 +27,7 @@ def failing_pipelines(scope, now=None):
         pipeline=OuterRef("pk"), severity=Severity.ERROR, status=CheckStatus.FAIL, executed_at__gte=since
     ).order_by("-executed_at", "-id")
     pipelines = (
-        _scoped(Pipeline.objects.all(), scope)
+        restrict(Pipeline.objects.all(), scope)
         .select_related("organization", "current_version")
         .defer("current_version__spec", "description", "tags")
         .annotate(
@@ -46,7 +44,7 @@ def failing_pipelines(scope, now=None):
 
 def recent_failed_checks(scope, now=None):
     since = (now or timezone.now()) - RECENT
-    results = _scoped(CheckResult.objects.all(), scope).filter(
+    results = restrict(CheckResult.objects.all(), scope).filter(
         status__in=[CheckStatus.FAIL, CheckStatus.ERROR], executed_at__gte=since
     )
     return list(
@@ -57,7 +55,7 @@ def recent_failed_checks(scope, now=None):
 
 
 def runs_in_progress(scope):
-    runs = _scoped(Run.objects.all(), scope).filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    runs = restrict(Run.objects.all(), scope).filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
     return list(
         runs.select_related("organization", "pipeline", "pipeline_version")
         .defer("pipeline_version__spec", "pipeline__description", "pipeline__tags", "attributes")
@@ -71,20 +69,9 @@ PIPELINE_PAGE_ROWS = 10
 VERSIONS_SHOWN = 50
 
 
-def pipeline_versions(pipeline):
-    """Newest first, without their specs (the compare page reads the two it needs)."""
-    return list(
-        PipelineVersion.objects.filter(pipeline=pipeline).defer("spec").order_by("-created_at", "-id")[:VERSIONS_SHOWN]
-    )
-
-
 def pipeline_latest_runs(pipeline):
-    return list(
-        Run.objects.filter(pipeline=pipeline)
-        .select_related("pipeline_version")
-        .defer("pipeline_version__spec", "attributes")
-        .order_by("-created_at", "-id")[:PIPELINE_PAGE_ROWS]
-    )
+    runs = catalog_selectors.run_history(pipeline).defer("attributes").order_by("-created_at", "-id")
+    return list(runs[:PIPELINE_PAGE_ROWS])
 
 
 def pipeline_checks(pipeline):

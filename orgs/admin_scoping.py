@@ -1,10 +1,9 @@
-"""Admin pages that show staff every organization and an organization's own users only theirs.
+"""The admin's tenancy rule: staff see every organization, an organization's own users only theirs.
 
 Superusers (the DataXPipe staff) see all rows. Any other user allowed into the admin sees the rows
-of the organizations they are a member of, and can only pick those organizations in forms.
+of the organizations they are a member of. Every admin page, list filter and console selector
+applies the rule through `restrict`; console.scoping.ScopedAdmin is the ModelAdmin base built on it.
 """
-
-from django.contrib import admin
 
 from orgs.models import Organization
 
@@ -16,18 +15,6 @@ def visible_organizations(user):
     return Organization.objects.filter(memberships__user=user)
 
 
-class OrganizationScopedAdmin(admin.ModelAdmin):
-    organization_field = "organization"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        scope = visible_organizations(request.user)
-        if scope is None:
-            return queryset
-        return queryset.filter(**{f"{self.organization_field}__in": scope})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        scope = visible_organizations(request.user)
-        if db_field.name == self.organization_field and scope is not None:
-            kwargs["queryset"] = scope
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+def restrict(queryset, scope, field="organization"):
+    """`queryset` limited to the organizations of `scope` (a visible_organizations() answer)."""
+    return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})

@@ -49,7 +49,10 @@ class ApiKeyViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.Ret
             organization=self.organization, created_by=user, **payload.validated_data
         )
         api_key.key = full_key
-        return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+        # The only response that ever holds the full key: no cache (browser or proxy) may keep it.
+        return Response(
+            ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        )
 
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])

@@ -29,6 +29,11 @@ class TestCreateKey:
         new_client.credentials(HTTP_X_API_KEY=full_key)
         assert new_client.get("/api/v1/organizations/me").json()["role"] == "write"
 
+    def test_response_holding_the_key_is_not_cacheable(self, client_a):
+        response = client_a.post("/api/v1/api-keys", {"name": "airflow"}, format="json")
+        assert response.status_code == 201
+        assert response["Cache-Control"] == "no-store"
+
     def test_stored_row_contains_neither_the_key_nor_its_secret(self, client_a):
         full_key = client_a.post("/api/v1/api-keys/", {"name": "airflow"}, format="json").json()["key"]
         secret = full_key[len(keys.KEY_MARKER) + keys.PREFIX_LENGTH :]

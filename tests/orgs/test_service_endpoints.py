@@ -48,6 +48,24 @@ def test_ready_checks_the_database(db):
     assert response.json()["database"] == "ok"
 
 
+@pytest.mark.postgres
+def test_ready_probe_query_runs_under_its_statement_timeout(transactional_db):
+    """In autocommit (as in production), a hung database must not hang the probe: its 2 s timeout holds."""
+    from django.db import connection
+
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if sql == "SELECT 1":
+            context["cursor"].execute("SHOW statement_timeout")
+            seen.append(context["cursor"].fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert Client().get("/ready").status_code == 200
+    assert seen == ["2s"]
+
+
 def test_ready_is_503_with_a_reason_when_the_database_is_unreachable():
     # A real PostgreSQL URL pointing at a port where nothing listens.
     result = run_django(
