@@ -40,6 +40,13 @@ class TestCommands:
         with pytest.raises(CommandError, match="No organization"):
             run("create_api_key", "ghost", "k")
 
+    def test_seed_demo_supersedes_its_previous_key(self):
+        first = run("seed_demo")[-1]
+        second = run("seed_demo")[-1]
+        assert APIClient(HTTP_X_API_KEY=first).get("/api/v1/organizations/me").status_code == 401
+        assert APIClient(HTTP_X_API_KEY=second).get("/api/v1/organizations/me").status_code == 200
+        assert ApiKey.objects.filter(organization__slug="demo", revoked_at__isnull=True).count() == 1
+
     def test_seed_demo_is_repeatable_and_prints_a_usable_admin_key(self):
         first = run("seed_demo")[-1]
         second = run("seed_demo")[-1]

@@ -9,6 +9,7 @@ from orgs import services
 from orgs.models import Organization, Plan, Role
 
 DEMO_SLUG = "demo"
+DEMO_KEY_NAME = "demo"
 # Apps that contribute demo data provide `<app>.demo.seed(organization, stdout)`.
 DEMO_APPS = ["catalog", "checks", "lineage", "billing"]
 
@@ -36,7 +37,10 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(organization, self.stdout)
-            _api_key, full_key = services.create_api_key(organization=organization, name="demo", role=Role.ADMIN)
+            # The previous demo key was shown once and is superseded: revoking it keeps repeated runs
+            # from piling keys up to the plan's key limit.
+            services.revoke_api_keys(organization.api_keys.filter(name=DEMO_KEY_NAME))
+            _api_key, full_key = services.create_api_key(organization=organization, name=DEMO_KEY_NAME, role=Role.ADMIN)
         if admin_user:
             self._ensure_admin_user(organization)
         self.stdout.write(f"Demo organization '{organization.slug}' is ready. Its admin API key (shown once):")
