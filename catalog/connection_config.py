@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from catalog import dsn as dsn_tools
 from catalog.models import ConnectionType
-from catalog.secrets import SECRET_SUFFIX, is_secret_reference
+from catalog.secrets import SECRET_SUFFIX, reference_problem
 
 _POSTGRES_FIELDS = ("host", "database", "user")
 _POSTGRES_OPTIONAL = ("port", "sslmode", "connect_timeout", "options", "application_name", "schema", "dsn")
@@ -49,10 +49,11 @@ def _fail(key: str, message: str):
     raise ValidationError({"config": [f"{key}: {message}"]})
 
 
-def _check_value(key: str, value):
+def _check_value(key: str, value, organization):
     if key.endswith(SECRET_SUFFIX):
-        if not is_secret_reference(value):
-            _fail(key, "must be a secret reference, env:NAME or vault:MOUNT/PATH#FIELD, never the secret itself.")
+        problem = reference_problem(value, organization)
+        if problem:
+            _fail(key, problem)
         return
     if key in NUMBER_KEYS:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
@@ -101,7 +102,9 @@ def _validate_postgres(config: dict) -> str | None:
     return None
 
 
-def validate_config(connection_type: str, config) -> CleanConfig:
+def validate_config(connection_type: str, config, *, organization) -> CleanConfig:
+    """The config cleaned for storing, or ValidationError naming the key and the rule it breaks.
+    `organization` owns the connection: secret references must lie in its own namespace."""
     if connection_type not in ConnectionType.values:
         choices = ", ".join(ConnectionType.values)
         raise ValidationError({"type": [f"Unknown type {connection_type!r}; one of {choices}."]})
@@ -118,7 +121,7 @@ def validate_config(connection_type: str, config) -> CleanConfig:
                 f"unknown key for a {connection_type} connection; allowed: {', '.join(sorted(allowed))} "
                 f"and *_secret references (a secret goes in {key}_secret as env:NAME or vault:MOUNT/PATH#FIELD).",
             )
-        _check_value(key, value)
+        _check_value(key, value, organization)
     missing = [key for key in REQUIRED.get(connection_type, ()) if key not in config]
     if missing:
         _fail(", ".join(missing), "required.")

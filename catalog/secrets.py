@@ -39,6 +39,13 @@ def is_secret_reference(value) -> bool:
     return isinstance(value, str) and bool(_ENV_REF.match(value) or _VAULT_REF.match(value))
 
 
+def reference_problem(value, organization) -> str | None:
+    """Why `value` cannot be stored as a secret reference of `organization`, or None when it can."""
+    if not is_secret_reference(value):
+        return "must be a secret reference, env:NAME or vault:MOUNT/PATH#FIELD, never the secret itself."
+    return None
+
+
 def resolve_reference(reference: str) -> str:
     env_match = _ENV_REF.match(reference)
     if env_match:

@@ -246,7 +246,7 @@ def create_connection(
 ) -> Connection:
     with transaction.atomic():
         enforce_limit(organization, "connections")
-        clean = validate_config(connection_type, config)
+        clean = validate_config(connection_type, config, organization=organization)
         return Connection.objects.create(
             organization=organization,
             connection_id=connection_id,
@@ -261,7 +261,11 @@ def update_connection(
 ) -> Connection:
     """Replaces the type and/or the whole config (a given config is not merged into the stored one)."""
     with transaction.atomic():
-        clean = validate_config(connection_type or connection.type, connection.config if config is None else config)
+        clean = validate_config(
+            connection_type or connection.type,
+            connection.config if config is None else config,
+            organization=connection.organization,
+        )
         if config is not None:
             connection.encrypted_dsn_password = _encrypted_password(
                 clean.dsn_password, connection.encrypted_dsn_password

@@ -268,6 +268,12 @@ LOGGING = {
 # --- Checks / warehouses (checks issue) ---------------------------------------------------
 DATAXPIPE_SQLITE_ALLOWED_DIRS = env_list("DATAXPIPE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "warehouses")], separator=":")
 DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS = env_int("DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", 300)
+# Tenant isolation of warehouse access (docs/security.md): networks a connection may reach beyond
+# public addresses (comma-separated CIDRs), whether a privileged warehouse role may run checks, and the
+# Vault path segment under which an organization's secrets must lie (`<prefix>/<org-slug>/`).
+DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = env_list("DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS", [])
+DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES = env_bool("DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES", False)
+DATAXPIPE_VAULT_PATH_PREFIX = env_str("DATAXPIPE_VAULT_PATH_PREFIX", "dataxpipe")
 
 # --- Lineage ------------------------------------------------------------------------------
 DATAXPIPE_LINEAGE_MAX_NODES = env_int("DATAXPIPE_LINEAGE_MAX_NODES", 5000)

@@ -1,6 +1,7 @@
 """Warehouses for the checks tests: real SQLite files, a real PostgreSQL scratch database,
 Snowflake through fakesnow behind the real connector, and a local fake of BigQuery's REST API."""
 
+import os
 import sqlite3
 
 import psycopg
@@ -8,7 +9,8 @@ import pytest
 
 from checks.connectors import clear_cache
 
-WAREHOUSE_DB = "dxp_checks_wh"
+# Named after the catalog's test database, so two suites on one server (worktrees, CI) never share it.
+WAREHOUSE_DB = f"{os.environ.get('DATABASE_URL', 'dxp').rsplit('/', 1)[-1] or 'dxp'}_checks_wh"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_WAREHOUSE_DSN = f"postgresql://postgres@127.0.0.1:5432/{WAREHOUSE_DB}"
 

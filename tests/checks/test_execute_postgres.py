@@ -5,6 +5,7 @@ import pytest
 
 from checks.connectors import QueryTag, WarehouseError, WarehouseTimeout, connector_for
 from checks.models import CheckResult
+from tests.checks.conftest import WAREHOUSE_DB
 from tests.checks.corpus import DANGEROUS_SQL
 from tests.checks.factories import make_connection
 from tests.checks.snapshots import pg_snapshot
@@ -33,7 +34,7 @@ def test_failing_and_passing_checks(client_a, warehouse):
 def test_host_and_port_config_with_a_password_resolved_from_the_environment(client_a, org_a, pg_warehouse_dsn,
                                                                               monkeypatch):
     monkeypatch.setenv("DXP_TEST_PG_PASSWORD", "not-needed-with-trust-auth")
-    make_connection(org_a, "pg-parts", "postgres", {"host": "127.0.0.1", "port": 5432, "database": "dxp_checks_wh",
+    make_connection(org_a, "pg-parts", "postgres", {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB,
                                                     "user": "postgres", "password_secret": "env:DXP_TEST_PG_PASSWORD"})
     response = execute(client_a, {"connection_id": "pg-parts", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
     assert (response.status_code, response.json()["status"]) == (201, "fail")
@@ -63,7 +64,7 @@ def test_an_unreachable_warehouse_is_a_502_with_a_recorded_error(client_a, org_a
 
 def test_a_refused_login_is_a_502_with_the_warehouses_message(client_a, org_a):
     make_connection(org_a, "pg-nobody", "postgres",
-                    {"host": "127.0.0.1", "database": "dxp_checks_wh", "user": "no_such_role"})
+                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "user": "no_such_role"})
     response = execute(client_a, {"connection_id": "pg-nobody", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "no_such_role" in response.json()["error_message"]
@@ -83,7 +84,7 @@ def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_wa
 def test_an_unresolvable_secret_is_a_recorded_error(client_a, org_a, monkeypatch):
     monkeypatch.delenv("DXP_TEST_UNSET", raising=False)
     make_connection(org_a, "pg-unset", "postgres",
-                    {"host": "127.0.0.1", "database": "dxp_checks_wh", "password_secret": "env:DXP_TEST_UNSET"})
+                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "password_secret": "env:DXP_TEST_UNSET"})
     response = execute(client_a, {"connection_id": "pg-unset", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "DXP_TEST_UNSET is not set" in response.json()["error_message"]
@@ -146,14 +147,15 @@ def test_a_pooled_session_the_server_dropped_is_replaced_transparently(warehouse
     with psycopg.connect(pg_warehouse_dsn, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = 'dxp_checks_wh' AND application_name = 'dataxpipe-check:pg-prod' "
+            f"WHERE datname = '{WAREHOUSE_DB}' AND application_name = 'dataxpipe-check:pg-prod' "
             "AND pid <> pg_backend_pid()"
         )
     assert connector.fetch("SELECT 2", max_rows=2, tag=tag).rows == [(2,)]
 
 
 def test_a_libpq_keyword_dsn_works_too(client_a, org_a, pg_warehouse_dsn):
-    make_connection(org_a, "pg-kw", "postgres", {"dsn": "host=127.0.0.1 port=5432 dbname=dxp_checks_wh user=postgres"})
+    dsn = f"host=127.0.0.1 port=5432 dbname={WAREHOUSE_DB} user=postgres"
+    make_connection(org_a, "pg-kw", "postgres", {"dsn": dsn})
     response = execute(client_a, {"connection_id": "pg-kw", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
     assert (response.status_code, response.json()["status"]) == (201, "fail")
 
