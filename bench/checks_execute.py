@@ -115,7 +115,8 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="dxp_bench_checks_"))
     (workdir / "warehouses").mkdir()
-    sqlite_path = workdir / "warehouses" / "bench.sqlite3"
+    # The bench organization's own directory: a sqlite path must lie in `<allowed dir>/<org-slug>/`.
+    sqlite_path = workdir / "warehouses" / "bench" / "bench.sqlite3"
     # The catalog database is kept between runs (its migrations take a while); --fresh rebuilds it.
     recreate_database(CATALOG_DB, keep=not args.fresh)
     build_warehouses(args.rows, sqlite_path)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from catalog import dsn as dsn_tools
+from catalog import sqlite_paths
 from catalog.models import ConnectionType
 from catalog.secrets import SECRET_SUFFIX, reference_problem
 
@@ -125,6 +126,11 @@ def validate_config(connection_type: str, config, *, organization) -> CleanConfi
     missing = [key for key in REQUIRED.get(connection_type, ()) if key not in config]
     if missing:
         _fail(", ".join(missing), "required.")
+    if connection_type == ConnectionType.SQLITE:
+        try:
+            sqlite_paths.resolve(config["path"], organization)
+        except sqlite_paths.SqlitePathRefused as exc:
+            _fail("path", str(exc))
     password = _validate_postgres(config) if connection_type == ConnectionType.POSTGRES else None
     return CleanConfig(config=config, dsn_password=password)
 

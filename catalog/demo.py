@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog import pipeline_spec, services
 from catalog.models import Connection, Pipeline, Run, RunStatus
+from catalog.secrets import env_prefix
 
 ORDERS_SYNC = Path(__file__).resolve().parent / "fixtures" / "orders_sync_pipeline.json"
 
@@ -67,24 +68,28 @@ REVENUE_REPORT = {
     ],
 }
 
-CONNECTIONS = [
-    (
-        "pg-prod",
-        "postgres",
-        {"dsn": "postgresql://etl@localhost:5432/orders", "password_secret": "env:PG_PROD_PASSWORD"},
-    ),
-    (
-        "bq-prod",
-        "bigquery",
-        {
-            "project": "acme-analytics",
-            "location": "EU",
-            "dataset": "analytics",
-            "maximum_bytes_billed": 10 * 1024**3,
-            "credentials_secret": "env:BQ_PROD_CREDENTIALS_JSON",
-        },
-    ),
-]
+def connections(organization):
+    """The demo connections; their secrets are references into the organization's own env namespace
+    (`DATAXPIPE_SECRET_DEMO_...` for the `demo` organization), the only names it may use."""
+    env = f"env:{env_prefix(organization)}"
+    return [
+        (
+            "pg-prod",
+            "postgres",
+            {"dsn": "postgresql://etl@localhost:5432/orders", "password_secret": f"{env}PG_PROD_PASSWORD"},
+        ),
+        (
+            "bq-prod",
+            "bigquery",
+            {
+                "project": "acme-analytics",
+                "location": "EU",
+                "dataset": "analytics",
+                "maximum_bytes_billed": 10 * 1024**3,
+                "credentials_secret": f"{env}BQ_PROD_CREDENTIALS_JSON",
+            },
+        ),
+    ]
 
 # (pipeline, days ago, final status); the newest orders_sync run is still running.
 ORDERS_HISTORY = ["success"] * 5 + ["failed", "success", "success", "cancelled", "success", "failed", "success"]
@@ -104,7 +109,8 @@ def seed(organization, stdout):
     for body in (json.loads(ORDERS_SYNC.read_text()), CUSTOMERS_SNAPSHOT, REVENUE_REPORT):
         services.register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
 
-    for connection_id, connection_type, config in CONNECTIONS:
+    demo_connections = connections(organization)
+    for connection_id, connection_type, config in demo_connections:
         if not Connection.objects.filter(organization=organization, connection_id=connection_id).exists():
             services.create_connection(
                 organization=organization,
@@ -136,6 +142,6 @@ def seed(organization, stdout):
             services.apply_run_event(**event, status=status, finished_at=started + timedelta(minutes=7 + days_ago))
         created += 1
     stdout.write(
-        f"catalog: {len(pipelines)} pipelines, {len(CONNECTIONS)} connections, {created} new runs "
+        f"catalog: {len(pipelines)} pipelines, {len(demo_connections)} connections, {created} new runs "
         f"({Run.objects.filter(organization=organization).count()} in all)."
     )

@@ -230,13 +230,34 @@ def _transition(run: Run, pipeline: Pipeline, event: _Event, pipeline_version, a
 # --- Connections -------------------------------------------------------------------------
 
 
-def _encrypted_password(clean_password: str | None, previous: str) -> str:
+# Keys a stored DSN password survives a change of: they do not choose where or as whom it is sent.
+_KEYS_THAT_KEEP_THE_PASSWORD = frozenset({"statement_timeout_seconds"})
+
+
+def _target(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key not in _KEYS_THAT_KEEP_THE_PASSWORD}
+
+
+def _encrypted_password(clean_password: str | None, previous: str, *, same_target: bool = False) -> str:
+    """The encrypted password to store. A masked DSN sent back keeps the stored password only when the
+    config still points where it did (same DSN: host, port, user, database, query options; same other keys):
+    a password given for one server is never sent to another one on the say-so of a later edit."""
     if clean_password is None:
         return ""
     if clean_password == PASSWORD_MASK:
         # The client sent back the masked DSN it read: keep the stored password.
         if not previous:
             raise ValidationError({"config": ["dsn: the password is the display mask; send the real password."]})
+        if not same_target:
+            raise ValidationError(
+                {
+                    "config": [
+                        "dsn: the stored password stays with the server and login it was given for; this change "
+                        "alters the DSN (host, port, user, database or options) or the keys beside it, so send "
+                        "the password again in the DSN (or drop it)."
+                    ]
+                }
+            )
         return previous
     return encrypt_secret(clean_password)
 
@@ -267,8 +288,11 @@ def update_connection(
             organization=connection.organization,
         )
         if config is not None:
+            same_target = connection_type in (None, connection.type) and _target(clean.config) == _target(
+                connection.config
+            )
             connection.encrypted_dsn_password = _encrypted_password(
-                clean.dsn_password, connection.encrypted_dsn_password
+                clean.dsn_password, connection.encrypted_dsn_password, same_target=same_target
             )
         connection.type = connection_type or connection.type
         connection.config = clean.config

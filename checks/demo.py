@@ -1,6 +1,7 @@
 """Demo data for `manage.py seed_demo`: a SQLite warehouse, its connection, and executed checks.
 
-The warehouse file lives in the first directory of DATAXPIPE_SQLITE_ALLOWED_DIRS. The checks are
+The warehouse file lives in the organization's own directory of the first DATAXPIPE_SQLITE_ALLOWED_DIRS
+entry (`var/warehouses/demo/` for `make run`); the connection names it relative to that directory. The checks are
 those of the example pipeline `orders_sync`, rewritten for SQLite; some pass and some fail. When
 the catalog's demo registered `orders_sync` and its runs, the results attach to its latest runs.
 Running it again changes nothing: fixed result ids make each execution happen once.
@@ -50,8 +51,8 @@ _ORDERS = [
 _DAILY = [("2025-06-01", "emea", 200.5), ("2025-06-02", "emea", 42.0), ("2025-06-02", "amer", -12.0)]
 
 
-def build_warehouse() -> str:
-    directory = settings.DATAXPIPE_SQLITE_ALLOWED_DIRS[0]
+def build_warehouse(organization) -> str:
+    directory = os.path.join(settings.DATAXPIPE_SQLITE_ALLOWED_DIRS[0], organization.slug)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, FILE_NAME)
     with closing(sqlite3.connect(path)) as connection, connection:
@@ -79,8 +80,8 @@ def ensure_connection(organization, path: str) -> Connection:
 
 
 def seed(organization, stdout) -> None:
-    path = build_warehouse()
-    ensure_connection(organization, path)
+    path = build_warehouse(organization)
+    ensure_connection(organization, FILE_NAME)
     pipeline = Pipeline.objects.filter(organization=organization, name=PIPELINE).first()
     runs = []
     if pipeline is not None:

@@ -30,7 +30,7 @@ from checks.connectors import (
 )
 from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
 from checks.sql_safety import UnsafeSQL, check_read_only
-from config.logging import redact
+from config.logging import redact, redact_values, secrets_in_play
 from orgs.limits import consume_monthly
 from orgs.models import Organization
 
@@ -233,11 +233,14 @@ def record_result(
     )
 
 
-def scrub(message: str, secret_values: list[str]) -> str:
-    """The warehouse's message without any secret value, DSN password, key or token, bounded."""
-    for value in sorted({value for value in secret_values if value and len(value) >= 3}, key=len, reverse=True):
-        message = message.replace(value, "[redacted]")
-    return redact(message)[:MAX_ERROR_MESSAGE]
+def scrub(message: str, secret_values: list[str] = ()) -> str:
+    """The warehouse's message without any secret, bounded. Masked: any run of 8+ characters of a value the
+    connector holds or that was resolved in this request (config.logging.remember_secret), case-insensitively
+    and URL-encoded or JSON-escaped too, since servers echo secrets truncated (PostgreSQL cuts identifiers
+    at 63 characters), folded or quoted; a short value whole; DSN passwords, keys and tokens by pattern."""
+    values = {str(value) for value in secret_values if value} | set(secrets_in_play())
+    # Bounded before and after: the masking scans every position, and a mask may lengthen the text.
+    return redact(redact_values(message[: MAX_ERROR_MESSAGE * 4], values))[:MAX_ERROR_MESSAGE]
 
 
 def _violations(rows: QueryRows) -> float:
@@ -301,7 +304,9 @@ def execute_check(
     try:
         connector = connector_for(connection)
     except ConnectionRefused as exc:
-        raise ValidationError({"connection_id": [f"Connection {connection.connection_id!r}: {exc}"]}) from None
+        # A rule broken by a resolved value (a privileged user_secret) may quote it: scrubbed like any message.
+        message = scrub(f"Connection {connection.connection_id!r}: {exc}")
+        raise ValidationError({"connection_id": [message]}) from None
     except WarehouseUnavailable as exc:
         failure = exc
     consume_monthly(organization, "check_executions_per_month")

@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 
-from catalog.secrets import SECRET_SUFFIX, SecretResolutionError, resolve_connection_config
+from catalog.secrets import SECRET_SUFFIX, SecretReferenceRefused, SecretResolutionError, resolve_connection_config
 from checks.connectors.base import (
     MAX_TIMEOUT_SECONDS,
     ConnectionRefused,
@@ -72,6 +72,8 @@ def connector_for(connection) -> Connector:
     connector_class = _connector_class(connection.type)
     try:
         config = resolve_connection_config(connection)
+    except SecretReferenceRefused as exc:
+        raise ConnectionRefused(f"A secret reference breaks the rule: {exc}") from exc
     except SecretResolutionError as exc:
         raise WarehouseUnavailable(f"The connection's secrets cannot be resolved: {exc}") from exc
     cap = float(getattr(settings, "DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", MAX_TIMEOUT_SECONDS))
@@ -81,7 +83,7 @@ def connector_for(connection) -> Connector:
         from checks.connectors.sqlite import resolve_sqlite_path
 
         # Checked on every execution: the allowed directories or a symlink may have changed.
-        extra["path"] = resolve_sqlite_path(config.get("path"))
+        extra["path"] = resolve_sqlite_path(config.get("path"), connection.organization)
     key = (connection.pk, connection.type, _config_hash({**config, **extra, "_timeout": timeout}))
     with _lock:
         connector = _cache.get(key)
@@ -89,9 +91,18 @@ def connector_for(connection) -> Connector:
             _cache.move_to_end(key)
             return connector
     secret_keys = {name.removesuffix(SECRET_SUFFIX) for name in connection.config if name.endswith(SECRET_SUFFIX)}
-    connector = connector_class(
-        config=config, timeout_seconds=timeout, label=connection.connection_id, secret_keys=secret_keys, **extra
-    )
+    try:
+        connector = connector_class(
+            config=config, timeout_seconds=timeout, label=connection.connection_id, secret_keys=secret_keys, **extra
+        )
+    except (ConnectionRefused, WarehouseError):
+        raise
+    except Exception as exc:
+        # A resolved value the connector cannot use (`port_secret` naming a word): the exception's text may
+        # quote the secret, so only its class is told, and the request answers 502, not 500.
+        raise WarehouseUnavailable(
+            f"The connection's resolved config cannot be used ({exc.__class__.__name__}); check its *_secret values."
+        ) from None
     evicted = []
     with _lock:
         existing = _cache.get(key)

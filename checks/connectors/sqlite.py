@@ -1,9 +1,9 @@
 """SQLite files: opened read-only by URI, only under the operator's allowed directories.
 
-Layers: the path must resolve (symlinks followed) inside `DATAXPIPE_SQLITE_ALLOWED_DIRS` and
-must not be the catalog's own database; the file is opened with `mode=ro`, `PRAGMA query_only`,
-no attachable databases; while a check runs, an authorizer allows only reads and a progress
-handler interrupts it at the statement timeout.
+Layers: the path must resolve (symlinks followed) inside the organization's own directory under
+`DATAXPIPE_SQLITE_ALLOWED_DIRS` and must not be the catalog's own database (catalog.sqlite_paths);
+the file is opened with `mode=ro`, `PRAGMA query_only`, no attachable databases; while a check runs,
+an authorizer allows only reads and a progress handler interrupts it at the statement timeout.
 """
 
 import os
@@ -12,9 +12,9 @@ import time
 from urllib.parse import quote
 
 import sqlalchemy
-from django.conf import settings
 from sqlalchemy.pool import QueuePool
 
+from catalog import sqlite_paths
 from checks.connectors.base import (
     ConnectionRefused,
     Connector,
@@ -30,52 +30,12 @@ _PROGRESS_EVERY_N_OPS = 1000
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
 
 
-def allowed_dirs() -> list[str]:
-    return [os.path.realpath(directory) for directory in settings.DATAXPIPE_SQLITE_ALLOWED_DIRS if directory]
-
-
-def _catalog_database_paths() -> set[str]:
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.sqlite3":
-        return set()
-    names = {str(database["NAME"])}
-    test_name = (database.get("TEST") or {}).get("NAME")
-    if test_name:
-        names.add(str(test_name))
-    paths = set()
-    for name in names:
-        if name and name != ":memory:" and not name.startswith("file:"):
-            real = os.path.realpath(name)
-            paths.update({real, f"{real}-wal", f"{real}-shm", f"{real}-journal"})
-    return paths
-
-
-def resolve_sqlite_path(raw_path) -> str:
-    """The real path of a connection's sqlite file, or ConnectionRefused. Relative paths are
-    taken relative to the first allowed directory."""
-    directories = allowed_dirs()
-    if not directories:
-        raise ConnectionRefused("No directory is allowed for SQLite warehouses (DATAXPIPE_SQLITE_ALLOWED_DIRS).")
-    if not isinstance(raw_path, str) or not raw_path.strip():
-        raise ConnectionRefused("A sqlite connection needs a path.")
-    if raw_path.startswith("file:") or raw_path == ":memory:" or "\x00" in raw_path:
-        raise ConnectionRefused("A sqlite connection's path must be a file path, not a URI or :memory:.")
-    path = raw_path if os.path.isabs(raw_path) else os.path.join(directories[0], raw_path)
-    real = os.path.realpath(path)
-    if not any(os.path.commonpath([real, directory]) == directory for directory in directories):
-        raise ConnectionRefused("The sqlite path is outside the directories allowed for warehouses.")
-    catalog_paths = _catalog_database_paths()
-    if real in catalog_paths or any(_same_file(real, other) for other in catalog_paths):
-        raise ConnectionRefused("The sqlite path is the catalog's own database, which checks can never open.")
-    return real
-
-
-def _same_file(first: str, second: str) -> bool:
-    # Catches a hard link to the catalog's file under an allowed directory.
+def resolve_sqlite_path(raw_path, organization) -> str:
+    """The real path of the organization's sqlite file, or ConnectionRefused (rules: catalog.sqlite_paths)."""
     try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False
+        return sqlite_paths.resolve(raw_path, organization)
+    except sqlite_paths.SqlitePathRefused as exc:
+        raise ConnectionRefused(str(exc)) from None
 
 
 def _authorizer(action, arg1, arg2, _db_name, _trigger):

@@ -30,7 +30,7 @@ def catalog_a(org_a, register, example_spec):
         organization=org_a,
         connection_id="pg-prod",
         connection_type="postgres",
-        config={"dsn": "postgresql://etl:adm1n-visible@db/orders", "user_secret": "env:PG_USER"},
+        config={"dsn": "postgresql://etl:adm1n-visible@db/orders", "user_secret": "env:DATAXPIPE_SECRET_ORG_A_PG_USER"},
     )
     return org_a
 
@@ -88,4 +88,4 @@ def test_connection_pages_mask_the_dsn_password(staff_client, catalog_a):
         assert response.status_code == 200
         assert "adm1n-visible" not in response.content.decode()
     detail = staff_client.get(f"/admin/catalog/connection/{connection_row.pk}/change/").content.decode()
-    assert "********" in detail and "env:PG_USER" in detail and "stored encrypted" in detail
+    assert "********" in detail and "env:DATAXPIPE_SECRET_ORG_A_PG_USER" in detail and "stored encrypted" in detail

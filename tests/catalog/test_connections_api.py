@@ -21,7 +21,7 @@ SNOWFLAKE = {
     "database": "DW",
     "schema": "PUBLIC",
     "role": "CHECKER",
-    "password_secret": "env:SNOWFLAKE_PASSWORD",
+    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_SNOWFLAKE_PASSWORD",
 }
 
 
@@ -122,8 +122,8 @@ class TestDsnPassword:
         assert response.status_code == 400
 
     def test_dsn_with_password_secret_resolves_into_the_dsn(self, client_a, monkeypatch):
-        monkeypatch.setenv("PG_PROD_PASSWORD", "from-env")
-        config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:PG_PROD_PASSWORD"}
+        monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_PG_PROD_PASSWORD", "from-env")
+        config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PG_PROD_PASSWORD"}
         response = create(client_a, config=config)
         assert response.status_code == 201
         resolved = resolve_connection_config(Connection.objects.get())
@@ -149,14 +149,14 @@ class TestValidation:
                     "port": 5432,
                     "database": "orders",
                     "user": "etl",
-                    "password_secret": "vault:secret/warehouses/pg#password",
+                    "password_secret": "vault:secret/dataxpipe/org-a/pg#password",
                 },
             ),
-            ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3"}),
-            ("sqlite", {"path": "/var/lib/dataxpipe/warehouses/demo.sqlite3", "statement_timeout_seconds": 2.5}),
+            ("sqlite", {"path": "demo.sqlite3"}),
+            ("sqlite", {"path": "demo.sqlite3", "statement_timeout_seconds": 2.5}),
             ("postgres", {"dsn": "postgresql://etl@db/orders", "statement_timeout_seconds": 10}),
             ("snowflake", SNOWFLAKE),
-            ("bigquery", {**BIGQUERY, "credentials_secret": "vault:secret/gcp/checks#service_account_json"}),
+            ("bigquery", {**BIGQUERY, "credentials_secret": "vault:kv/dataxpipe/org-a/gcp/checks#sa_json"}),
         ],
     )
     def test_each_type_accepts_its_config(self, client_a, connection_type, config):
@@ -170,9 +170,9 @@ class TestValidation:
         ("body", "field", "fragment"),
         [
             ({"id": "x", "type": "oracle", "config": {}}, "type", "oracle"),
-            ({"id": "not a slug!", "type": "sqlite", "config": {"path": "/tmp/x"}}, "id", ""),
-            ({"type": "sqlite", "config": {"path": "/tmp/x"}}, "id", "required"),
-            ({"id": "x", "type": "sqlite", "config": "path=/tmp/x"}, "config", "object"),
+            ({"id": "not a slug!", "type": "sqlite", "config": {"path": "x.sqlite3"}}, "id", ""),
+            ({"type": "sqlite", "config": {"path": "x.sqlite3"}}, "id", "required"),
+            ({"id": "x", "type": "sqlite", "config": "path=x.sqlite3"}, "config", "object"),
             ({"id": "x", "type": "sqlite", "config": {}}, "config", "path: required"),
             ({"id": "x", "type": "postgres", "config": {"host": "db"}}, "config", "database, user: required"),
             (
@@ -211,7 +211,7 @@ class TestValidation:
                 "warehouse: required",
             ),
             (
-                {"id": "x", "type": "sqlite", "config": {"path": "/x", "statement_timeout_seconds": 0}},
+                {"id": "x", "type": "sqlite", "config": {"path": "x.sqlite3", "statement_timeout_seconds": 0}},
                 "config",
                 "positive number of seconds",
             ),
@@ -244,7 +244,7 @@ class TestValidation:
     def test_plan_limit_is_402_and_creates_nothing(self, client_a, settings):
         settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "team": {**settings.PLAN_LIMITS["team"], "connections": 1}}
         assert create(client_a).status_code == 201
-        response = create(client_a, connection_id="second", connection_type="sqlite", config={"path": "/tmp/x"})
+        response = create(client_a, connection_id="second", connection_type="sqlite", config={"path": "x.sqlite3"})
         assert response.status_code == 402 and response.json()["limit"] == "connections"
         assert Connection.objects.count() == 1
 
@@ -254,7 +254,7 @@ class TestUpdateAndDelete:
         create(client_a)
         response = client_a.put(
             "/api/v1/connections/pg-prod/",
-            {"id": "pg-prod", "type": "sqlite", "config": {"path": "/tmp/w.sqlite3"}},
+            {"id": "pg-prod", "type": "sqlite", "config": {"path": "w.sqlite3"}},
             format="json",
         )
         assert response.status_code == 200
@@ -298,7 +298,7 @@ class TestRolesAndTenancy:
         assert create(client, connection_id="other").status_code == 403
         assert (
             client.put(
-                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "x.sqlite3"}}, format="json"
             ).status_code
             == 403
         )
@@ -312,7 +312,7 @@ class TestRolesAndTenancy:
         assert client_b.get("/api/v1/connections/pg-prod").status_code == 404
         assert (
             client_b.put(
-                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "/x"}}, format="json"
+                "/api/v1/connections/pg-prod", {"type": "sqlite", "config": {"path": "x.sqlite3"}}, format="json"
             ).status_code
             == 404
         )
@@ -333,7 +333,7 @@ def test_connection_list_query_count_does_not_grow(client_a, org_a, django_asser
 
     def add(index):
         services.create_connection(
-            organization=org_a, connection_id=f"c{index}", connection_type="sqlite", config={"path": f"/w/{index}"}
+            organization=org_a, connection_id=f"c{index}", connection_type="sqlite", config={"path": f"{index}.sqlite3"}
         )
 
     add(0)
@@ -344,3 +344,98 @@ def test_connection_list_query_count_does_not_grow(client_a, org_a, django_asser
         add(index)
     with django_assert_num_queries(len(few.captured_queries)):
         assert len(client_a.get("/api/v1/connections/").json()["results"]) == 10
+
+
+class TestSecretReferenceScope:
+    """References must point into the caller's own namespace (catalog.secrets); the 400 says the rule."""
+
+    @pytest.mark.parametrize(
+        ("reference", "fragment"),
+        [
+            ("env:DJANGO_SECRET_KEY", "DATAXPIPE_SECRET_ORG_A_<NAME>"),
+            ("env:DATABASE_URL", "DATAXPIPE_SECRET_ORG_A_<NAME>"),
+            ("env:DATAXPIPE_SECRET_ORG_B_PW", "DATAXPIPE_SECRET_ORG_A_<NAME>"),
+            ("env:DATAXPIPE_SECRET_ORG_A_", "DATAXPIPE_SECRET_ORG_A_<NAME>"),
+            ("env:DATAXPIPE_SECRET_ORG_A_pw", "NAME: A-Z, 0-9, _"),
+            ("vault:secret/dataxpipe/org-b/pg#password", "under dataxpipe/org-a/"),
+            ("vault:secret/dataxpipe/org-a/../org-b/pg#password", "'..' segments"),
+            ("vault:secret/dataxpipe/org-a//pg#password", "empty"),
+            ("vault:secret/dataxpipe/org-a#password", "under dataxpipe/org-a/"),
+            ("vault:secret/warehouses/pg#password", "under dataxpipe/org-a/"),
+        ],
+    )
+    def test_a_reference_outside_the_namespace_is_a_400_naming_the_rule(self, client_a, reference, fragment):
+        response = create(client_a, config={"dsn": "postgresql://etl@db/orders", "password_secret": reference})
+        assert response.status_code == 400, response.content
+        assert fragment in response.json()["config"][0]
+        assert not Connection.objects.exists()
+
+    def test_the_same_reference_is_fine_for_its_own_organization(self, client_b):
+        config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_ORG_B_PW"}
+        assert create(client_b, config=config).status_code == 201
+        config["password_secret"] = "vault:secret/dataxpipe/org-b/pg#password"
+        assert create(client_b, connection_id="pg-vault", config=config).status_code == 201
+
+
+class TestSqlitePathScope:
+    @pytest.mark.parametrize("path", ["../org-b/x.sqlite3", "/etc/passwd", "/tmp/x.sqlite3", "sub/../../x.sqlite3"])
+    def test_a_path_outside_the_organizations_directory_is_a_400(self, client_a, settings, tmp_path, path):
+        settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
+        response = create(client_a, connection_id="lite", connection_type="sqlite", config={"path": path})
+        assert response.status_code == 400, response.content
+        assert "<allowed dir>/org-a/" in response.json()["config"][0]
+        assert not Connection.objects.exists()
+
+    def test_an_absolute_path_inside_the_organizations_directory_is_stored(self, client_a, settings, tmp_path):
+        settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
+        path = str(tmp_path / "org-a" / "shop.sqlite3")
+        response = create(client_a, connection_id="lite", connection_type="sqlite", config={"path": path})
+        assert response.status_code == 201, response.content
+        assert response.json()["config"] == {"path": path}
+
+
+class TestStoredPasswordStaysPut:
+    """A stored DSN password goes only to the server and login it was given for."""
+
+    @pytest.mark.parametrize(
+        "masked_dsn",
+        [
+            "postgresql://etl:********@attacker.example:5432/orders?sslmode=require",
+            "postgresql://etl:********@db.internal:6543/orders?sslmode=require",
+            "postgresql://other:********@db.internal:5432/orders?sslmode=require",
+            "postgresql://etl:********@db.internal:5432/postgres?sslmode=require",
+            "postgresql://etl:********@db.internal:5432/orders?sslmode=require&host=attacker.example",
+            "postgresql://etl:********@db.internal:5432/orders?sslmode=disable",
+        ],
+    )
+    def test_the_masked_dsn_pointing_elsewhere_is_a_400_and_keeps_everything(self, client_a, masked_dsn):
+        create(client_a)
+        before = Connection.objects.get()
+        response = client_a.patch("/api/v1/connections/pg-prod/", {"config": {"dsn": masked_dsn}}, format="json")
+        assert response.status_code == 400, response.content
+        assert "send the password again" in response.json()["config"][0]
+        after = Connection.objects.get()
+        assert (after.config, after.encrypted_dsn_password) == (before.config, before.encrypted_dsn_password)
+
+    def test_the_masked_dsn_unchanged_with_a_new_timeout_keeps_the_password(self, client_a):
+        shown = create(client_a).json()["config"]
+        response = client_a.patch(
+            "/api/v1/connections/pg-prod/", {"config": {**shown, "statement_timeout_seconds": 7}}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["has_dsn_password"] is True
+        assert "db.internal" in resolve_connection_config(Connection.objects.get())["dsn"]
+
+    def test_a_new_host_with_its_own_password_stores_that_one(self, client_a):
+        create(client_a)
+        dsn = "postgresql://etl:Fresh-p4ssword-for-db2@db2.internal/orders"
+        response = client_a.patch("/api/v1/connections/pg-prod/", {"config": {"dsn": dsn}}, format="json")
+        assert response.status_code == 200
+        assert resolve_connection_config(Connection.objects.get())["dsn"] == dsn
+
+    def test_host_fields_instead_of_the_dsn_drop_the_stored_password(self, client_a):
+        create(client_a)
+        config = {"host": "attacker.example", "database": "orders", "user": "etl"}
+        response = client_a.patch("/api/v1/connections/pg-prod/", {"config": config}, format="json")
+        assert (response.status_code, response.json()["has_dsn_password"]) == (200, False)
+        assert Connection.objects.get().encrypted_dsn_password == ""

@@ -51,4 +51,4 @@ def test_seed_demo_command_twice_and_the_demo_is_browsable(make_client):
     history = client.get("/api/v1/pipelines/orders_sync/runs").json()["results"]
     assert history[0]["status"] == "running" and len(history) == 13
     pg = client.get("/api/v1/connections/pg-prod").json()
-    assert pg["config"]["password_secret"] == "env:PG_PROD_PASSWORD"
+    assert pg["config"]["password_secret"] == "env:DATAXPIPE_SECRET_DEMO_PG_PROD_PASSWORD"

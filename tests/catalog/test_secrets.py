@@ -1,84 +1,46 @@
-"""Secret references resolved at execution time: env: from the process, vault: from Vault KV v2.
+"""Secret references, scoped to the owning organization and resolved at execution time: env: from the
+process (only `DATAXPIPE_SECRET_<ORG>_...`), vault: from Vault KV v2 (only under `dataxpipe/<org-slug>/`).
 
-Vault cannot run here, so `vault_server` is a local HTTP server speaking Vault's KV v2 wire protocol
-(`GET /v1/<mount>/data/<path>` with `X-Vault-Token`, answering `{"data": {"data": {...}, "metadata": {...}}}`,
-403 with `{"errors": ["permission denied"]}` for a wrong token, 404 with `{"errors": []}` for no secret),
-and the real hvac client talks to it.
+Vault cannot run here: `FakeVault` (tests/security/fake_vault.py) is a local HTTP server speaking Vault's
+KV v2 wire protocol, and the real hvac client talks to it.
 """
-
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from catalog import services
-from catalog.secrets import SecretResolutionError, is_secret_reference, resolve_config, resolve_connection_config
+from catalog.models import Connection
+from catalog.secrets import (
+    SecretReferenceRefused,
+    SecretResolutionError,
+    env_prefix,
+    is_secret_reference,
+    reference_problem,
+    resolve_config,
+    resolve_connection_config,
+)
+from tests.security.fake_vault import TOKEN, FakeVault
 
-TOKEN = "hvs.test-token"
-SECRETS = {("secret", "warehouses/pg-prod"): {"password": "vault-pg-pw", "user": "etl"}}
+pytestmark = pytest.mark.django_db
 
-
-class VaultKvV2Handler(BaseHTTPRequestHandler):
-    requests_seen: list = []
-
-    def do_GET(self):
-        type(self).requests_seen.append((self.path, self.headers.get("X-Vault-Token")))
-        if self.headers.get("X-Vault-Token") != TOKEN:
-            return self._answer(403, {"errors": ["permission denied"]})
-        parts = self.path.split("?", 1)[0].split("/")
-        # /v1/<mount>/data/<path...>
-        if len(parts) < 5 or parts[1] != "v1" or parts[3] != "data":
-            return self._answer(404, {"errors": []})
-        secret = SECRETS.get((parts[2], "/".join(parts[4:])))
-        if secret is None:
-            return self._answer(404, {"errors": []})
-        metadata = {"created_time": "2025-06-01T00:00:00Z", "deletion_time": "", "destroyed": False, "version": 2}
-        return self._answer(
-            200,
-            {
-                "request_id": "r",
-                "lease_id": "",
-                "renewable": False,
-                "lease_duration": 0,
-                "data": {"data": secret, "metadata": metadata},
-                "wrap_info": None,
-                "warnings": None,
-                "auth": None,
-            },
-        )
-
-    def _answer(self, code, body):
-        payload = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+PG_PATH = "dataxpipe/org-a/warehouses/pg-prod"
+VAULT_REF = f"vault:secret/{PG_PATH}#password"
 
 
 @pytest.fixture
-def vault_server(monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), VaultKvV2Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    VaultKvV2Handler.requests_seen = []
-    monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("VAULT_TOKEN", TOKEN)
-    yield server
-    server.shutdown()
-    server.server_close()
+def vault(monkeypatch):
+    with FakeVault({("secret", PG_PATH): {"password": "vault-pg-password", "user": "etl"}}) as server:
+        monkeypatch.setenv("VAULT_ADDR", server.address)
+        monkeypatch.setenv("VAULT_TOKEN", TOKEN)
+        yield server
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("env:PG_PASSWORD", True),
-        ("vault:secret/warehouses/pg-prod#password", True),
-        ("vault:secret/warehouses/pg-prod", False),
+        ("env:DATAXPIPE_SECRET_ORG_A_PW", True),
+        ("vault:secret/dataxpipe/org-a/pg#password", True),
+        ("vault:secret/dataxpipe/org-a/pg", False),
+        ("env:DATAXPIPE_SECRET_ORG_A_PW\n", False),
         ("hunter2", False),
         ("env:", False),
         (42, False),
@@ -88,74 +50,131 @@ def test_is_secret_reference(value, expected):
     assert is_secret_reference(value) is expected
 
 
-def test_env_reference_resolves_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PG_PASSWORD", "from-env")
-    resolved = resolve_config({"host": "db", "password_secret": "env:PG_PASSWORD"})
-    assert resolved == {"host": "db", "password": "from-env"}
+@pytest.mark.parametrize(
+    ("slug", "prefix"),
+    [("org-a", "DATAXPIPE_SECRET_ORG_A_"), ("Acme_EU-2", "DATAXPIPE_SECRET_ACME_EU_2_"), ("x", "DATAXPIPE_SECRET_X_")],
+)
+def test_the_env_prefix_of_an_organization(make_org, slug, prefix):
+    assert env_prefix(make_org(slug)) == prefix
 
 
-def test_missing_env_variable_is_a_clear_error(monkeypatch):
-    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
-    with pytest.raises(SecretResolutionError, match="NOT_SET_ANYWHERE is not set"):
-        resolve_config({"password_secret": "env:NOT_SET_ANYWHERE"})
+def test_env_reference_resolves_from_the_environment(monkeypatch, org_a):
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_PG_PASSWORD", "from-env-value")
+    resolved = resolve_config({"host": "db", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PG_PASSWORD"}, org_a)
+    assert resolved == {"host": "db", "password": "from-env-value"}
 
 
-def test_vault_reference_resolves_over_kv_v2(vault_server):
-    resolved = resolve_config({"host": "db", "password_secret": "vault:secret/warehouses/pg-prod#password"})
-    assert resolved == {"host": "db", "password": "vault-pg-pw"}
-    assert VaultKvV2Handler.requests_seen[0][0].startswith("/v1/secret/data/warehouses/pg-prod")
-    assert VaultKvV2Handler.requests_seen[0][1] == TOKEN
+def test_missing_env_variable_is_a_clear_error(monkeypatch, org_a):
+    monkeypatch.delenv("DATAXPIPE_SECRET_ORG_A_NOT_SET", raising=False)
+    with pytest.raises(SecretResolutionError, match="DATAXPIPE_SECRET_ORG_A_NOT_SET is not set"):
+        resolve_config({"password_secret": "env:DATAXPIPE_SECRET_ORG_A_NOT_SET"}, org_a)
 
 
-def test_vault_wrong_token_is_an_error_without_the_secret(vault_server, monkeypatch):
-    monkeypatch.setenv("VAULT_TOKEN", "wrong")
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DATAXPIPE_SECRET_ORG_B_PW", "PATH"])
+def test_a_variable_outside_the_namespace_never_resolves(monkeypatch, org_a, org_b, name):
+    monkeypatch.setenv(name, "platform-owned-secret-value")
+    with pytest.raises(SecretReferenceRefused, match="DATAXPIPE_SECRET_ORG_A_<NAME>"):
+        resolve_config({"password_secret": f"env:{name}"}, org_a)
+
+
+class TestOverlappingPrefixes:
+    """`a` claims DATAXPIPE_SECRET_A_..., `a-b` claims DATAXPIPE_SECRET_A_B_... (and `a_b` the same): a name
+    two organizations' prefixes both match belongs to neither, so no variable is ever readable by two."""
+
+    def test_a_name_another_organizations_prefix_also_matches_is_refused_to_both(self, make_org, monkeypatch):
+        org_a, org_ab = make_org("a"), make_org("a-b")
+        monkeypatch.setenv("DATAXPIPE_SECRET_A_B_X", "ambiguous-secret-value")
+        for organization in (org_a, org_ab):
+            problem = reference_problem("env:DATAXPIPE_SECRET_A_B_X", organization)
+            assert problem and "another organization's prefix" in problem
+            with pytest.raises(SecretReferenceRefused):
+                resolve_config({"password_secret": "env:DATAXPIPE_SECRET_A_B_X"}, organization)
+
+    def test_names_only_one_prefix_matches_resolve_for_their_owner(self, make_org, monkeypatch):
+        org_a, org_ab = make_org("a"), make_org("a-b")
+        monkeypatch.setenv("DATAXPIPE_SECRET_A_PW", "owned-by-a-value")
+        assert resolve_config({"p_secret": "env:DATAXPIPE_SECRET_A_PW"}, org_a) == {"p": "owned-by-a-value"}
+        assert reference_problem("env:DATAXPIPE_SECRET_A_PW", org_ab)  # not a-b's prefix at all
+
+    def test_slugs_with_the_same_prefix_share_nothing(self, make_org):
+        dash, underscore = make_org("a-b"), make_org("a_b")
+        for organization in (dash, underscore):
+            assert "another organization's prefix" in reference_problem("env:DATAXPIPE_SECRET_A_B_PW", organization)
+
+    def test_an_organization_created_later_takes_nothing_over(self, make_org, monkeypatch):
+        """`a` stored DATAXPIPE_SECRET_A_B_X legitimately; once `a-b` exists the name stops resolving (a clear
+        error for `a`) instead of becoming readable by `a-b`."""
+        org_a = make_org("a")
+        monkeypatch.setenv("DATAXPIPE_SECRET_A_B_X", "a-secret-of-org-a")
+        connection = services.create_connection(
+            organization=org_a, connection_id="pg", connection_type="postgres",
+            config={"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_A_B_X"},
+        )
+        assert resolve_connection_config(connection)["password"] == "a-secret-of-org-a"
+        make_org("a-b")
+        with pytest.raises(SecretReferenceRefused, match="another organization's prefix"):
+            resolve_connection_config(Connection.objects.get(pk=connection.pk))
+
+
+def test_vault_reference_resolves_over_kv_v2(vault, org_a):
+    resolved = resolve_config({"host": "db", "password_secret": VAULT_REF}, org_a)
+    assert resolved == {"host": "db", "password": "vault-pg-password"}
+    assert vault.requests[0][0].startswith(f"/v1/secret/data/{PG_PATH}")
+    assert vault.requests[0][1] == TOKEN
+
+
+def test_vault_prefix_follows_the_setting(vault, org_a, settings):
+    settings.DATAXPIPE_VAULT_PATH_PREFIX = "tenants"
+    assert "under tenants/org-a/" in reference_problem(VAULT_REF, org_a)
+    with pytest.raises(SecretReferenceRefused):
+        resolve_config({"password_secret": VAULT_REF}, org_a)
+    assert vault.requests == []
+
+
+def test_vault_wrong_token_is_an_error_without_the_secret(vault, monkeypatch, org_a):
+    monkeypatch.setenv("VAULT_TOKEN", "wrong-token-value")
     with pytest.raises(SecretResolutionError) as raised:
-        resolve_config({"password_secret": "vault:secret/warehouses/pg-prod#password"})
-    assert "vault-pg-pw" not in str(raised.value) and "wrong" not in str(raised.value)
+        resolve_config({"password_secret": VAULT_REF}, org_a)
+    assert "vault-pg-password" not in str(raised.value) and "wrong-token-value" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("reference", "fragment"),
     [
-        ("vault:secret/warehouses/nope#password", "could not provide"),
-        ("vault:secret/warehouses/pg-prod#pin", "no field"),
+        ("vault:secret/dataxpipe/org-a/warehouses/nope#password", "could not provide"),
+        (f"vault:secret/{PG_PATH}#pin", "no field"),
     ],
 )
-def test_vault_missing_secret_or_field(vault_server, reference, fragment):
+def test_vault_missing_secret_or_field(vault, org_a, reference, fragment):
     with pytest.raises(SecretResolutionError, match=fragment):
-        resolve_config({"password_secret": reference})
+        resolve_config({"password_secret": reference}, org_a)
 
 
-def test_vault_unreachable_is_an_error(monkeypatch):
+def test_vault_unreachable_is_an_error(monkeypatch, org_a):
     monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")  # discard port: connection refused
     monkeypatch.setenv("VAULT_TOKEN", TOKEN)
     with pytest.raises(SecretResolutionError, match="could not provide"):
-        resolve_config({"password_secret": "vault:secret/warehouses/pg-prod#password"})
+        resolve_config({"password_secret": VAULT_REF}, org_a)
 
 
-def test_vault_without_address_is_an_error(monkeypatch):
+def test_vault_without_address_is_an_error(monkeypatch, org_a):
     monkeypatch.delenv("VAULT_ADDR", raising=False)
     with pytest.raises(SecretResolutionError, match="VAULT_ADDR"):
-        resolve_config({"password_secret": "vault:secret/warehouses/pg-prod#password"})
+        resolve_config({"password_secret": VAULT_REF}, org_a)
 
 
-@pytest.mark.django_db
-def test_connection_with_a_vault_password_resolves_into_its_dsn(vault_server, org_a):
+def test_connection_with_a_vault_password_resolves_into_its_dsn(vault, org_a):
     connection = services.create_connection(
         organization=org_a,
         connection_id="pg-prod",
         connection_type="postgres",
-        config={
-            "dsn": "postgresql://etl@db.internal/orders",
-            "password_secret": "vault:secret/warehouses/pg-prod#password",
-        },
+        config={"dsn": "postgresql://etl@db.internal/orders", "password_secret": VAULT_REF},
     )
-    assert VaultKvV2Handler.requests_seen == []  # nothing is resolved when the connection is saved
+    assert vault.requests == []  # nothing is resolved when the connection is saved
     resolved = resolve_connection_config(connection)
-    assert resolved["dsn"] == "postgresql://etl:vault-pg-pw@db.internal/orders"
+    assert resolved["dsn"] == "postgresql://etl:vault-pg-password@db.internal/orders"
 
 
-@pytest.mark.django_db
 def test_stored_dsn_password_needs_the_same_secret_key(org_a, settings):
     connection = services.create_connection(
         organization=org_a, connection_id="pg", connection_type="postgres", config={"dsn": "postgresql://u:pw@h/d"}

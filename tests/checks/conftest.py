@@ -26,9 +26,11 @@ def _fresh_connectors():
 
 @pytest.fixture
 def allowed_dir(tmp_path, settings):
-    directory = tmp_path / "warehouses"
-    directory.mkdir()
-    settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(directory)]
+    """Org A's own directory (`<allowed dir>/org-a/`): a sqlite path must lie in its organization's."""
+    root = tmp_path / "warehouses"
+    directory = root / "org-a"
+    directory.mkdir(parents=True)
+    settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(root)]
     return directory
 
 

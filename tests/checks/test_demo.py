@@ -12,7 +12,8 @@ def test_seed_creates_the_warehouse_connection_and_results(org_a, allowed_dir):
     demo.seed(org_a, io.StringIO())
     connection = Connection.objects.get(organization=org_a, connection_id="demo-warehouse")
     assert connection.type == "sqlite"
-    assert connection.config["path"] == str(allowed_dir / "demo_warehouse.sqlite3")
+    assert connection.config["path"] == "demo_warehouse.sqlite3"  # relative to the organization's directory
+    assert (allowed_dir / "demo_warehouse.sqlite3").is_file()
     statuses = dict(CheckResult.objects.filter(organization=org_a).values_list("check_id", "status"))
     assert statuses == {"chk_order_id_unique": "pass", "chk_revenue_not_negative": "fail", "chk_freshness": "fail"}
 

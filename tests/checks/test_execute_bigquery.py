@@ -12,14 +12,14 @@ from tests.checks.factories import make_connection, make_run, register_pipeline
 from tests.checks.fake_bigquery import FakeBigQuery, service_account_key
 
 CONFIG = {"project": "acme-analytics", "location": "EU", "dataset": "analytics", "maximum_bytes_billed": 1000,
-          "credentials_secret": "env:DXP_TEST_BQ_KEY"}
+          "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_TEST_BQ_KEY"}
 
 
 @pytest.fixture
 def fake_bigquery(settings, monkeypatch):
     with FakeBigQuery() as fake:
         settings.DATAXPIPE_BIGQUERY_API_ENDPOINT = fake.url
-        monkeypatch.setenv("DXP_TEST_BQ_KEY", service_account_key(f"{fake.url}/token"))
+        monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_TEST_BQ_KEY", service_account_key(f"{fake.url}/token"))
         yield fake
 
 
@@ -91,8 +91,8 @@ def test_an_unreachable_bigquery_is_a_502(client_a, org_a, fake_bigquery, settin
 
 
 def test_a_bad_key_is_a_502_that_does_not_echo_the_key(client_a, org_a, fake_bigquery, monkeypatch):
-    monkeypatch.setenv("DXP_TEST_BQ_BAD_KEY", '{"private_key": "-----BEGIN not-really-----"}')
-    make_connection(org_a, "bq-bad", "bigquery", {**CONFIG, "credentials_secret": "env:DXP_TEST_BQ_BAD_KEY"})
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ_BAD", '{"private_key": "-----BEGIN not-really-----"}')
+    make_connection(org_a, "bq-bad", "bigquery", {**CONFIG, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ_BAD"})
     response = execute(client_a, {"connection_id": "bq-bad", "sql": "SELECT 1", "check_id": "c"})
     assert response.status_code == 502
     assert "not-really" not in response.content.decode()

@@ -33,9 +33,10 @@ def test_failing_and_passing_checks(client_a, warehouse):
 
 def test_host_and_port_config_with_a_password_resolved_from_the_environment(client_a, org_a, pg_warehouse_dsn,
                                                                               monkeypatch):
-    monkeypatch.setenv("DXP_TEST_PG_PASSWORD", "not-needed-with-trust-auth")
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_PW", "not-needed-with-trust-auth")
     make_connection(org_a, "pg-parts", "postgres", {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB,
-                                                    "user": "postgres", "password_secret": "env:DXP_TEST_PG_PASSWORD"})
+                                                    "user": "postgres",
+                                                    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW"})
     response = execute(client_a, {"connection_id": "pg-parts", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
     assert (response.status_code, response.json()["status"]) == (201, "fail")
 
@@ -71,9 +72,9 @@ def test_a_refused_login_is_a_502_with_the_warehouses_message(client_a, org_a):
 
 
 def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_warehouse_dsn, monkeypatch):
-    monkeypatch.setenv("DXP_TEST_PG_DATABASE", "s3cr3t-database-name")
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_DB", "s3cr3t-database-name")
     make_connection(org_a, "pg-secret", "postgres",
-                    {"host": "127.0.0.1", "user": "postgres", "database_secret": "env:DXP_TEST_PG_DATABASE"})
+                    {"host": "127.0.0.1", "user": "postgres", "database_secret": "env:DATAXPIPE_SECRET_ORG_A_DB"})
     response = execute(client_a, {"connection_id": "pg-secret", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "[redacted]" in response.json()["error_message"]
@@ -82,12 +83,12 @@ def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_wa
 
 
 def test_an_unresolvable_secret_is_a_recorded_error(client_a, org_a, monkeypatch):
-    monkeypatch.delenv("DXP_TEST_UNSET", raising=False)
+    monkeypatch.delenv("DATAXPIPE_SECRET_ORG_A_NO", raising=False)
     make_connection(org_a, "pg-unset", "postgres",
-                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "password_secret": "env:DXP_TEST_UNSET"})
+                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "password_secret": "env:DATAXPIPE_SECRET_ORG_A_NO"})
     response = execute(client_a, {"connection_id": "pg-unset", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
-    assert "DXP_TEST_UNSET is not set" in response.json()["error_message"]
+    assert "DATAXPIPE_SECRET_ORG_A_NO is not set" in response.json()["error_message"]
 
 
 def test_sql_errors_are_recorded_as_errors(client_a, warehouse):

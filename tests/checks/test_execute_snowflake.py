@@ -13,7 +13,7 @@ from tests.checks.factories import make_connection
 # fakesnow warns about an extra Arrow copy on every result; that is its business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-CONFIG = {"account": "acme-eu", "user": "checker", "password_secret": "env:DXP_TEST_SF_PASSWORD",
+CONFIG = {"account": "acme-eu", "user": "checker", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_TEST_SF_PASSWORD",
           "warehouse": "CHECKS_WH", "database": "ANALYTICS", "schema": "PUBLIC", "role": "CHECKS_READER"}
 
 
@@ -30,7 +30,7 @@ def _snapshot():
 
 @pytest.fixture
 def snowflake_account(monkeypatch):
-    monkeypatch.setenv("DXP_TEST_SF_PASSWORD", "sf-password-value")
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_TEST_SF_PASSWORD", "sf-password-value")
     with fakesnow.patch():
         session = snowflake.connector.connect(database="ANALYTICS", schema="PUBLIC")
         session.cursor().execute("CREATE TABLE orders (order_id INT, amount FLOAT)")

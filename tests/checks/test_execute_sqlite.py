@@ -244,3 +244,31 @@ def test_the_statement_timeout_is_capped(org_a, sqlite_warehouse):
     connection = make_connection(org_a, "long", "sqlite",
                                  {"path": str(sqlite_warehouse), "statement_timeout_seconds": 10_000})
     assert connector_for(connection).timeout_seconds == 300
+
+
+def test_each_organization_reaches_only_its_own_directory(client_b, org_a, org_b, shop, allowed_dir):
+    """Org B's paths into org A's directory: relative, absolute, through a symlink in B's own directory."""
+    own_dir = allowed_dir.parent / "org-b"
+    own_dir.mkdir()
+    (own_dir / "link.sqlite3").symlink_to(allowed_dir / "shop.sqlite3")
+    for name, path in [("rel", "../org-a/shop.sqlite3"), ("abs", str(allowed_dir / "shop.sqlite3")),
+                       ("link", "link.sqlite3"), ("root", str(allowed_dir.parent / "x.sqlite3"))]:
+        make_connection(org_b, name, "sqlite", {"path": path})
+        response = execute(client_b, {"connection_id": name, "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
+        assert response.status_code == 400, (name, response.content)
+        assert "<allowed dir>/org-b/" in response.json()["connection_id"][0]
+    assert not CheckResult.objects.exists()
+
+
+def test_a_relative_path_is_taken_from_the_organizations_directory(client_a, org_a, shop):
+    make_connection(org_a, "relative", "sqlite", {"path": "shop.sqlite3"})
+    response = execute(client_a, {"connection_id": "relative", "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
+    assert (response.status_code, response.json()["violations"]) == (201, 1)
+
+
+def test_nested_allowed_directories_disable_sqlite(client_a, org_a, shop, settings, allowed_dir):
+    """With `/w` and `/w/org-a` both allowed, org X's `/w/org-a/X/` would lie inside org A's directory."""
+    settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(allowed_dir.parent), str(allowed_dir)]
+    response = execute(client_a, {"connection_id": "shop", "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
+    assert response.status_code == 400
+    assert "must not nest" in response.json()["connection_id"][0]

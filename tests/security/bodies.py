@@ -2,7 +2,10 @@
 
 from tests.security.world import example_spec
 
-POSTGRES_CONFIG = {"host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:PW"}
+# Org A's own namespace of env: references (catalog.secrets): the bodies are org A's.
+POSTGRES_CONFIG = {
+    "host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW"
+}
 
 
 def openlineage_event(job: str, dataset: str, run_id="0190c7a2-5f1e-7c3a-9c1e-1d2c3b4a5f60") -> dict:

@@ -181,8 +181,8 @@ def install():
 
     original_resolve = catalog_secrets.resolve_reference
 
-    def resolve_reference(reference):
-        value = original_resolve(reference)
+    def resolve_reference(reference, *args, **kwargs):
+        value = original_resolve(reference, *args, **kwargs)
         register(value, f"resolved secret of {reference.split('#')[0].split(':')[0]}: reference")
         return value
 

@@ -87,7 +87,7 @@ CROSS_ORG = {
         NotFound({"status": "failed", "pipeline_id": "b_pipe"}),
     ],
     ("api/v1/connections", "get"): [OwnScope()],
-    ("api/v1/connections", "post"): [OwnScope({"id": "wh-a", "type": "sqlite", "config": {"path": "/nowhere.db"}})],
+    ("api/v1/connections", "post"): [OwnScope({"id": "wh-a", "type": "sqlite", "config": {"path": "nowhere.db"}})],
     ("api/v1/connections/{id}", "get"): [NotFound()],
     ("api/v1/connections/{id}", "put"): [
         NotFound({"type": "postgres", "config": {"host": "evil", "database": "x", "user": "x"}})

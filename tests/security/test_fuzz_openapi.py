@@ -141,7 +141,8 @@ def test_real_objects_answer_as_the_schema_says(world_a, fake_stripe, warehouse_
     from tests.security.bodies import OWN_BODIES
     from tests.security.routes import readable
 
-    warehouse = warehouse_dir / "a.sqlite3"
+    (warehouse_dir / "org-a").mkdir(exist_ok=True)
+    warehouse = warehouse_dir / "org-a" / "a.sqlite3"  # org A's own directory (catalog.sqlite_paths)
     sqlite3.connect(warehouse).execute("CREATE TABLE t (x INTEGER)").connection.close()
     catalog_services.create_connection(
         organization=world_a.organization,

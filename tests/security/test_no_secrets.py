@@ -54,11 +54,11 @@ def test_scan_reports_a_key_shown_twice_and_any_secret_in_a_log():
     assert "user password" in leaks[1] and "log record of 'x'" in leaks[1]
 
 
-def test_oidc_tokens_and_resolved_secrets_are_registered(monkeypatch):
+def test_oidc_tokens_and_resolved_secrets_are_registered(monkeypatch, org_a):
     from catalog.secrets import resolve_config
 
-    monkeypatch.setenv("DXP_SECURITY_TEST_PW", "resolved-password-value")
-    resolved = resolve_config({"password_secret": "env:DXP_SECURITY_TEST_PW"})
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_SECURITY_PW", "resolved-password-value")
+    resolved = resolve_config({"password_secret": "env:DATAXPIPE_SECRET_ORG_A_SECURITY_PW"}, org_a)
     assert resolved["password"] == "resolved-password-value"
     assert recorder._state.secrets["resolved-password-value"].startswith("resolved secret")
 

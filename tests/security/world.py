@@ -83,7 +83,12 @@ def build_org_a(make_org) -> OrgWorld:
         organization=org,
         connection_id="wh-a-ref",
         connection_type="postgres",
-        config={"host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:ORG_A_PW"},
+        config={
+            "host": "127.0.0.1",
+            "database": "orders",
+            "user": "reporter",
+            "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW",
+        },
     )
     result, _ = check_services.record_result(
         org, check_id="chk_freshness", status="pass", violations=0, run_id="run-a-1", result_id="res-a-1"
@@ -114,7 +119,8 @@ def build_org_b(make_org, warehouse_dir: Path) -> OrgWorld:
     catalog_services.register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
     pipeline = org.pipelines.get(name="b_pipe")
     catalog_services.apply_run_event(organization=org, pipeline=pipeline, status="running", run_id="run-b-1")
-    path = warehouse_dir / "b.sqlite3"
+    (warehouse_dir / "org-b").mkdir(exist_ok=True)
+    path = warehouse_dir / "org-b" / "b.sqlite3"  # org B's own directory (catalog.sqlite_paths)
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
     conn.close()
