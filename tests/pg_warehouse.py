@@ -41,23 +41,28 @@ def ensure_role(admin, role: str = CHECKER_ROLE) -> None:
     )
 
 
-def create_warehouse() -> None:
-    """(Re)creates the warehouse database with its orders table and sequence, and grants the checker role."""
+def admin_dsn(dbname: str = WAREHOUSE_DB) -> str:
+    return f"postgresql://postgres@127.0.0.1:5432/{dbname}"
+
+
+def create_warehouse(dbname: str = WAREHOUSE_DB) -> None:
+    """(Re)creates a warehouse database with its orders table and sequence, and grants the checker role.
+    Each test folder uses its own database name (WAREHOUSE_DB + a suffix), so none drops another's."""
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {WAREHOUSE_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {dbname}")
         ensure_role(admin)
-    with psycopg.connect(PG_WAREHOUSE_ADMIN_DSN, autocommit=True) as connection:
+    with psycopg.connect(admin_dsn(dbname), autocommit=True) as connection:
         connection.execute("CREATE TABLE orders (order_id int PRIMARY KEY, amount numeric, is_late boolean)")
         connection.execute("CREATE SEQUENCE order_ids")
         for order_id, amount, late in ORDERS:
             connection.execute("INSERT INTO orders VALUES (%s, %s, %s)", (order_id, amount, bool(late)))
-        connection.execute(f"REVOKE ALL ON DATABASE {WAREHOUSE_DB} FROM PUBLIC")
-        connection.execute(f"GRANT CONNECT ON DATABASE {WAREHOUSE_DB} TO {CHECKER_ROLE}")
+        connection.execute(f"REVOKE ALL ON DATABASE {dbname} FROM PUBLIC")
+        connection.execute(f"GRANT CONNECT ON DATABASE {dbname} TO {CHECKER_ROLE}")
         connection.execute(f"GRANT USAGE ON SCHEMA public TO {CHECKER_ROLE}")
         connection.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {CHECKER_ROLE}")
 
 
-def drop_warehouse() -> None:
+def drop_warehouse(dbname: str = WAREHOUSE_DB) -> None:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB} WITH (FORCE)")
+        admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")

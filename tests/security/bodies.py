@@ -2,7 +2,9 @@
 
 from tests.security.world import example_spec
 
-POSTGRES_CONFIG = {"host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:PW"}
+POSTGRES_CONFIG = {
+    "host": "warehouse.invalid", "database": "orders", "user": "reporter", "password_secret": "env:PW"
+}
 
 
 def openlineage_event(job: str, dataset: str, run_id="0190c7a2-5f1e-7c3a-9c1e-1d2c3b4a5f60") -> dict:

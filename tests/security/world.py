@@ -77,13 +77,19 @@ def build_org_a(make_org) -> OrgWorld:
         organization=org,
         connection_id="wh-a",
         connection_type="postgres",
-        config={"dsn": f"postgresql://reporter:{A_DSN_PASSWORD}@127.0.0.1:1/orders", "statement_timeout_seconds": 5},
+        # A .invalid name never resolves: executions end in a recorded error, registration accepts it.
+        config={
+            "dsn": f"postgresql://reporter:{A_DSN_PASSWORD}@warehouse-a.invalid:5432/orders",
+            "statement_timeout_seconds": 5,
+        },
     )
     catalog_services.create_connection(
         organization=org,
         connection_id="wh-a-ref",
         connection_type="postgres",
-        config={"host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:ORG_A_PW"},
+        config={
+            "host": "warehouse-a.invalid", "database": "orders", "user": "reporter", "password_secret": "env:ORG_A_PW"
+        },
     )
     result, _ = check_services.record_result(
         org, check_id="chk_freshness", status="pass", violations=0, run_id="run-a-1", result_id="res-a-1"
