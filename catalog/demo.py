@@ -71,7 +71,8 @@ CONNECTIONS = [
     (
         "pg-prod",
         "postgres",
-        {"dsn": "postgresql://etl@localhost:5432/orders", "password_secret": "env:PG_PROD_PASSWORD"},
+        # A warehouse on this machine would need DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS: the demo names a remote one.
+        {"dsn": "postgresql://etl@warehouse.example.com:5432/orders", "password_secret": "env:PG_PROD_PASSWORD"},
     ),
     (
         "bq-prod",

@@ -23,6 +23,7 @@ from django.db import connections
 # At most this many of a name's addresses are handed to libpq (each gets its own connect timeout).
 MAX_ADDRESSES = 3
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_PRIVATE = tuple(ipaddress.ip_network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _PUBLIC_HINT = "warehouses must be on public addresses unless the operator allows the network " \
@@ -89,7 +90,7 @@ def address_rule(address: IPAddress) -> str | None:
         return "a carrier-grade NAT address (100.64.0.0/10)"
     if address.is_multicast:
         return "a multicast address"
-    if address.is_private and (address.version == 4 or address in ipaddress.ip_network("fc00::/7")):
+    if any(address in network for network in _PRIVATE if network.version == address.version):
         return "a private-network address (RFC 1918 / unique-local)"
     if address.version == 6 and address.teredo is not None:
         return "a Teredo tunnel address"

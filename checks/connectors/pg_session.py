@@ -38,9 +38,9 @@ CONNECT_FAILED = "Could not connect to the warehouse or it refused the login."
 CONNECT_TIMEOUT_SECONDS = 5
 PRIVILEGED_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
 LEAST_PRIVILEGE_HINT = (
-    "create a role for checks instead: CREATE ROLE dxp_checker LOGIN; GRANT CONNECT ON DATABASE <db> TO "
-    "dxp_checker; GRANT USAGE ON SCHEMA <schema> TO dxp_checker; GRANT SELECT ON ALL TABLES IN SCHEMA <schema> "
-    "TO dxp_checker (docs/security.md)"
+    "create a role for checks instead: CREATE ROLE dataxpipe_checker LOGIN; "
+    "GRANT CONNECT ON DATABASE <db> TO dataxpipe_checker; GRANT USAGE ON SCHEMA <schema> TO dataxpipe_checker; "
+    "GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO dataxpipe_checker (docs/security.md)"
 )
 _ROLE_CHECK = """
 SELECT r.rolsuper,
