@@ -26,7 +26,7 @@ REDTEAM_ADMIN_DSN = pg_warehouse.admin_dsn(REDTEAM_DB)
 FILES_ROLE = f"{pg_warehouse.CHECKER_ROLE}_files"
 INJECTION = (
     "SELECT '\\' , ' ; COMMIT; BEGIN READ WRITE; DELETE FROM orders; "
-    "UPDATE orgs_organization SET plan = 'enterprise'; COPY (SELECT 1) TO PROGRAM 'id'; -- '"
+    "UPDATE orgs_organization SET plan = $$enterprise$$; COPY (SELECT 1) TO PROGRAM $$id$$; -- '"
 )
 
 
