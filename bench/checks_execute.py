@@ -30,6 +30,8 @@ GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CATALOG_DB = "dxp_bench_checks"
 WAREHOUSE_DB = "dxp_bench_checks_wh"
+# Checks refuse privileged roles: the benchmark registers a least-privilege role, as docs/security.md says.
+CHECKER_ROLE = "dxp_bench_checker"
 SQL = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
 WARMUP = 30
 
@@ -51,6 +53,12 @@ def build_warehouses(rows: int, sqlite_path: Path) -> None:
         with connection.cursor().copy("COPY orders (order_id, amount) FROM STDIN") as copy:
             for row in data:
                 copy.write_row(row)
+        connection.execute(
+            f"DO $$ BEGIN CREATE ROLE {CHECKER_ROLE} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        connection.execute(f"GRANT CONNECT ON DATABASE {WAREHOUSE_DB} TO {CHECKER_ROLE}")
+        connection.execute(f"GRANT USAGE ON SCHEMA public TO {CHECKER_ROLE}")
+        connection.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {CHECKER_ROLE}")
     with sqlite3.connect(sqlite_path) as connection:
         connection.execute("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, amount REAL)")
         connection.executemany("INSERT INTO orders VALUES (?, ?)", data)
@@ -94,7 +102,7 @@ from orgs.models import Organization
 org = Organization.objects.filter(slug="bench").first() or services.create_organization(
     slug="bench", plan=Plan.ENTERPRISE)
 Connection.objects.update_or_create(organization=org, connection_id="pg-bench", defaults=dict(type="postgres",
-    config={{"dsn": "postgresql://postgres@127.0.0.1:5432/{WAREHOUSE_DB}"}}))
+    config={{"dsn": "postgresql://{CHECKER_ROLE}@127.0.0.1:5432/{WAREHOUSE_DB}"}}))
 Connection.objects.update_or_create(organization=org, connection_id="sqlite-bench", defaults=dict(type="sqlite",
     config={{"path": "{sqlite_path}"}}))
 _, key = services.create_api_key(organization=org, name="bench", role=Role.WRITE)
@@ -128,6 +136,8 @@ def main() -> None:
         "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATAXPIPE_SQLITE_ALLOWED_DIRS": str(workdir / "warehouses"),
+        # The warehouse is on this machine: the operator allow-lists loopback.
+        "DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS": "127.0.0.1/32",
         "DATAXPIPE_THROTTLE_RATE": "1000000/min",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": os.devnull,

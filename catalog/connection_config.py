@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from catalog import dsn as dsn_tools
-from catalog import sqlite_paths
+from catalog import egress, pg_conninfo, sqlite_paths
 from catalog.models import ConnectionType
 from catalog.secrets import SECRET_SUFFIX, reference_problem
 
 _POSTGRES_FIELDS = ("host", "database", "user")
-_POSTGRES_OPTIONAL = ("port", "sslmode", "connect_timeout", "options", "application_name", "schema", "dsn")
+# No `options` (nor any other libpq parameter): the catalog sets the session itself (catalog/pg_conninfo.py).
+_POSTGRES_OPTIONAL = ("port", "sslmode", "connect_timeout", "application_name", "schema", "dsn")
 REQUIRED = {
     ConnectionType.SQLITE: ("path",),
     ConnectionType.SNOWFLAKE: ("account", "user", "warehouse", "database", "schema", "role"),
@@ -74,8 +75,34 @@ def _check_value(key: str, value, organization):
         _fail(key, "must be a non-empty string.")
 
 
+def _check_destination(config: dict) -> None:
+    """The libpq parameters and the egress policy (catalog/egress.py), as far as they are known now: a host,
+    user or database given as a secret reference, or a name that does not resolve yet, is decided at execution."""
+    try:
+        target = pg_conninfo.target_from_config(config)
+    except pg_conninfo.ConninfoProblem as exc:
+        raise ValidationError({"config": [str(exc)]}) from None
+    where = "dsn" if "dsn" in config and "host" not in config else "host"
+    if target.user is None and "user_secret" not in config:
+        _fail(where if where == "dsn" else "user", "must name the user (libpq would pick the catalog's own).")
+    if target.host is None and "host_secret" in config:
+        return
+    problem = egress.host_problem(target.host)
+    if problem:
+        _fail(where, f"host {problem}")
+    dbname = None if "database_secret" in config and "database" not in config else target.dbname
+    try:
+        egress.check_destination(target.host, target.port, dbname)
+    except egress.Unresolvable:
+        return
+    except egress.EgressRefused as exc:
+        _fail(where, str(exc))
+
+
 def _validate_postgres(config: dict) -> str | None:
     """Returns a password taken out of the DSN (config["dsn"] is rewritten without it)."""
+    if "sslmode" in config and config["sslmode"] not in pg_conninfo.SSL_MODES:
+        _fail("sslmode", f"must be one of {', '.join(pg_conninfo.SSL_MODES)}.")
     if "dsn" in config:
         extra = [key for key in _POSTGRES_FIELDS if key in config]
         if extra:
@@ -87,6 +114,7 @@ def _validate_postgres(config: dict) -> str | None:
             stripped, password = dsn_tools.split_password(dsn)
             if password is not None and "password_secret" in config:
                 _fail("dsn", "has a password and password_secret is set too; keep only one.")
+            _check_destination(config)
             config["dsn"] = stripped
             return password
         if dsn.strip().lower().startswith(tuple(f"{scheme}://" for scheme in dsn_tools.URL_SCHEMES)):
@@ -96,10 +124,12 @@ def _validate_postgres(config: dict) -> str | None:
             _fail("dsn", "must be a postgresql:// URL or a libpq key=value string.")
         if dsn_tools.keyvalue_dsn_has_password(dsn):
             _fail("dsn", "a key=value DSN may not carry a password; put a reference in password_secret.")
+        _check_destination(config)
         return None
     missing = [key for key in _POSTGRES_FIELDS if key not in config]
     if missing:
         _fail(", ".join(missing), "required (or give a dsn).")
+    _check_destination(config)
     return None
 
 
@@ -120,7 +150,8 @@ def validate_config(connection_type: str, config, *, organization) -> CleanConfi
             _fail(
                 key,
                 f"unknown key for a {connection_type} connection; allowed: {', '.join(sorted(allowed))} "
-                f"and *_secret references (a secret goes in {key}_secret as env:NAME or vault:MOUNT/PATH#FIELD).",
+                f"and *_secret references (a secret goes in {key}_secret as a reference to the organization's own "
+                "secret, env:DATAXPIPE_SECRET_<ORG>_NAME or vault:MOUNT/<prefix>/<org-slug>/PATH#FIELD).",
             )
         _check_value(key, value, organization)
     missing = [key for key in REQUIRED.get(connection_type, ()) if key not in config]

@@ -76,7 +76,8 @@ def connections(organization):
         (
             "pg-prod",
             "postgres",
-            {"dsn": "postgresql://etl@localhost:5432/orders", "password_secret": f"{env}PG_PROD_PASSWORD"},
+            # A warehouse on this machine would need DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS: the demo names a remote one.
+            {"dsn": "postgresql://etl@warehouse.example.com:5432/orders", "password_secret": f"{env}PG_PROD_PASSWORD"},
         ),
         (
             "bq-prod",

@@ -1,9 +1,10 @@
 """Warehouse connectors: one small class per connection type behind `base.Connector`.
 
 `connector_for(connection)` resolves the connection's secrets now (through the catalog's
-`resolve_connection_config`), and returns a connector cached per process, keyed by the
-connection's primary key and a hash of its resolved config: a changed config or a rotated
-secret gets a fresh engine; idle connectors beyond the cache size are closed.
+`resolve_connection_config`), and returns a connector cached per process, admitted again on every
+execution (`Connector.admit`: the egress policy may now refuse it), keyed by the connection's
+primary key and a hash of its resolved config: a changed config or a rotated secret gets a fresh
+engine; idle connectors beyond the cache size are closed.
 """
 
 import hashlib
@@ -89,7 +90,9 @@ def connector_for(connection) -> Connector:
         connector = _cache.get(key)
         if connector is not None:
             _cache.move_to_end(key)
-            return connector
+    if connector is not None:
+        connector.admit()
+        return connector
     secret_keys = {name.removesuffix(SECRET_SUFFIX) for name in connection.config if name.endswith(SECRET_SUFFIX)}
     try:
         connector = connector_class(
@@ -118,6 +121,7 @@ def connector_for(connection) -> Connector:
                 evicted.append(_cache.pop(stale_key))
     for old in evicted:
         old.close()
+    connector.admit()
     return connector
 
 

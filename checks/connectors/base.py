@@ -85,6 +85,11 @@ class Connector(ABC):
         self.timeout_seconds = timeout_seconds
         self.label = label  # the connection id, for messages and application names
 
+    def admit(self) -> None:
+        """Checks, before every execution, the rules a cached connector may have come to break (the egress
+        policy of connectors that open sockets). Raises ConnectionRefused or WarehouseUnavailable."""
+        return None
+
     @abstractmethod
     def fetch(self, sql: str, *, max_rows: int, tag: QueryTag) -> QueryRows:
         """Runs `sql` read-only with the statement timeout; returns at most `max_rows` rows."""

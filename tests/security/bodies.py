@@ -4,7 +4,10 @@ from tests.security.world import example_spec
 
 # Org A's own namespace of env: references (catalog.secrets): the bodies are org A's.
 POSTGRES_CONFIG = {
-    "host": "127.0.0.1", "database": "orders", "user": "reporter", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW"
+    "host": "warehouse.invalid",
+    "database": "orders",
+    "user": "reporter",
+    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW",
 }
 
 

@@ -262,7 +262,7 @@ def test_recorded_result_takes_severity_and_threshold_from_the_definition(admin_
 def test_executed_result_status_comes_from_the_warehouse(admin_a, world_a, world_b):
     body = {
         "check_id": "adhoc",
-        "connection_id": "wh-a",  # points at 127.0.0.1:1: nothing listens, the result is an error
+        "connection_id": "wh-a",  # points at a .invalid host: it never resolves, the result is an error
         "sql": "SELECT 0 AS violations",
         "status": "pass",
         "violations": 0,

@@ -77,14 +77,18 @@ def build_org_a(make_org) -> OrgWorld:
         organization=org,
         connection_id="wh-a",
         connection_type="postgres",
-        config={"dsn": f"postgresql://reporter:{A_DSN_PASSWORD}@127.0.0.1:1/orders", "statement_timeout_seconds": 5},
+        # A .invalid name never resolves: executions end in a recorded error, registration accepts it.
+        config={
+            "dsn": f"postgresql://reporter:{A_DSN_PASSWORD}@warehouse-a.invalid:5432/orders",
+            "statement_timeout_seconds": 5,
+        },
     )
     catalog_services.create_connection(
         organization=org,
         connection_id="wh-a-ref",
         connection_type="postgres",
         config={
-            "host": "127.0.0.1",
+            "host": "warehouse-a.invalid",
             "database": "orders",
             "user": "reporter",
             "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW",

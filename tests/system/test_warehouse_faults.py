@@ -20,11 +20,28 @@ from rest_framework.test import APIClient
 from catalog.models import Connection
 from checks.connectors import clear_cache
 from checks.models import CheckResult
+from tests import pg_warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_SECONDS = 2
+FAULTS_DB = f"{pg_warehouse.WAREHOUSE_DB}_faults"
+FAULTS_ADMIN_DSN = pg_warehouse.admin_dsn(FAULTS_DB)
 HANG_GUARD_SECONDS = 60  # far above any timeout involved: only a real hang reaches it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warehouse_database():
+    """A scratch warehouse database and its least-privilege role (checks never run as the superuser)."""
+    pg_warehouse.create_warehouse(FAULTS_DB)
+    yield
+    clear_cache()
+    pg_warehouse.drop_warehouse(FAULTS_DB)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_warehouses_allowed(settings):
+    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +50,7 @@ def _fresh_connectors():
     yield
     clear_cache()
     # The sessions the faults left behind end by themselves; wait for them, or the test database cannot be dropped.
-    with psycopg.connect(warehouse_dsn(), autocommit=True) as admin:
+    with psycopg.connect(FAULTS_ADMIN_DSN, autocommit=True) as admin:
         for _ in range(100):
             left = admin.execute(
                 "SELECT application_name, state FROM pg_stat_activity WHERE datname = current_database() "
@@ -50,9 +67,9 @@ def _fresh_connectors():
 
 
 def warehouse_dsn(host="127.0.0.1", port=None) -> str:
-    database = connection.settings_dict
-    port = port or database.get("PORT") or 5432
-    return f"postgresql://{database['USER']}@{host}:{port}/{database['NAME']}"
+    """The scratch warehouse as a tenant registers it: the checker role, never the catalog's own database."""
+    return pg_warehouse.checker_dsn(host=host, port=port or connection.settings_dict.get("PORT") or 5432,
+                                    dbname=FAULTS_DB)
 
 
 def add_warehouse(organization, connection_id, dsn):
@@ -175,7 +192,7 @@ def test_a_warehouse_that_refuses_the_connection_is_an_error_result(org_a, make_
     response = execute_with_guard(make_key(org_a), {"connection_id": "pg-refused", "sql": "SELECT 0",
                                                     "check_id": "chk_refused"})
     assert response.status_code == 502
-    assert "refused" in assert_recorded_error(response, "chk_refused")["error_message"].lower()
+    assert "refused" in assert_recorded_error(response, "chk_refused")["error_message"].lower()  # the uniform one
 
 
 def test_a_warehouse_that_goes_silent_mid_query_is_an_error_result(org_a, make_key):
@@ -199,7 +216,7 @@ def test_a_connection_dropped_mid_query_is_an_error_result_and_the_next_check_ru
 
     def terminate_the_check_backend():
         # Another session ends the check's backend while its pg_sleep runs (and any retry's, too).
-        with psycopg.connect(warehouse_dsn(), autocommit=True) as admin:
+        with psycopg.connect(FAULTS_ADMIN_DSN, autocommit=True) as admin:
             while not done.is_set():
                 rows = admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
