@@ -137,6 +137,11 @@ OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 5)
 OIDC_USERINFO_CACHE_SECONDS = env_int("OIDC_USERINFO_CACHE_SECONDS", 300)
 OIDC_DRF_AUTH_BACKEND = "orgs.oidc.CatalogOIDCBackend"
 OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+# Users are found by (issuer, subject), never by e-mail (orgs/oidc.py). The issuer names the subjects'
+# namespace; unset, the userinfo URL stands for it. Changing it later orphans existing links.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "")
+if len(OIDC_OP_ISSUER or OIDC_OP_USER_ENDPOINT) > 255:
+    raise ImproperlyConfigured("OIDC_OP_ISSUER (or OIDC_OP_USER_ENDPOINT when it is unset) must fit 255 characters.")
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
