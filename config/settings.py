@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.middleware.JsonDepthLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,6 +124,11 @@ DATAXPIPE_API_KEY_PEPPER = env_str("DATAXPIPE_API_KEY_PEPPER", None) or SECRET_K
 DATAXPIPE_KEY_LAST_USED_INTERVAL_SECONDS = 60
 DATAXPIPE_MAX_BODY_BYTES = env_int("DATAXPIPE_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DATAXPIPE_MAX_BODY_BYTES
+# Deeper JSON bodies get 400 before anything parses them (config/json_depth.py); recursion in the
+# parser, serializers and redaction walks stays far from Python's limit.
+DATAXPIPE_MAX_JSON_DEPTH = env_int("DATAXPIPE_MAX_JSON_DEPTH", 64)
+if not 2 <= DATAXPIPE_MAX_JSON_DEPTH <= 200:
+    raise ImproperlyConfigured("DATAXPIPE_MAX_JSON_DEPTH must lie between 2 and 200.")
 
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
@@ -154,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["orgs.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"principal": env_str("DATAXPIPE_THROTTLE_RATE", "1200/min")},
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
