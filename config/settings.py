@@ -1,5 +1,6 @@
 """Settings, read from the environment. Every variable is documented in README.md."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "console.admin_apps.CatalogAdminConfig",
     "console",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out admin sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if METRICS_ENABLED:
     MIDDLEWARE = [
@@ -110,11 +114,25 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Axes first: it refuses a locked-out sign-in before the password is checked. API keys and OIDC
+# bearer tokens are DRF authenticators that never call authenticate(), so axes never sees them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# Admin sign-in throttling (django-axes): after DATAXPIPE_LOGIN_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked for DATAXPIPE_LOGIN_COOLOFF_MINUTES (429 page);
+# a success resets the count. Attempts live in the database, shared by every worker and instance.
+AXES_FAILURE_LIMIT = env_int("DATAXPIPE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DATAXPIPE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Reverse proxies in front of the service that append to X-Forwarded-For (0: use REMOTE_ADDR).
+DATAXPIPE_TRUSTED_PROXY_COUNT = env_int("DATAXPIPE_TRUSTED_PROXY_COUNT", 0)
 
 # Scaffold keys (platform-key, admin-key, dev-key) are a local-development convenience only.
 DATAXPIPE_ALLOW_SCAFFOLD_KEYS = env_bool("DATAXPIPE_ALLOW_SCAFFOLD_KEYS", DEBUG)
