@@ -8,6 +8,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from config import json_depth
+from config.parsers import JsonTooDeep
+
 
 def request_too_large_body() -> dict:
     """The 413 answer, the same whether the middleware (declared length) or Django (read body) refused it."""
@@ -19,6 +22,9 @@ def request_too_large_body() -> dict:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, JsonTooDeep):
+        # The same body as JsonDepthLimitMiddleware's, max_depth a number (APIException would stringify it).
+        return Response(json_depth.error_body(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         return Response(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):

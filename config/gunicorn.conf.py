@@ -17,3 +17,15 @@ errorlog = "-"
 # The access log never records query strings' secrets: headers are not logged, and keys travel in headers.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 wsgi_app = "config.wsgi:application"
+
+# gunicorn's control socket (`gunicornc`: scale workers, reload, shut down) defaults to ONE path per
+# user ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance on the host
+# unlinks the first's socket and takes it over, so commands meant for one instance reach another,
+# and stopping either removes the other's. Off unless GUNICORN_CONTROL_SOCKET names this instance's
+# own path (owner-only, 0600).
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+if _control_socket:
+    control_socket = _control_socket
+    control_socket_mode = 0o600
+else:
+    control_socket_disable = True

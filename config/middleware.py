@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
+from config import json_depth
 from config.exceptions import request_too_large_body
 
 
@@ -19,3 +21,47 @@ class BodySizeLimitMiddleware:
         if length > settings.DATAXPIPE_MAX_BODY_BYTES:
             return JsonResponse(request_too_large_body(), status=413)
         return self.get_response(request)
+
+
+# Admin and login forms: their fields are flat strings, never parsed as JSON.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class JsonDepthLimitMiddleware:
+    """Refuses with 400 a body nested deeper than DATAXPIPE_MAX_JSON_DEPTH, before any view parses it.
+
+    DRF views meet the bound in their parser (config/parsers.py); this covers the views that read
+    `request.body` themselves: dj-stripe's webhook json.loads()es the body before it checks the
+    signature, so anyone who knows an endpoint's URL could raise a RecursionError there. Bodies
+    under a Content-Encoding are left to the parser that decompresses them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._may_hold_json(request):
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return JsonResponse(request_too_large_body(), status=413)
+            if json_depth.too_deep(_text(body, request.encoding)):
+                return JsonResponse(json_depth.error_body(), status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _may_hold_json(request) -> bool:
+        # Django reads no body without a Content-Length (BodySizeLimitMiddleware vetted the number).
+        if request.META.get("CONTENT_LENGTH", "0") in ("", "0"):
+            return False
+        if request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() not in ("", "identity"):
+            return False
+        return request.content_type not in _FORM_TYPES
+
+
+def _text(body: bytes, charset: str | None) -> str:
+    # Brackets survive any undecodable byte; a charset that is no text codec (bz2_codec) is read as UTF-8.
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")

@@ -1,5 +1,6 @@
 """Settings, read from the environment. Every variable is documented in README.md."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "console.admin_apps.CatalogAdminConfig",
     "console",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -53,12 +55,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.middleware.JsonDepthLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out admin sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if METRICS_ENABLED:
     MIDDLEWARE = [
@@ -109,11 +114,25 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Axes first: it refuses a locked-out sign-in before the password is checked. API keys and OIDC
+# bearer tokens are DRF authenticators that never call authenticate(), so axes never sees them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# Admin sign-in throttling (django-axes): after DATAXPIPE_LOGIN_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked for DATAXPIPE_LOGIN_COOLOFF_MINUTES (429 page);
+# a success resets the count. Attempts live in the database, shared by every worker and instance.
+AXES_FAILURE_LIMIT = env_int("DATAXPIPE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DATAXPIPE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Reverse proxies in front of the service that append to X-Forwarded-For (0: use REMOTE_ADDR).
+DATAXPIPE_TRUSTED_PROXY_COUNT = env_int("DATAXPIPE_TRUSTED_PROXY_COUNT", 0)
 
 # Scaffold keys (platform-key, admin-key, dev-key) are a local-development convenience only.
 DATAXPIPE_ALLOW_SCAFFOLD_KEYS = env_bool("DATAXPIPE_ALLOW_SCAFFOLD_KEYS", DEBUG)
@@ -123,6 +142,11 @@ DATAXPIPE_API_KEY_PEPPER = env_str("DATAXPIPE_API_KEY_PEPPER", None) or SECRET_K
 DATAXPIPE_KEY_LAST_USED_INTERVAL_SECONDS = 60
 DATAXPIPE_MAX_BODY_BYTES = env_int("DATAXPIPE_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DATAXPIPE_MAX_BODY_BYTES
+# Deeper JSON bodies get 400 before anything parses them (config/json_depth.py); recursion in the
+# parser, serializers and redaction walks stays far from Python's limit.
+DATAXPIPE_MAX_JSON_DEPTH = env_int("DATAXPIPE_MAX_JSON_DEPTH", 64)
+if not 2 <= DATAXPIPE_MAX_JSON_DEPTH <= 200:
+    raise ImproperlyConfigured("DATAXPIPE_MAX_JSON_DEPTH must lie between 2 and 200.")
 
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
@@ -137,6 +161,11 @@ OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 5)
 OIDC_USERINFO_CACHE_SECONDS = env_int("OIDC_USERINFO_CACHE_SECONDS", 300)
 OIDC_DRF_AUTH_BACKEND = "orgs.oidc.CatalogOIDCBackend"
 OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+# Users are found by (issuer, subject), never by e-mail (orgs/oidc.py). The issuer names the subjects'
+# namespace; unset, the userinfo URL stands for it. Changing it later orphans existing links.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "")
+if len(OIDC_OP_ISSUER or OIDC_OP_USER_ENDPOINT) > 255:
+    raise ImproperlyConfigured("OIDC_OP_ISSUER (or OIDC_OP_USER_ENDPOINT when it is unset) must fit 255 characters.")
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -149,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["orgs.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"principal": env_str("DATAXPIPE_THROTTLE_RATE", "1200/min")},
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",

@@ -15,7 +15,8 @@ from billing import services as billing_services
 from console.display import when
 from console.staff import StaffOnlyAdminMixin
 from orgs import limits, services
-from orgs.models import ApiKey, Membership, Organization, UsageCounter
+from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, UsageCounter
+from orgs.oidc import configured_issuer
 
 
 class MembershipInline(admin.TabularInline):
@@ -273,3 +274,24 @@ class UsageCounterAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "metric", "period", "value"]
     list_filter = ["metric", "period"]
     list_select_related = ["organization"]
+
+
+@admin.register(OIDCIdentity)
+class OIDCIdentityAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+    """Staff link a provider account to an existing user by hand (an account created before
+    identities were kept, or one that must join a user staff already set up). Linking grants that
+    account everything the user can do, so it is staff-only and never automatic."""
+
+    list_display = ["user", "subject", "issuer", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["subject", "user__username", "user__email"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "issuer", "subject", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A link is deleted and made anew rather than edited to point at someone else.
+        return ["user", "issuer", "subject", "created_at"] if obj else self.readonly_fields
+
+    def get_changeform_initial_data(self, request):
+        return {"issuer": configured_issuer(), **super().get_changeform_initial_data(request)}

@@ -56,6 +56,27 @@ class Membership(models.Model):
         return f"{self.user} in {self.organization} ({self.role})"
 
 
+class OIDCIdentity(models.Model):
+    """The (issuer, subject) pair an identity provider vouches for, linked to one user.
+
+    Bearer tokens find their user only through this link, never by e-mail: an e-mail is a claim the
+    provider may let anyone set, the subject is the provider's stable, unique id of the account.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255, help_text="OIDC_OP_ISSUER (or the userinfo URL when it is unset).")
+    subject = models.CharField(max_length=255, help_text="The provider's `sub` claim for this account.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="uniq_oidc_identity")]
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer} -> {self.user}"
+
+
 class ApiKey(models.Model):
     """An organization's API key. Only the public prefix and an HMAC digest of the secret are kept."""
 

@@ -1,13 +1,15 @@
 """Writes for organizations, memberships and API keys: shared by the API, admin and commands."""
 
+import hashlib
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs import keys
-from orgs.models import ApiKey, Membership, Organization, Plan, Role
+from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, Plan, Role
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +71,34 @@ def add_member(*, organization: Organization, user, role: str = Role.READ) -> Me
         organization=organization, user=user, defaults={"role": role}
     )
     return membership
+
+
+def link_oidc_identity(*, user, issuer: str, subject: str) -> OIDCIdentity:
+    """Staff's manual link of a provider account to an existing user (the admin and tests use it).
+
+    Refuses (IntegrityError) a pair already linked to someone: moving an identity between users
+    is a deliberate delete-then-link, never a side effect.
+    """
+    identity = OIDCIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    logger.info("oidc identity linked: user %s", user.pk)
+    return identity
+
+
+def create_oidc_user(*, issuer: str, subject: str, email: str = ""):
+    """A new user for a provider account seen for the first time, linked to it.
+
+    The username derives from (issuer, subject), not the e-mail, so two accounts sharing an e-mail
+    never collide. Two first requests racing: the loser's insert fails on the unique pair and it
+    takes the winner's user.
+    """
+    digest = hashlib.sha256(f"{issuer}\0{subject}".encode()).hexdigest()[:32]
+    user_model = get_user_model()
+    try:
+        with transaction.atomic():
+            # No password: the account signs in through the provider only (create_user makes it unusable).
+            user = user_model.objects.create_user(username=f"oidc-{digest}", email=email)
+            OIDCIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    except IntegrityError:
+        return OIDCIdentity.objects.select_related("user").get(issuer=issuer, subject=subject).user
+    logger.info("oidc user created: user %s", user.pk)
+    return user

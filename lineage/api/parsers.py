@@ -10,7 +10,8 @@ import zlib
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
-from rest_framework.parsers import JSONParser
+
+from config.parsers import BoundedJSONParser
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 
@@ -42,7 +43,9 @@ def gunzip_capped(data: bytes, cap: int) -> bytes:
     return body
 
 
-class MaybeGzipJSONParser(JSONParser):
+class MaybeGzipJSONParser(BoundedJSONParser):
+    """The nesting bound of BoundedJSONParser applies to the decompressed body."""
+
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             return self._parse(stream, media_type, parser_context)

@@ -5,6 +5,7 @@ as a real provider does: 200 with claims, or 401 with WWW-Authenticate. No netwo
 """
 
 import base64
+import itertools
 import json
 import threading
 import time
@@ -15,7 +16,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from orgs import services
-from orgs.models import Role
+from orgs.models import OIDCIdentity, Role
+from orgs.oidc import configured_issuer
 
 ME = "/api/v1/organizations/me"
 
@@ -71,10 +73,16 @@ def provider(settings):
     server.close()
 
 
+def link(user, subject):
+    """Staff's link of a provider account to a user (tokens find users only through such links)."""
+    services.link_oidc_identity(user=user, issuer=configured_issuer(), subject=subject)
+
+
 @pytest.fixture
-def member(db, org_a):
+def member(db, org_a, provider):
     user = get_user_model().objects.create_user(username="ada", email="ada@example.com")
     services.add_member(organization=org_a, user=user, role=Role.WRITE)
+    link(user, "ada")
     return user
 
 
@@ -137,6 +145,7 @@ class TestOidc:
     def test_read_member_cannot_write(self, provider, db, org_a):
         user = get_user_model().objects.create_user(username="rita", email="rita@example.com")
         services.add_member(organization=org_a, user=user, role=Role.READ)
+        link(user, "rita")
         token = make_jwt("rita", time.time() + 600)
         provider.tokens[token] = {"sub": "rita", "email": "rita@example.com"}
         assert bearer(token).post("/api/v1/api-keys/", {"name": "x"}, format="json").status_code == 403
@@ -154,3 +163,109 @@ class TestOidc:
     def test_jwt_is_401_when_oidc_is_not_configured(self, settings, member):
         settings.OIDC_ENABLED = False
         assert bearer(make_jwt("ada", time.time() + 600)).get(ME).status_code == 401
+
+
+_distinct = itertools.count()
+
+
+def _token_for(provider, claims) -> str:
+    # A distinct expiry per token: the backend caches userinfo per token.
+    token = make_jwt(claims.get("sub", "none"), time.time() + 600 + next(_distinct))
+    provider.tokens[token] = claims
+    return token
+
+
+@pytest.mark.django_db
+class TestIdentityBySubject:
+    """Red team: a token of another subject carrying a member's e-mail became that member."""
+
+    def test_two_subjects_with_one_email_are_two_users(self, provider, member):
+        intruder = _token_for(provider, {"sub": "mallory", "email": "ada@example.com"})
+        assert bearer(intruder).get(ME).status_code == 403
+        client = bearer(intruder)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {intruder}", HTTP_X_ORGANIZATION="org-a")
+        assert client.get(ME).status_code == 403
+        assert bearer(intruder).get("/api/v1/pipelines").status_code == 403
+
+        mallory = OIDCIdentity.objects.get(subject="mallory").user
+        assert mallory.pk != member.pk
+        assert not mallory.memberships.exists()
+        assert list(member.oidc_identities.values_list("subject", flat=True)) == ["ada"]
+        # The member's own token still reaches the member's organization.
+        response = bearer(_token_for(provider, {"sub": "ada", "email": "ada@example.com"})).get(ME)
+        assert response.status_code == 200
+        assert response.json()["slug"] == "org-a"
+
+    def test_an_unlinked_user_with_that_email_is_never_attached(self, provider, org_a):
+        staff_made = get_user_model().objects.create_user(username="grace", email="grace@example.com")
+        services.add_member(organization=org_a, user=staff_made, role=Role.ADMIN)
+        token = _token_for(provider, {"sub": "g-123", "email": "grace@example.com", "email_verified": True})
+        assert bearer(token).get(ME).status_code == 403
+        assert not staff_made.oidc_identities.exists()
+        assert OIDCIdentity.objects.get(subject="g-123").user.pk != staff_made.pk
+
+    def test_a_new_subject_becomes_one_user_across_requests(self, provider, db):
+        first = _token_for(provider, {"sub": "new-1", "email": "n@example.com"})
+        second = make_jwt("new-1", time.time() + 900)
+        provider.tokens[second] = {"sub": "new-1", "email": "n@example.com"}
+        assert bearer(first).get(ME).status_code == 403
+        assert bearer(second).get(ME).status_code == 403
+        assert OIDCIdentity.objects.filter(subject="new-1").count() == 1
+        assert get_user_model().objects.filter(email="n@example.com").count() == 1
+
+    def test_the_link_survives_an_email_change(self, provider, member):
+        token = _token_for(provider, {"sub": "ada", "email": "ada.lovelace@example.org"})
+        response = bearer(token).get(ME)
+        assert response.status_code == 200
+        assert response.json()["slug"] == "org-a"
+
+    def test_without_user_creation_an_unknown_subject_is_401(self, provider, member, settings):
+        settings.OIDC_CREATE_USER = False
+        stranger = _token_for(provider, {"sub": "stranger", "email": "ada@example.com"})
+        assert bearer(stranger).get(ME).status_code == 401
+        assert not OIDCIdentity.objects.filter(subject="stranger").exists()
+        assert bearer(_token_for(provider, {"sub": "ada"})).get(ME).status_code == 200
+
+    def test_userinfo_without_a_subject_is_401(self, provider, member):
+        assert bearer(_token_for(provider, {"email": "ada@example.com"})).get(ME).status_code == 401
+        assert bearer(_token_for(provider, {"sub": "", "email": "ada@example.com"})).get(ME).status_code == 401
+        assert bearer(_token_for(provider, {"sub": "x" * 256})).get(ME).status_code == 401
+
+    def test_issuer_is_the_configured_one(self, provider, member, settings):
+        """A subject is unique per issuer only: another issuer's `ada` is another account."""
+        settings.OIDC_OP_ISSUER = "https://idp.example.com"
+        other = _token_for(provider, {"sub": "ada", "iss": "https://idp.example.com", "email": "ada@example.com"})
+        assert bearer(other).get(ME).status_code == 403
+        created = OIDCIdentity.objects.get(subject="ada", issuer="https://idp.example.com").user
+        assert created.pk != member.pk
+        contradicting = _token_for(provider, {"sub": "ada", "iss": "https://evil.example.com"})
+        assert bearer(contradicting).get(ME).status_code == 401
+
+    def test_staff_link_an_account_through_the_admin(self, provider, org_a, client):
+        user = get_user_model().objects.create_user(username="lin", email="lin@example.com")
+        services.add_member(organization=org_a, user=user, role=Role.READ)
+        token = _token_for(provider, {"sub": "lin-sub", "email": "lin@example.com"})
+        client.force_login(get_user_model().objects.create_superuser("root", "root@x.example", "pw-for-tests-only"))
+        form = client.get("/admin/orgs/oidcidentity/add/")
+        assert form.status_code == 200
+        assert configured_issuer() in form.content.decode()
+        response = client.post(
+            "/admin/orgs/oidcidentity/add/", {"user": user.pk, "issuer": configured_issuer(), "subject": "lin-sub"}
+        )
+        assert response.status_code == 302, response.content.decode()[:500]
+        assert bearer(token).get(ME).json()["slug"] == "org-a"
+        duplicate = client.post(
+            "/admin/orgs/oidcidentity/add/", {"user": user.pk, "issuer": configured_issuer(), "subject": "lin-sub"}
+        )
+        assert duplicate.status_code == 200
+        assert "already exists" in duplicate.content.decode()
+
+    def test_organization_admins_cannot_link_accounts(self, provider, org_a, client):
+        org_admin = get_user_model().objects.create_user(username="oa", email="oa@example.com", is_staff=True)
+        services.add_member(organization=org_a, user=org_admin, role=Role.ADMIN)
+        client.force_login(org_admin)
+        response = client.post(
+            "/admin/orgs/oidcidentity/add/", {"user": org_admin.pk, "issuer": configured_issuer(), "subject": "x"}
+        )
+        assert response.status_code == 403
+        assert not OIDCIdentity.objects.exists()

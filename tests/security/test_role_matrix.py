@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from orgs import services
 from orgs.models import role_allows
-from tests.orgs.test_oidc import UserinfoProvider, make_jwt
+from tests.orgs.test_oidc import UserinfoProvider, link, make_jwt
 from tests.security.bodies import OWN_BODIES
 from tests.security.routes import api_routes
 from tests.security.test_cross_org import EXEMPT
@@ -129,6 +129,7 @@ def provider(settings):
 def test_oidc_member_roles(world_a, provider, role):
     user = get_user_model().objects.create_user(username=f"{role}-user", email=f"{role}@example.com")
     services.add_member(organization=world_a.organization, user=user, role=role)
+    link(user, user.username)
     token = make_jwt(user.username, time.time() + 600)
     provider.tokens[token] = {"sub": user.username, "email": user.email}
     client = APIClient()
