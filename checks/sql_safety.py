@@ -31,6 +31,9 @@ Nesting is bounded before sqlglot recurses: brackets are counted on sqlglot's ow
 (strings, comments and dollar quotes already told apart, exactly as the parser will see them), and
 SQL nested deeper than MAX_NESTING is refused. Other deep shapes without brackets (NOT NOT ...,
 chains of casts) end in sqlglot's RecursionError, which is refused the same way, without a log.
+sqlglot also backtracks exponentially on a few nestings (ARRAY[ARRAY[...]], STRUCT(STRUCT(...)):
+16 levels cost seconds of CPU. The parser therefore runs on a step budget proportional to the
+number of tokens, and SQL that exhausts it is refused.
 
 This layer is not the only one: connectors also run the query in a read-only transaction
 where the warehouse has one, with a statement timeout and a small fetch, under a role that
@@ -52,6 +55,10 @@ DIALECTS = {"postgres": "postgres", "sqlite": "sqlite", "snowflake": "snowflake"
 MAX_SQL_LENGTH = 20_000
 # Real checks nest a handful of levels; sqlglot's recursive descent runs out of stack near 45.
 MAX_NESTING = 32
+# sqlglot backtracks, exponentially so on some nestings (ARRAY[ARRAY[..., STRUCT(STRUCT(...): the parser may
+# move over tokens at most this many times per token (plain checks need under 4), plus a constant.
+PARSE_STEPS_PER_TOKEN = 8
+PARSE_STEPS_BASE = 2_000
 
 _QUERY_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
 
@@ -139,6 +146,36 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 class UnsafeSQL(ValueError):
     """The SQL is refused; the message says why, for the caller."""
+
+
+class _ParseBudgetSpent(Exception):
+    # Not a sqlglot ParseError: the parser catches those to backtrack, and must not catch this one.
+    pass
+
+
+_BUDGETED_PARSERS: dict[str, type] = {}
+
+
+def _budgeted_parser(dialect: str, steps: int):
+    """The dialect's own parser, stopped once it has moved over tokens `steps` times."""
+    dialect_object = Dialect.get_or_raise(dialect)
+    parser_class = _BUDGETED_PARSERS.get(dialect)
+    if parser_class is None:
+        base = dialect_object.parser_class
+
+        class BudgetedParser(base):
+            steps_left = 0
+
+            def _advance(self, times=1):
+                self.steps_left -= 1
+                if self.steps_left < 0:
+                    raise _ParseBudgetSpent()
+                super()._advance(times)
+
+        parser_class = _BUDGETED_PARSERS.setdefault(dialect, BudgetedParser)
+    parser = parser_class(dialect=dialect_object)
+    parser.steps_left = steps
+    return parser
 
 
 @dataclass(frozen=True)
@@ -281,7 +318,8 @@ def check_read_only(sql: str, connection_type: str) -> CheckedSQL:
     _check_tokens(tokens, dialect)
     try:
         # The tokens just checked are the ones parsed: the parser cannot see another statement.
-        parsed = Dialect.get_or_raise(dialect).parser().parse(tokens, sql)
+        parser = _budgeted_parser(dialect, PARSE_STEPS_BASE + PARSE_STEPS_PER_TOKEN * len(tokens))
+        parsed = parser.parse(tokens, sql)
         statements = [statement for statement in parsed if statement is not None]
         if len(statements) == 1:
             _check_tree(statements[0])
@@ -292,6 +330,8 @@ def check_read_only(sql: str, connection_type: str) -> CheckedSQL:
     except RecursionError:
         # Deep nesting without brackets (NOT NOT ..., long cast chains): refused, with no traceback logged.
         raise UnsafeSQL("The SQL is nested too deeply to be verified.") from None
+    except _ParseBudgetSpent:
+        raise UnsafeSQL("The SQL is too intricate to be verified in reasonable time; simplify its nesting.") from None
     if not statements:
         raise UnsafeSQL("The SQL contains no statement.")
     if len(statements) > 1:
