@@ -164,7 +164,7 @@ FORBIDDEN_SPELLINGS = [
     ("postgres", "SELECT pg_log_backend_memory_contexts(1)"),
     ("postgres", "SELECT pg_stat_reset()"),
     # PostgreSQL: a backslash before a quote means code or data depending on standard_conforming_strings
-    ("postgres", "SELECT 'x\\', ' , pg_read_file(chr(47)) , ' AS y"),
+    ("postgres", "SELECT 'x\\', ' , pg_read_file(chr(47)) , ' AS y --'"),
     # SQLite
     ("sqlite", "SELECT \"load_extension\"('/tmp/evil.so')"),
     ("sqlite", "SELECT LOAD_EXTENSION('/tmp/evil.so')"),
