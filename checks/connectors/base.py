@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_TIMEOUT_SECONDS = 300.0
 MIN_TIMEOUT_SECONDS = 0.1
+# The most a check's first rows may weigh: a check returns one small row holding the number of violations;
+# anything bigger is an `error` result, and the connector keeps it from ever filling a worker's memory.
+MAX_RESULT_BYTES = 1024 * 1024
 
 
 class ConnectionRefused(Exception):

@@ -26,6 +26,7 @@ import sqlalchemy
 
 from catalog import egress, pg_conninfo
 from checks.connectors.base import (
+    MAX_RESULT_BYTES,
     ConnectionRefused,
     Connector,
     QueryRows,
@@ -45,9 +46,6 @@ _UNAVAILABLE_PREFIXES = ("08", "28", "3D", "57P")
 # How long past the statement timeout the client waits for the server's answer before it gives up on a
 # warehouse that went silent (the server's own timeout and its cancellation reply come first normally).
 SILENCE_GRACE_SECONDS = 5
-# The most a check's first rows may weigh (their text form, measured by the server): a check returns one
-# small row; anything bigger is an error the server reports by its size, and the rows never travel.
-MAX_RESULT_BYTES = 1024 * 1024
 
 
 def bounded_query(sql: str, max_rows: int, max_bytes: int = MAX_RESULT_BYTES) -> str:

@@ -4,6 +4,12 @@ Layers: the path must resolve (symlinks followed) inside the organization's own 
 `DATAXPIPE_SQLITE_ALLOWED_DIRS` and must not be the catalog's own database (catalog.sqlite_paths);
 the file is opened with `mode=ro`, `PRAGMA query_only`, no attachable databases; while a check runs,
 an authorizer allows only reads and a progress handler interrupts it at the statement timeout.
+
+SQLite runs inside the worker, so its results are bounded before they exist: no string or blob may
+exceed MAX_RESULT_BYTES (`SQLITE_LIMIT_LENGTH`: `zeroblob(300000000)` is an error, not 300 MB), a
+check's result has at most MAX_RESULT_COLUMNS columns (read from a `LIMIT 0` probe that computes no
+row), and the rows fetched may weigh MAX_RESULT_BYTES in all: the worst a check can hold in memory is
+MAX_ROWS x MAX_RESULT_COLUMNS x MAX_RESULT_BYTES, whatever the file holds.
 """
 
 import os
@@ -16,6 +22,7 @@ from sqlalchemy.pool import QueuePool
 
 from catalog import sqlite_paths
 from checks.connectors.base import (
+    MAX_RESULT_BYTES,
     ConnectionRefused,
     Connector,
     QueryRows,
@@ -27,6 +34,8 @@ from checks.connectors.base import (
 from checks.sql_safety import _is_forbidden_function
 
 _PROGRESS_EVERY_N_OPS = 1000
+# A check answers one row of a few columns (the violations and perhaps some context).
+MAX_RESULT_COLUMNS = 16
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
 
 
@@ -46,6 +55,27 @@ def _authorizer(action, arg1, arg2, _db_name, _trigger):
     return sqlite3.SQLITE_DENY
 
 
+def _refuse_wide_results(cursor, sql: str) -> None:
+    # LIMIT 0 prepares the query and stops before its first row: the column count costs no computation.
+    # The newline ends a trailing `--` comment; the SQL was verified as one query, so it cannot escape.
+    cursor.execute(f"SELECT * FROM (\n{sql}\n) LIMIT 0")  # noqa: S608 (verified SQL, no parameters)
+    width = len(cursor.description or [])
+    if width > MAX_RESULT_COLUMNS:
+        raise WarehouseQueryError(
+            f"The check returns {width} columns; a check returns at most {MAX_RESULT_COLUMNS} "
+            "(one row holding the number of violations)."
+        )
+
+
+def _refuse_heavy_rows(rows) -> None:
+    size = sum(len(value) if isinstance(value, str | bytes) else 8 for row in rows for value in row)
+    if size > MAX_RESULT_BYTES:
+        raise WarehouseQueryError(
+            f"The check's result is too large: its first rows weigh about {size} bytes, above the "
+            f"{MAX_RESULT_BYTES} bytes a check may return (one row holding the number of violations)."
+        )
+
+
 class SqliteConnector(Connector):
     type = "sqlite"
 
@@ -59,6 +89,7 @@ class SqliteConnector(Connector):
             connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, check_same_thread=False)
             connection.execute("PRAGMA query_only = ON")
             connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_RESULT_BYTES)
             return connection
 
         self.engine = sqlalchemy.create_engine(
@@ -78,6 +109,7 @@ class SqliteConnector(Connector):
                 try:
                     cursor = raw.cursor()
                     try:
+                        _refuse_wide_results(cursor, sql)
                         cursor.execute(sql)
                         rows = cursor.fetchmany(max_rows)
                         columns = [column[0] for column in cursor.description or []]
@@ -98,6 +130,7 @@ class SqliteConnector(Connector):
             raise WarehouseQueryError(message) from exc
         except sqlite3.Error as exc:
             raise WarehouseQueryError(str(exc)) from exc
+        _refuse_heavy_rows(rows)
         return QueryRows(columns=columns, rows=[tuple(row) for row in rows])
 
     def close(self) -> None:

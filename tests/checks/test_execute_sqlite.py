@@ -272,3 +272,56 @@ def test_nested_allowed_directories_disable_sqlite(client_a, org_a, shop, settin
     response = execute(client_a, {"connection_id": "shop", "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
     assert response.status_code == 400
     assert "must not nest" in response.json()["connection_id"][0]
+
+
+_WIDE = "WITH t(x) AS (SELECT zeroblob(1000000)) SELECT 0 AS violations, " + ", ".join(["x"] * 1999) + " FROM t"
+_HEAVY = ("WITH t(x) AS (SELECT zeroblob(900000)) SELECT 0 AS violations, x, x FROM t")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT length(zeroblob(300000000)) AS violations", "too big"),
+        ("SELECT 0 AS violations, zeroblob(300000000)", "too big"),
+        ("SELECT length(hex(zeroblob(200000000))) AS violations", "too big"),
+        (_WIDE, "at most 16"),
+        (_HEAVY, "too large"),
+    ],
+)
+def test_huge_results_are_error_results_not_a_full_worker(client_a, shop, sql, message):
+    response = execute(client_a, {"connection_id": "shop", "sql": sql, "check_id": "chk_big"})
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "error"
+    assert message in response.json()["error_message"]
+
+
+_MEASURE = """
+import resource, sys
+import django
+django.setup()
+from checks.connectors.base import QueryTag
+from checks.connectors.sqlite import SqliteConnector
+connector = SqliteConnector(path=sys.argv[1], config={}, timeout_seconds=20, label="big")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for sql in sys.argv[2:]:
+    try:
+        connector.fetch(sql, max_rows=2, tag=QueryTag("org-a", "big"))
+    except Exception as exc:
+        print(type(exc).__name__, file=sys.stderr)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_the_workers_memory_stays_flat_under_blob_attacks(sqlite_warehouse):
+    """Measured in a fresh process, whose peak memory is not the test suite's."""
+    import subprocess
+    import sys
+
+    attacks = ["SELECT 0 AS violations, zeroblob(300000000)", "SELECT 0, hex(zeroblob(200000000))", _WIDE,
+               _HEAVY]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(sqlite_warehouse), *attacks], capture_output=True,
+                          text=True, env=env, timeout=120, check=True)
+    growth_mb = int(done.stdout.strip().splitlines()[-1])
+    assert done.stderr.count("WarehouseQueryError") == len(attacks), done.stderr
+    assert growth_mb < 40, f"peak memory grew by {growth_mb} MB"

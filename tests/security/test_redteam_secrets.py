@@ -231,8 +231,9 @@ def test_a_100_character_secret_truncated_by_postgresql_never_shows(client_a, or
         assert LONG_SECRET[:63] not in text and LONG_SECRET[:63].lower() not in text.lower()
         assert not any(LONG_SECRET[i : i + 8].lower() in text.lower() for i in range(93)), text
     if response.status_code == 502:
-        message = response.json()["error_message"]
-        assert "[redacted]" in message and "does not exist" in message, message
+        # The server's own `database "<63 characters>" does not exist` never reaches the tenant: every connect
+        # failure is one message (catalog egress rules); the redaction above guards the log lines too.
+        assert response.json()["error_message"] == "Could not connect to the warehouse or it refused the login."
 
 
 def test_a_secret_that_breaks_the_connector_is_no_500_and_no_traceback_carries_it(client_a, org_a, monkeypatch,
