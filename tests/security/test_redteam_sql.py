@@ -87,7 +87,8 @@ def test_every_attack_is_refused_by_the_parser_alone(sql):
 def shop(org_a, warehouse_dir):
     import sqlite3
 
-    path = warehouse_dir / "shop.sqlite3"
+    (warehouse_dir / "org-a").mkdir(exist_ok=True)
+    path = warehouse_dir / "org-a" / "shop.sqlite3"  # org A's own directory (catalog.sqlite_paths)
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, amount REAL)")
         connection.execute("INSERT INTO orders VALUES (1, -5.0)")
