@@ -11,7 +11,6 @@ attacks use a SQLite warehouse and need no server; the parser-level replay needs
 """
 
 import logging
-import os
 
 import psycopg
 import pytest
@@ -21,12 +20,10 @@ from checks.connectors import clear_cache
 from checks.models import CheckResult
 from checks.sql_safety import MAX_NESTING, UnsafeSQL, check_read_only
 from orgs.models import Role, UsageCounter
+from tests import pg_warehouse
 
-_CATALOG_DB = os.environ.get("DATABASE_URL", "dxp").rsplit("/", 1)[-1] or "dxp"
-# One per suite and per xdist worker: two workers never drop each other's warehouse.
-WAREHOUSE_DB = f"{_CATALOG_DB}_redteam_wh_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_WAREHOUSE_DSN = f"postgresql://postgres@127.0.0.1:5432/{WAREHOUSE_DB}"
+# Named after the suite and xdist worker (tests.pg_warehouse): two suites never drop each other's warehouse.
+WAREHOUSE_DB = f"{pg_warehouse.WAREHOUSE_DB}_redteam"
 LOCK_KEY = 424242
 
 # What the red team sent, and spellings of the same that a name-only deny-list let through.
@@ -129,29 +126,15 @@ def test_nesting_within_the_limit_still_runs(writer, shop):
 # --- PostgreSQL: the attacks against a real warehouse, and what the warehouse shows afterwards -----
 
 
-def _pg_reachable() -> bool:
-    try:
-        psycopg.connect(PG_ADMIN_DSN, connect_timeout=2).close()
-        return True
-    except psycopg.Error:
-        return False
-
-
 @pytest.fixture(scope="module")
 def redteam_warehouse():
-    if not _pg_reachable():
+    """The superuser's DSN of a scratch warehouse (orders with one negative amount, a sequence)."""
+    if not pg_warehouse.reachable():
         pytest.skip("needs the PostgreSQL server on 127.0.0.1:5432 for the warehouse database")
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {WAREHOUSE_DB}")
-    with psycopg.connect(PG_WAREHOUSE_DSN, autocommit=True) as connection:
-        connection.execute("CREATE TABLE orders (order_id int PRIMARY KEY, amount numeric)")
-        connection.execute("INSERT INTO orders VALUES (1, 120), (2, -5)")
-        connection.execute("CREATE SEQUENCE order_ids")
-    yield PG_WAREHOUSE_DSN
+    pg_warehouse.create_warehouse(WAREHOUSE_DB)
+    yield pg_warehouse.admin_dsn(WAREHOUSE_DB)
     clear_cache()
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB} WITH (FORCE)")
+    pg_warehouse.drop_warehouse(WAREHOUSE_DB)
 
 
 @pytest.fixture
