@@ -122,8 +122,8 @@ def main() -> None:
     count = max(10, min(args.requests, 5000))
 
     workdir = Path(tempfile.mkdtemp(prefix="dxp_bench_checks_"))
-    (workdir / "warehouses").mkdir()
     # The bench organization's own directory: a sqlite path must lie in `<allowed dir>/<org-slug>/`.
+    (workdir / "warehouses" / "bench").mkdir(parents=True)
     sqlite_path = workdir / "warehouses" / "bench" / "bench.sqlite3"
     # The catalog database is kept between runs (its migrations take a while); --fresh rebuilds it.
     recreate_database(CATALOG_DB, keep=not args.fresh)
