@@ -5,8 +5,10 @@ Unknown keys are refused: an allow-list is what keeps a secret from hiding under
 name (`pwd`, `token`, ...) in the stored, displayed config.
 """
 
+import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from catalog import dsn as dsn_tools
@@ -31,6 +33,8 @@ OPTIONAL = {
     ConnectionType.BIGQUERY: ("job_timeout_seconds", "labels", *_ANY_TYPE),
 }
 NUMBER_KEYS = {"statement_timeout_seconds"}
+_SNOWFLAKE_ACCOUNT = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,3}")
+SNOWFLAKE_AUTHENTICATORS = {"snowflake", "snowflake_jwt", "oauth"}
 INTEGER_KEYS = {
     "port",
     "connect_timeout",
@@ -73,6 +77,13 @@ def _check_value(key: str, value, organization):
         return
     if not isinstance(value, str) or not value.strip():
         _fail(key, "must be a non-empty string.")
+    if key == "account" and not _SNOWFLAKE_ACCOUNT.fullmatch(value):
+        # The connector builds https://<account>.snowflakecomputing.com: a `/`, `@` or `#` would send the login
+        # (and its password) to a host the tenant chose.
+        _fail(key, "must be a Snowflake account identifier (letters, digits, _ and -, dot-separated parts).")
+    if key == "authenticator" and value.strip().lower() not in SNOWFLAKE_AUTHENTICATORS:
+        # An https:// authenticator is Okta native SSO: the password would be posted to that URL.
+        _fail(key, f"must be one of {', '.join(sorted(SNOWFLAKE_AUTHENTICATORS))} (never a URL).")
 
 
 def _check_destination(config: dict) -> None:
@@ -157,6 +168,13 @@ def validate_config(connection_type: str, config, *, organization) -> CleanConfi
     missing = [key for key in REQUIRED.get(connection_type, ()) if key not in config]
     if missing:
         _fail(", ".join(missing), "required.")
+    if (
+        connection_type == ConnectionType.BIGQUERY
+        and "credentials_secret" not in config
+        and not settings.DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS
+    ):
+        # Without its own key the connection would query with the catalog's own Google identity.
+        _fail("credentials_secret", "required: a reference to the organization's own service-account key.")
     if connection_type == ConnectionType.SQLITE:
         try:
             sqlite_paths.resolve(config["path"], organization)

@@ -71,11 +71,39 @@ def _forms(value: str) -> set[str]:
     return {_fold(form) for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1])}
 
 
+def _secret_parts(values):
+    """The values to mask. A JSON object (a service-account key) counts by its string leaves: its field names
+    (`token_uri`, `private_key`), public endpoint URLs and PEM armor lines are ordinary words that messages keep."""
+    for value in values:
+        leaves = _json_leaves(value) if isinstance(value, str) and value.lstrip().startswith("{") else None
+        yield from (value,) if leaves is None else leaves
+
+
+def _json_leaves(text: str) -> list[str] | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    leaves, pending = [], [document]
+    while pending:
+        node = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                pending.append(child)
+            elif isinstance(child, str) and not child.startswith(("http://", "https://")):
+                # A PEM's armor lines (-----BEGIN PRIVATE KEY-----) are words too; its body is the secret.
+                leaves.extend(line for line in child.splitlines() if line and not line.startswith("-----"))
+    return leaves
+
+
 def redact_values(text: str, values) -> str:
     """`text` with every run of >= FRAGMENT_LENGTH characters of any of `values` (or a short value whole)
     replaced by a mask, case-insensitively, also URL-encoded or JSON-escaped."""
     grams, shorts = set(), set()
-    for value in values:
+    for value in _secret_parts(values):
         if not isinstance(value, str) or len(value) < SHORT_SECRET_MIN_LENGTH:
             continue
         for form in _forms(value):

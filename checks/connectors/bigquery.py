@@ -5,9 +5,13 @@ naming the check, and bounded API retries, so a slow or unreachable BigQuery can
 worker past the connection's timeout. BigQuery has no read-only transaction: give the service
 account the BigQuery Data Viewer and Job User roles only (docs/checks.md).
 
-`credentials_secret` (optional) references a service-account JSON key; without it the process's
-Application Default Credentials are used. `settings.DATAXPIPE_BIGQUERY_API_ENDPOINT` (unset in
-production) points the client at another endpoint; the tests use it for a local fake server.
+`credentials_secret` references the organization's own service-account JSON key. Without it the
+process's Application Default Credentials (the catalog's own Google identity) would be used, so that
+needs the operator's DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS. The key's `token_uri` must be
+Google's token endpoint: google-auth posts to it, so any other URL would let a tenant aim the worker
+at an address of its choosing. `settings.DATAXPIPE_BIGQUERY_API_ENDPOINT` (unset in production)
+points the client at another endpoint (and allows token URIs under it); the tests use it for a local
+fake server.
 """
 
 import json
@@ -23,6 +27,7 @@ from google.cloud import bigquery
 from google.oauth2 import service_account
 
 from checks.connectors.base import (
+    ConnectionRefused,
     Connector,
     QueryRows,
     QueryTag,
@@ -34,6 +39,7 @@ from checks.connectors.base import (
 
 DEFAULT_MAXIMUM_BYTES_BILLED = 10 * 1024**3
 SCOPES = ["https://www.googleapis.com/auth/bigquery"]
+GOOGLE_TOKEN_URIS = ("https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token")
 _LABEL_UNSAFE = re.compile(r"[^a-z0-9_-]")
 
 
@@ -42,13 +48,30 @@ def _label(value: str) -> str:
     return _LABEL_UNSAFE.sub("_", value.lower())[:63]
 
 
+def _token_uri_allowed(token_uri) -> bool:
+    endpoint = getattr(settings, "DATAXPIPE_BIGQUERY_API_ENDPOINT", None)
+    return token_uri in GOOGLE_TOKEN_URIS or bool(endpoint and str(token_uri).startswith(endpoint.rstrip("/") + "/"))
+
+
 def _credentials(config: dict):
     if config.get("credentials"):
         try:
             info = json.loads(config["credentials"])
+        except (ValueError, TypeError):
+            raise WarehouseUnavailable("credentials_secret does not hold a valid service-account JSON key.") from None
+        if isinstance(info, dict) and "token_uri" in info and not _token_uri_allowed(info["token_uri"]):
+            raise ConnectionRefused(
+                f"the service-account key's token_uri must be Google's token endpoint ({GOOGLE_TOKEN_URIS[0]})."
+            )
+        try:
             return service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         except (ValueError, TypeError, KeyError):
             raise WarehouseUnavailable("credentials_secret does not hold a valid service-account JSON key.") from None
+    if not settings.DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS:
+        raise ConnectionRefused(
+            "a BigQuery connection needs credentials_secret (the organization's own service-account key); "
+            "the catalog's own Google identity is never lent to a connection."
+        )
     try:
         credentials, _project = google.auth.default(scopes=SCOPES)
     except auth_exceptions.DefaultCredentialsError:

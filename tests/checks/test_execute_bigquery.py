@@ -80,10 +80,13 @@ def test_a_slow_bigquery_is_abandoned_at_the_timeout(client_a, org_a, fake_bigqu
     assert "within 0.5 s" in response.json()["error_message"]
 
 
-def test_an_unreachable_bigquery_is_a_502(client_a, org_a, fake_bigquery, settings):
+def test_an_unreachable_bigquery_is_a_502(client_a, org_a, fake_bigquery, settings, monkeypatch):
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         settings.DATAXPIPE_BIGQUERY_API_ENDPOINT = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    # The key's token endpoint lies under the (unreachable) endpoint, as the token_uri rule wants.
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_TEST_BQ_KEY",
+                       service_account_key(f"{settings.DATAXPIPE_BIGQUERY_API_ENDPOINT}/token"))
     make_connection(org_a, "bq-down", "bigquery", {**CONFIG, "statement_timeout_seconds": 0.5})
     response = execute(client_a, {"connection_id": "bq-down", "sql": "SELECT 1", "check_id": "c"})
     assert response.status_code == 502
