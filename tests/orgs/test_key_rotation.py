@@ -28,12 +28,17 @@ def key_made_under_old_pepper(settings, org_a, make_key):
     """A key created (and used once, so last_used_at is fresh) before the rotation."""
     settings.DATAXPIPE_API_KEY_PEPPER = OLD_PEPPER
     settings.DATAXPIPE_API_KEY_PEPPER_FALLBACKS = []
-    full_key = make_key(org_a, Role.READ)
+    full_key = make_key(org_a, Role.ADMIN)
     api_key = ApiKey.objects.get(organization=org_a)
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=full_key)
-    assert client.get(f"/api/v1/api-keys/{api_key.pk}").status_code == 403  # known key, role too low
+    assert _read_own_key(client, api_key).status_code == 200
     return full_key, api_key, client
+
+
+def _read_own_key(client, api_key):
+    """GET /api-keys/{id}: the key lookup, then the row itself (2 queries on the happy path)."""
+    return client.get(f"/api/v1/api-keys/{api_key.pk}")
 
 
 def _rotate(settings, fallbacks):
@@ -49,20 +54,20 @@ class TestRotation:
         full_key, api_key, client = key_made_under_old_pepper
         assert api_key.digest == keys._digest(OLD_PEPPER, _secret(full_key))
         _rotate(settings, [OLD_PEPPER])
-        with django_assert_num_queries(3):  # the key lookup, the digest UPDATE, the organization
-            response = client.get("/api/v1/organizations/me")
+        with django_assert_num_queries(3):  # the key lookup, the digest UPDATE, the key's row
+            response = _read_own_key(client, api_key)
         assert response.status_code == 200
-        assert response.json()["slug"] == "org-a"
+        assert response.json()["id"] == api_key.pk
         assert ApiKey.objects.get(pk=api_key.pk).digest == keys._digest(NEW_PEPPER, _secret(full_key))
 
     def test_once_re_digested_the_happy_path_is_one_query_again(
         self, settings, key_made_under_old_pepper, django_assert_num_queries
     ):
-        _, _, client = key_made_under_old_pepper
+        _, api_key, client = key_made_under_old_pepper
         _rotate(settings, [OLD_PEPPER])
-        client.get("/api/v1/organizations/me")
-        with django_assert_num_queries(2):  # the key lookup, the organization: no write
-            assert client.get("/api/v1/organizations/me").status_code == 200
+        _read_own_key(client, api_key)
+        with django_assert_num_queries(2):  # the key lookup, the key's row: no write
+            assert _read_own_key(client, api_key).status_code == 200
 
     def test_after_the_fallback_is_dropped_the_re_digested_key_still_works(self, settings, key_made_under_old_pepper):
         _, _, client = key_made_under_old_pepper
