@@ -1,4 +1,4 @@
-"""Helpers the catalog's run detail uses: a run's results, and whether an error-severity check failed."""
+"""The read the catalog's run detail uses: a run's results (its verdict: tests/checks/test_health.py)."""
 
 from checks import selectors
 from checks.api.serializers import CheckResultSerializer
@@ -9,15 +9,6 @@ from tests.checks.factories import make_run, register_pipeline
 def _result(run, result_id, status, severity):
     return CheckResult.objects.create(organization=run.organization, result_id=result_id, check_id=result_id,
                                       status=status, severity=severity, run=run, pipeline=run.pipeline)
-
-
-def test_a_run_is_visibly_broken_only_when_an_error_severity_check_failed(org_a):
-    pipeline = register_pipeline(org_a, "orders_sync")
-    healthy, warned, broken = (make_run(org_a, pipeline, name) for name in ("run-ok", "run-warn", "run-broken"))
-    _result(healthy, "a", "pass", "error")
-    _result(warned, "b", "fail", "warn")
-    _result(broken, "c", "fail", "error")
-    assert [selectors.run_has_failed_error_check(run) for run in (healthy, warned, broken)] == [False, False, True]
 
 
 def test_a_runs_results_serialize_without_extra_queries(org_a, django_assert_num_queries):
