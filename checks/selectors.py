@@ -18,10 +18,6 @@ def result_list(organization: Organization) -> QuerySet[CheckResult]:
     )
 
 
-def results_for_run(run: Run) -> QuerySet[CheckResult]:
-    return CheckResult.objects.filter(run=run).select_related("pipeline", "run", "dataset").order_by("-executed_at")
-
-
 def find_pipeline(organization: Organization, name: str | None, field: str = "pipeline") -> Pipeline | None:
     if not name:
         return None
