@@ -9,13 +9,10 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.db import connections
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from catalog.connection_config import display_config
@@ -23,34 +20,11 @@ from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, Pipeline
 from catalog.selectors import pipelines_for_listing
 from catalog.services import apply_run_event
 from checks.admin import CheckResultInline
+from config.pagination import CappedCountPaginator
 from console import selectors as console_selectors
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin
-
-
-class EstimatedCountPaginator(Paginator):
-    """Pages a huge table without COUNT(*) over it.
-
-    Unfiltered on PostgreSQL: the planner's row estimate (pg_class.reltuples). Otherwise: a count
-    capped at COUNT_CAP rows, so a broad filter costs at most a bounded scan.
-    """
-
-    COUNT_CAP = 10_000
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        database = connections[queryset.db]
-        if database.vendor == "postgresql" and not queryset.query.where:
-            with database.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [queryset.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] > self.COUNT_CAP:
-                return int(row[0])
-        return queryset.order_by().values("pk")[: self.COUNT_CAP + 1].count()
 
 
 def _pretty_json(value) -> str:
@@ -274,7 +248,7 @@ class RunAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     # Exact match on the indexed (organization, run_id) key; a LIKE over millions of rows is not an option.
     search_fields = ["=run_id"]
     search_help_text = "Exact run id."
-    paginator = EstimatedCountPaginator
+    paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole history per filter choice
     list_per_page = 50

@@ -4,7 +4,7 @@ from django.db import connection
 from catalog.models import Pipeline, Run, RunStatus
 
 
-class PipelineFilter(django_filters.FilterSet):
+class PipelineFilterSet(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner", lookup_expr="iexact")
     tag = django_filters.CharFilter(method="filter_tag", label="Pipelines carrying this tag")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
@@ -21,7 +21,7 @@ class PipelineFilter(django_filters.FilterSet):
         return queryset.filter(tags__icontains=f'"{value}"')
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices)
     started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")

@@ -6,17 +6,14 @@ Staff see every organization; other admin users only their organizations' result
 """
 
 from django.contrib import admin
-from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
+from config.pagination import CappedCountPaginator
 from console.display import admin_link, badge
 from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin
-
-COUNT_LIMIT = 10_000
 
 _STATUS_RANK = Case(
     When(status=CheckStatus.FAIL, then=Value(0)),
@@ -24,14 +21,6 @@ _STATUS_RANK = Case(
     default=Value(2),
     output_field=IntegerField(),
 )
-
-
-class BoundedCountPaginator(Paginator):
-    """Counts at most COUNT_LIMIT rows, so a page of a huge table never scans it all."""
-
-    @cached_property
-    def count(self):
-        return self.object_list[: COUNT_LIMIT + 1].count()
 
 
 class _ResultColumns:
@@ -74,7 +63,7 @@ class _ResultAdminBase(_ResultColumns, ScopedAdmin):
     search_help_text = "Exact check id, result id or run id."
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole history per filter choice
-    paginator = BoundedCountPaginator
+    paginator = CappedCountPaginator
     list_per_page = 100
     fields = [
         "check_id",

@@ -5,7 +5,7 @@ import django_filters
 from checks.models import CheckResult, CheckStatus, Severity
 
 
-class CheckResultFilter(django_filters.FilterSet):
+class CheckResultFilterSet(django_filters.FilterSet):
     pipeline = django_filters.CharFilter(field_name="pipeline__name", help_text="Pipeline name, e.g. orders_sync.")
     status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     check = django_filters.CharFilter(field_name="check_id", help_text="Check id, e.g. chk_freshness.")

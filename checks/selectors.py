@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
-from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
+from checks.models import CheckDefinition, CheckResult
 from lineage.models import Dataset
 from orgs.models import Organization
 
@@ -16,17 +16,6 @@ def result_list(organization: Organization) -> QuerySet[CheckResult]:
         .select_related("pipeline", "run", "dataset")
         .order_by("-executed_at", "-id")
     )
-
-
-def results_for_run(run: Run) -> QuerySet[CheckResult]:
-    return CheckResult.objects.filter(run=run).select_related("pipeline", "run", "dataset").order_by("-executed_at")
-
-
-def run_has_failed_error_check(run: Run) -> bool:
-    """True when a check of severity `error` failed (or errored) for the run: the run is visibly broken."""
-    return CheckResult.objects.filter(
-        run=run, severity=Severity.ERROR, status__in=[CheckStatus.FAIL, CheckStatus.ERROR]
-    ).exists()
 
 
 def find_pipeline(organization: Organization, name: str | None, field: str = "pipeline") -> Pipeline | None:

@@ -137,8 +137,14 @@ DATAXPIPE_TRUSTED_PROXY_COUNT = env_int("DATAXPIPE_TRUSTED_PROXY_COUNT", 0)
 # Scaffold keys (platform-key, admin-key, dev-key) are a local-development convenience only.
 DATAXPIPE_ALLOW_SCAFFOLD_KEYS = env_bool("DATAXPIPE_ALLOW_SCAFFOLD_KEYS", DEBUG)
 DATAXPIPE_SCAFFOLD_ORG_SLUG = "local-dev"
-# The pepper turns a stolen key table into useless digests; rotating it invalidates every key.
-DATAXPIPE_API_KEY_PEPPER = env_str("DATAXPIPE_API_KEY_PEPPER", None) or SECRET_KEY
+# The pepper turns a stolen key table into useless digests. Digests made under a fallback still verify and are
+# re-digested under the current pepper on use. Without an explicit pepper the secret key is the pepper, so the
+# secret key's fallbacks are the pepper's: rotating DJANGO_SECRET_KEY as documented keeps every API key working.
+_EXPLICIT_API_KEY_PEPPER = env_str("DATAXPIPE_API_KEY_PEPPER", None)
+DATAXPIPE_API_KEY_PEPPER = _EXPLICIT_API_KEY_PEPPER or SECRET_KEY
+DATAXPIPE_API_KEY_PEPPER_FALLBACKS = env_list(
+    "DATAXPIPE_API_KEY_PEPPER_FALLBACKS", [] if _EXPLICIT_API_KEY_PEPPER else SECRET_KEY_FALLBACKS
+)
 DATAXPIPE_KEY_LAST_USED_INTERVAL_SECONDS = 60
 DATAXPIPE_MAX_BODY_BYTES = env_int("DATAXPIPE_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DATAXPIPE_MAX_BODY_BYTES

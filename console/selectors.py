@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Pipeline, Run, RunStatus
-from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
+from checks.health import BREAKS_RUN
+from checks.models import CheckDefinition, CheckResult, CheckStatus
 from lineage.models import Dataset, LineageEdge
 from orgs.admin_scoping import restrict
 
@@ -23,8 +24,9 @@ RECENT = timedelta(hours=24)
 def failing_pipelines(scope, now=None):
     since = (now or timezone.now()) - RECENT
     latest_run = Run.objects.filter(pipeline=OuterRef("pk")).order_by("-created_at", "-id")
+    # A pipeline is failing when its latest run failed or a run of it was broken by a check (checks.health).
     failed_error_check = CheckResult.objects.filter(
-        pipeline=OuterRef("pk"), severity=Severity.ERROR, status=CheckStatus.FAIL, executed_at__gte=since
+        BREAKS_RUN, pipeline=OuterRef("pk"), executed_at__gte=since
     ).order_by("-executed_at", "-id")
     pipelines = (
         restrict(Pipeline.objects.all(), scope)

@@ -12,7 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
-from checks.admin import BoundedCountPaginator
+from config.pagination import CappedCountPaginator
 from console import lineage_view
 from console.display import admin_link, badge, table
 from console.filters import OrganizationFilter
@@ -157,7 +157,7 @@ class LineageEdgeAdmin(ReadOnlyScopedAdmin):
     list_display = ["source_link", "target_link", "pipeline", "pipeline_version", "organization", "created_at"]
     list_filter = [PipelineNameFilter, OrganizationFilter]
     list_select_related = ["source", "target", "pipeline", "pipeline_version__pipeline", "organization"]
-    paginator = BoundedCountPaginator
+    paginator = CappedCountPaginator
     search_fields = ["source__dataset_id", "target__dataset_id", "pipeline__name"]
     readonly_fields = ["organization", "source", "target", "pipeline", "pipeline_version", "created_at"]
     show_full_result_count = False
@@ -187,7 +187,7 @@ class OpenLineageEventAdmin(ReadOnlyScopedAdmin):
     list_display = ["job_name", "event_time", "event_type", "run_link", "job_namespace", "organization", "received_at"]
     list_filter = ["event_type", OrganizationFilter]
     list_select_related = ["organization"]
-    paginator = BoundedCountPaginator
+    paginator = CappedCountPaginator
     search_fields = ["=run_id", "job_name"]
     ordering = ["-received_at", "-id"]
     show_full_result_count = False

@@ -15,7 +15,7 @@ from catalog.models import Pipeline, Run, RunStatus
 from catalog.services import apply_run_event
 from checks.models import CheckResult, CheckStatus, Severity
 from config.logging import redact
-from lineage.api.serializers import RunEventSerializer
+from lineage.api.serializers import OpenLineageRunEventSerializer
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
@@ -41,7 +41,7 @@ class IngestOutcome:
     check_results: int = 0
 
 
-def scrub(payload):
+def redact_payload(payload):
     """The event with anything that looks like a secret masked (DataXPipe keys, bearer tokens, DSN
     passwords), in every string value. Producers should not send them, but a dataset namespace such
     as postgres://etl:password@db:5432 happens; the masking is deterministic, so the dataset keeps
@@ -50,9 +50,9 @@ def scrub(payload):
         return redact(payload)
     if isinstance(payload, dict):
         # Keys too: producers key facets by connection strings or variable values now and then.
-        return {redact(key): scrub(value) for key, value in payload.items()}
+        return {redact(key): redact_payload(value) for key, value in payload.items()}
     if isinstance(payload, list):
-        return [scrub(value) for value in payload]
+        return [redact_payload(value) for value in payload]
     return payload
 
 
@@ -61,14 +61,14 @@ def ingest(*, organization: Organization, payload: dict) -> IngestOutcome:
 
     The one entry point for the API and the demo seeder, so that nothing is stored unmasked.
     """
-    payload = scrub(payload)
-    event = RunEventSerializer(data=payload)
+    payload = redact_payload(payload)
+    event = OpenLineageRunEventSerializer(data=payload)
     event.is_valid(raise_exception=True)
     return ingest_run_event(organization=organization, event=event.validated_data, payload=payload)
 
 
 def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:
-    """Applies one validated RunEvent (`event`, from RunEventSerializer) received as `payload`."""
+    """Applies one validated RunEvent (`event`, from OpenLineageRunEventSerializer) received as `payload`."""
     run_id = event["run"]["runId"]
     with transaction.atomic():
         try:

@@ -53,10 +53,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             keys.secret_matches("x" * keys.SECRET_LENGTH, None)
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
         api_key = ApiKey.objects.select_related("organization").filter(prefix=parsed.prefix).first()
-        matches = keys.secret_matches(parsed.secret, api_key.digest if api_key else None)
-        if not matches or api_key.state != "active" or not api_key.organization.is_active:
+        verification = keys.verify_secret(parsed.secret, api_key.digest if api_key else None)
+        if not verification.matches or api_key.state != "active" or not api_key.organization.is_active:
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
-        _touch_last_used(api_key)
+        _record_use(api_key, verification.new_digest)
         principal = Principal(organization=api_key.organization, role=api_key.role, api_key=api_key)
         return ApiKeyActor(api_key.masked), principal
 
@@ -64,13 +64,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return REALM
 
 
-def _touch_last_used(api_key: ApiKey) -> None:
-    # At most one write a minute per key: a busy DAG must not turn every read into a write.
+def _record_use(api_key: ApiKey, new_digest: str | None) -> None:
+    """At most one UPDATE: `last_used_at` once a minute (a busy DAG must not turn every read into a write),
+    and the digest moved to the current pepper when the key matched only under a fallback."""
+    changes = {}
     now = timezone.now()
     interval = timedelta(seconds=settings.DATAXPIPE_KEY_LAST_USED_INTERVAL_SECONDS)
     if api_key.last_used_at is None or now - api_key.last_used_at >= interval:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+        changes["last_used_at"] = now
+    if new_digest is not None:
+        changes["digest"] = new_digest
+    if changes:
+        ApiKey.objects.filter(pk=api_key.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(api_key, field, value)
 
 
 class ScaffoldKeyAuthentication(authentication.BaseAuthentication):

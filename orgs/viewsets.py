@@ -6,7 +6,7 @@ organization is always applied after both. A view that truly must see every orga
 overrides `dangerously_get_unscoped_queryset()`, a name no reviewer can miss.
 """
 
-from rest_framework import mixins, viewsets
+from rest_framework import viewsets
 
 from orgs.permissions import principal_of
 
@@ -48,10 +48,4 @@ class OrganizationScopedMixin:
 
 
 class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
-    pass
-
-
-class OrganizationScopedReadOnlyViewSet(
-    OrganizationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
     pass

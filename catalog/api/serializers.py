@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from catalog.connection_config import display_config
 from catalog.models import Connection, ConnectionType, Pipeline, PipelineVersion, Run, RunStatus
-from checks.models import CheckStatus, Severity
+from checks.health import breaking_count, run_health
 
 
 class PipelineSerializer(serializers.ModelSerializer):
@@ -183,24 +183,14 @@ class RunDetailSerializer(RunSerializer):
     def get_check_results(self, run) -> list[dict]:
         return RunCheckResultSerializer(run.prefetched_check_results, many=True).data
 
+    # The verdict is checks' rule (checks.health), applied to the prefetched results: no query of its own.
     def get_failed_error_checks(self, run) -> int:
-        return sum(
-            1
-            for result in run.prefetched_check_results
-            if result.severity == Severity.ERROR and result.status == CheckStatus.FAIL
-        )
+        return breaking_count(run.prefetched_check_results)
 
     def get_health(self, run) -> str:
         """failing: an error-severity check failed; degraded: a warning failed or a check could not run;
         passing: every check passed; no_checks: nothing recorded yet."""
-        results = run.prefetched_check_results
-        if not results:
-            return "no_checks"
-        if self.get_failed_error_checks(run):
-            return "failing"
-        if any(result.status != CheckStatus.PASS for result in results):
-            return "degraded"
-        return "passing"
+        return run_health(run.prefetched_check_results)
 
 
 # --- Connections ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from catalog.api.serializers import (
     RunEventSerializer,
     RunSerializer,
 )
-from catalog.filters import PipelineFilter, RunFilter
+from catalog.filters import PipelineFilterSet, RunFilterSet
 from catalog.models import Connection, Pipeline, Run
 from orgs.models import Role
 from orgs.viewsets import OrganizationScopedViewSet
@@ -31,7 +31,7 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
     queryset = Pipeline.objects.all()
     lookup_field = "name"
     lookup_value_regex = NAME_IN_PATH
-    filterset_class = PipelineFilter
+    filterset_class = PipelineFilterSet
 
     def scope_queryset(self, queryset):
         if self.action == "list":
@@ -85,7 +85,7 @@ class PipelineViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.R
     @action(detail=True, methods=["get"], pagination_class=RunHistoryPagination)  # the schema reads it too
     def runs(self, request, name=None):
         pipeline = self._pipeline(name)
-        filterset = RunFilter(request.query_params, queryset=selectors.run_history(pipeline), request=request)
+        filterset = RunFilterSet(request.query_params, queryset=selectors.run_history(pipeline), request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         paginator = RunHistoryPagination()

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from checks import services
 from checks.api.serializers import CheckResultSerializer, ExecuteCheckSerializer, RecordResultSerializer
-from checks.filters import CheckResultFilter
+from checks.filters import CheckResultFilterSet
 from checks.models import CheckResult
 from config.pagination import HistoryCursorPagination
 from orgs.viewsets import OrganizationScopedMixin, OrganizationScopedViewSet
@@ -22,7 +22,9 @@ def service_arguments(validated_data: dict) -> dict:
     return {renamed.get(name, name): value for name, value in validated_data.items()}
 
 
-class ResultConflict(APIException):
+class ResultConflictResponse(APIException):
+    """The API's answer to services.ResultConflict."""
+
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "This result_id was already recorded with different content."
@@ -35,7 +37,7 @@ class CheckResultViewSet(
 
     queryset = CheckResult.objects.all()
     serializer_class = CheckResultSerializer
-    filterset_class = CheckResultFilter
+    filterset_class = CheckResultFilterSet
     pagination_class = ResultPagination
     lookup_field = "result_id"
     lookup_value_regex = r"[A-Za-z0-9_.:\-]+"
@@ -53,7 +55,7 @@ class CheckResultViewSet(
         try:
             result, created = services.record_result(self.organization, **service_arguments(payload.validated_data))
         except services.ResultConflict:
-            raise ResultConflict() from None
+            raise ResultConflictResponse() from None
         return Response(
             CheckResultSerializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -85,7 +85,7 @@ class JobSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="OpenLineageRunEvent")  # not the catalog's RunEvent
-class RunEventSerializer(serializers.Serializer):
+class OpenLineageRunEventSerializer(serializers.Serializer):
     eventType = serializers.ChoiceField(choices=EVENT_TYPES, required=False, default="OTHER")
     eventTime = serializers.DateTimeField()
     producer = serializers.CharField(max_length=1000)

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from lineage import services
 from lineage.api.parsers import MaybeGzipJSONParser
-from lineage.api.serializers import LineageQuerySerializer, RunEventSerializer
+from lineage.api.serializers import LineageQuerySerializer, OpenLineageRunEventSerializer
 from lineage.graph import lineage_graph
 from lineage.models import Dataset, OpenLineageEvent
 from lineage.selectors import AmbiguousDataset, resolve_dataset
@@ -51,9 +51,11 @@ class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
 
     queryset = OpenLineageEvent.objects.all()
     parser_classes = [MaybeGzipJSONParser]
-    serializer_class = RunEventSerializer
+    serializer_class = OpenLineageRunEventSerializer
 
-    @extend_schema(request=RunEventSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=OpenLineageRunEventSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}
+    )
     def post(self, request):
         payload = request.data
         if not isinstance(payload, dict):

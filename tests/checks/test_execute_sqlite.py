@@ -4,7 +4,6 @@ import os
 import sqlite3
 
 import pytest
-from django.db import connection as catalog_connection
 
 from catalog.models import Connection
 from checks.connectors import QueryTag, WarehouseQueryError, connector_for
@@ -164,18 +163,6 @@ def test_the_catalogs_own_database_can_never_be_opened(client_a, org_a, settings
         response = execute(client_a, {"connection_id": name.split(".")[0], "sql": "SELECT 0", "check_id": "c"})
         assert response.status_code == 400, name
         assert "catalog's own database" in response.json()["connection_id"][0]
-
-
-def test_the_running_catalog_database_is_refused_when_it_is_sqlite(client_a, org_a, settings):
-    if catalog_connection.vendor != "sqlite":
-        pytest.skip("the catalog runs on PostgreSQL here")
-    name = str(settings.DATABASES["default"]["NAME"])
-    if name.startswith("file:") or name == ":memory:":
-        pytest.skip("the test catalog is in memory")
-    settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [os.path.dirname(os.path.realpath(name))]
-    make_connection(org_a, "catalog", "sqlite", {"path": name})
-    response = execute(client_a, {"connection_id": "catalog", "sql": "SELECT 0", "check_id": "c"})
-    assert response.status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,9 @@ def _register_settings_secrets():
 
     for name in ("SECRET_KEY", "DATAXPIPE_API_KEY_PEPPER", "STRIPE_SECRET_KEY", "OIDC_RP_CLIENT_SECRET"):
         register(getattr(settings, name, ""), f"setting {name}")
+    for name in ("SECRET_KEY_FALLBACKS", "DATAXPIPE_API_KEY_PEPPER_FALLBACKS"):
+        for value in getattr(settings, name, None) or []:
+            register(value, f"setting {name}")
     register(os.environ.get("VAULT_TOKEN", ""), "VAULT_TOKEN")
 
 

@@ -10,8 +10,9 @@ from orgs.models import Organization, Plan, Role
 
 DEMO_SLUG = "demo"
 DEMO_KEY_NAME = "demo"
-# Apps that contribute demo data provide `<app>.demo.seed(organization, stdout)`.
-DEMO_APPS = ["catalog", "checks", "lineage", "billing"]
+# Apps that contribute demo data, each through `<app>.demo.seed(organization, stdout)`; a listed app
+# without that module is an error, not a silent skip.
+DEMO_APPS = ["catalog", "checks", "lineage"]
 
 
 class Command(BaseCommand):
@@ -30,13 +31,7 @@ class Command(BaseCommand):
             if organization is None:
                 organization = services.create_organization(slug=DEMO_SLUG, name="Demo Org", plan=Plan.TEAM)
             for app in DEMO_APPS:
-                try:
-                    module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError as exc:
-                    if exc.name != f"{app}.demo":
-                        raise
-                    continue
-                module.seed(organization, self.stdout)
+                importlib.import_module(f"{app}.demo").seed(organization, self.stdout)
             # The previous demo key was shown once and is superseded: revoking it keeps repeated runs
             # from piling keys up to the plan's key limit.
             services.revoke_api_keys(organization.api_keys.filter(name=DEMO_KEY_NAME))
