@@ -24,6 +24,7 @@ from catalog.selectors import pipelines_for_listing
 from catalog.services import apply_run_event
 from checks.admin import CheckResultInline
 from console import selectors as console_selectors
+from console.admin_errors import DomainErrorsAdminMixin
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin
@@ -257,7 +258,7 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
     """Run history is a record: viewed and cancelled here, never edited or deleted."""
 
     list_display = [

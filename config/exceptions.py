@@ -90,6 +90,7 @@ def api_exception_handler(exc, context):
             getattr(request, "method", "-"),
             getattr(request, "path", "-"),
             exc_info=exc,
+            extra={"request_id": current},
         )
         set_rollback()
         return Response(server_error_body(current), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
