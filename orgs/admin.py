@@ -272,14 +272,14 @@ class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class UsageCounterAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "metric", "period", "value"]
     list_filter = ["metric", "period"]
     list_select_related = ["organization"]
 
 
 @admin.register(OIDCIdentity)
-class OIDCIdentityAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class OIDCIdentityAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     """Staff link a provider account to an existing user by hand (an account created before
     identities were kept, or one that must join a user staff already set up). Linking grants that
     account everything the user can do, so it is staff-only and never automatic."""
