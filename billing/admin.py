@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from billing.models import OrganizationBilling, PlanChange
+from console.admin_errors import DomainErrorsAdminMixin
 from console.staff import StaffOnlyAdminMixin
 
 
@@ -25,7 +26,7 @@ class PlanChangeAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OrganizationBilling)
-class OrganizationBillingAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class OrganizationBillingAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "plan_source", "subscription_id", "subscription_status", "synced_at"]
     list_filter = ["plan_source", "subscription_status"]
     list_select_related = ["organization"]

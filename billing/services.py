@@ -8,15 +8,15 @@ import logging
 
 import stripe
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from djstripe.models import Customer, Session, Subscription
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
 
 from billing.models import OrganizationBilling, PlanChange, PlanSource
 from billing.selectors import subscriptions_of
 from billing.stripe_api import request_options, secret_key, stripe_errors_as_502
+from orgs.errors import Conflict
 from orgs.models import Organization, Plan
 
 logger = logging.getLogger(__name__)
@@ -28,17 +28,13 @@ PAID_PLANS = (Plan.TEAM, Plan.ENTERPRISE)
 PLAN_GRANTING_STATUSES = frozenset({"active", "trialing", "past_due"})
 
 
-class AlreadySubscribed(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "already_subscribed"
+class AlreadySubscribed(Conflict):
+    code = "already_subscribed"
 
     def __init__(self, subscription_status: str):
         super().__init__(
-            {
-                "detail": f"This organization already has a subscription ({subscription_status}); "
-                "change or cancel it in the billing portal: POST /api/v1/billing/portal.",
-                "code": self.default_code,
-            }
+            f"This organization already has a subscription ({subscription_status}); "
+            "change or cancel it in the billing portal: POST /api/v1/billing/portal."
         )
 
 

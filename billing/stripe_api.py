@@ -10,30 +10,23 @@ from contextlib import contextmanager
 import stripe
 from django.conf import settings
 from djstripe.settings import djstripe_settings
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from orgs.errors import NotConfigured, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
 
-class BillingNotConfigured(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "billing_not_configured"
-    default_detail = (
+class BillingNotConfigured(NotConfigured):
+    code = "billing_not_configured"
+    default_message = (
         "Billing is not configured on this deployment: STRIPE_SECRET_KEY is not set. "
         "Every organization stays on its current plan."
     )
 
-    def __init__(self, detail=None):
-        super().__init__({"detail": detail or self.default_detail, "code": self.default_code})
 
-
-class StripeUnavailable(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "stripe_unavailable"
-
-    def __init__(self):
-        super().__init__({"detail": "Stripe could not complete the request; retry later.", "code": self.default_code})
+class StripeUnavailable(UpstreamUnavailable):
+    code = "stripe_unavailable"
+    default_message = "Stripe could not complete the request; retry later."
 
 
 def secret_key() -> str:

@@ -22,6 +22,7 @@ from catalog.services import apply_run_event
 from checks.admin import CheckResultInline
 from config.pagination import CappedCountPaginator
 from console import selectors as console_selectors
+from console.admin_errors import DomainErrorsAdminMixin
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin
@@ -231,7 +232,7 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
     """Run history is a record: viewed and cancelled here, never edited or deleted."""
 
     list_display = [

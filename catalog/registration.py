@@ -14,22 +14,20 @@ which then sees the winner's row and answers 200 or 409 like any later request.
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from rest_framework import status as http_status
-from rest_framework.exceptions import APIException
 
 from catalog.models import Pipeline, PipelineVersion
 from catalog.pipeline_spec import PipelineSpec
 from checks.models import CheckDefinition
 from lineage.models import Dataset, LineageEdge
+from orgs.errors import Conflict
 from orgs.limits import enforce_limit
 from orgs.models import Organization
 
 DATASET_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace
 
 
-class VersionConflict(APIException):
-    status_code = http_status.HTTP_409_CONFLICT
-    default_code = "version_conflict"
+class VersionConflict(Conflict):
+    code = "version_conflict"
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,10 @@ def register_pipeline(*, organization: Organization, spec: PipelineSpec) -> Regi
                 return _register(organization, spec)
         except IntegrityError:
             if attempt:
-                raise
+                # Parallel registrations of this name kept winning the unique constraints: a race, not a bug.
+                raise Conflict(
+                    f"Pipeline {spec.name!r} was registered by another request at the same time; retry."
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -57,13 +58,10 @@ def _register(organization: Organization, spec: PipelineSpec) -> RegistrationOut
         if existing is not None:
             if existing.spec_hash != spec.spec_hash:
                 raise VersionConflict(
-                    {
-                        "detail": f"Pipeline {spec.name!r} version {spec.version!r} is already registered with "
-                        "different content. Registered versions never change: bump the version.",
-                        "code": "version_conflict",
-                        "registered_spec_hash": existing.spec_hash,
-                        "posted_spec_hash": spec.spec_hash,
-                    }
+                    f"Pipeline {spec.name!r} version {spec.version!r} is already registered with "
+                    "different content. Registered versions never change: bump the version.",
+                    registered_spec_hash=existing.spec_hash,
+                    posted_spec_hash=spec.spec_hash,
                 )
             return RegistrationOutcome(pipeline=pipeline, version=existing, created=False)
         if pipeline.is_external:

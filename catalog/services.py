@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
-from rest_framework import status as http_status
-from rest_framework.exceptions import APIException
 
 from catalog.connection_config import validate_config
 from catalog.dsn import PASSWORD_MASK
@@ -32,6 +30,7 @@ from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, Pipeline
 from catalog.registration import RegistrationOutcome, VersionConflict, register_pipeline
 from catalog.secrets import encrypt_secret
 from catalog.selectors import one_or_none
+from orgs.errors import Conflict
 from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
 
@@ -48,12 +47,6 @@ __all__ = [
 ]
 
 _STAGE = {RunStatus.QUEUED: 0, RunStatus.RUNNING: 1}
-
-
-class Conflict(APIException):
-    status_code = http_status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the current state of the resource."
 
 
 @dataclass(frozen=True)
@@ -193,11 +186,9 @@ def _transition(run: Run, pipeline: Pipeline, event: _Event, pipeline_version, a
     if run.status in TERMINAL_RUN_STATUSES:
         if event.status != run.status and not _is_late(run, event):
             raise Conflict(
-                {
-                    "detail": f"Run {run.run_id!r} is already {run.status}; it cannot become {event.status}.",
-                    "code": "run_finished",
-                    "status": run.status,
-                }
+                f"Run {run.run_id!r} is already {run.status}; it cannot become {event.status}.",
+                code="run_finished",
+                status=run.status,
             )
         started_at = event.reported_start
     else:
@@ -265,16 +256,20 @@ def _encrypted_password(clean_password: str | None, previous: str, *, same_targe
 def create_connection(
     *, organization: Organization, connection_id: str, connection_type: str, config: dict
 ) -> Connection:
-    with transaction.atomic():
-        enforce_limit(organization, "connections")
-        clean = validate_config(connection_type, config, organization=organization)
-        return Connection.objects.create(
-            organization=organization,
-            connection_id=connection_id,
-            type=connection_type,
-            config=clean.config,
-            encrypted_dsn_password=_encrypted_password(clean.dsn_password, ""),
-        )
+    try:
+        with transaction.atomic():
+            enforce_limit(organization, "connections")
+            clean = validate_config(connection_type, config, organization=organization)
+            return Connection.objects.create(
+                organization=organization,
+                connection_id=connection_id,
+                type=connection_type,
+                config=clean.config,
+                encrypted_dsn_password=_encrypted_password(clean.dsn_password, ""),
+            )
+    except IntegrityError:
+        # The one unique key is (organization, connection_id): a parallel request created this id first.
+        raise Conflict(f"A connection {connection_id!r} already exists; PUT or PATCH it.") from None
 
 
 def update_connection(

@@ -31,6 +31,7 @@ from checks.connectors import (
 from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
 from checks.sql_safety import UnsafeSQL, check_read_only
 from config.logging import redact, redact_values, secrets_in_play
+from orgs.errors import Conflict
 from orgs.limits import consume_monthly
 from orgs.models import Organization
 
@@ -41,8 +42,14 @@ MAX_ROWS = 2
 MAX_ERROR_MESSAGE = 2000
 
 
-class ResultConflict(Exception):
+class ResultConflict(Conflict):
     """The result id was already used for a different result."""
+
+    default_message = "This result_id was already recorded with different content."
+
+    def __init__(self, result_id: str):
+        self.result_id = result_id
+        super().__init__()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,16 @@ HTML 404 page, which no API client can read and the OpenAPI schema does not desc
 from django.http import JsonResponse
 from django.views import defaults
 
+from config import request_id
+
+
+def server_error_body(request_id_value: str) -> dict:
+    return {
+        "detail": "Internal server error. Quote the request id when you report it.",
+        "code": "server_error",
+        "request_id": request_id_value,
+    }
+
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
@@ -20,7 +30,8 @@ def not_found(request, exception=None):
 
 def server_error(request):
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+        # Django has logged the traceback under this id (config/request_id.py): the caller can quote it.
+        return JsonResponse(server_error_body(request_id.current()), status=500)
     return defaults.server_error(request)
 
 

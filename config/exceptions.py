@@ -1,15 +1,40 @@
-"""One place that turns exceptions into API responses, so bad input is never a 500."""
+"""One place that turns exceptions into API responses, so bad input is never a 500.
+
+- Domain errors (orgs/errors.py) get their status here, by class; their bodies are their `detail`.
+- Django's ValidationError is bad input: 400 with field messages.
+- Database errors: a connection-level failure is 503 "retry later"; a NUL byte or an out-of-range
+  value is the caller's 400; anything else (an IntegrityError no service turned into a Conflict,
+  a ProgrammingError) is a bug: a logged 500 naming the request id, never passed off as an outage.
+"""
+
+import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, IntegrityError, OperationalError
+from django.db import DatabaseError, DataError
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
-from config import json_depth
+from config import json_depth, request_id
+from config.db_errors import is_unavailable
+from config.errors import server_error_body
 from config.parsers import JsonTooDeep
+from orgs import errors
+
+logger = logging.getLogger("dataxpipe.errors")
+
+# Most specific first: the first class an error is an instance of gives its status.
+DOMAIN_STATUS = (
+    (errors.PlanLimitReached, status.HTTP_402_PAYMENT_REQUIRED),
+    (errors.InvalidInput, status.HTTP_400_BAD_REQUEST),
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.NotConfigured, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (errors.UpstreamUnavailable, status.HTTP_502_BAD_GATEWAY),
+    (errors.DomainError, status.HTTP_400_BAD_REQUEST),
+)
 
 
 def request_too_large_body() -> dict:
@@ -21,7 +46,14 @@ def request_too_large_body() -> dict:
     }
 
 
+def domain_status(exc: errors.DomainError) -> int:
+    return next(code for cls, code in DOMAIN_STATUS if isinstance(exc, cls))
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, errors.DomainError):
+        set_rollback()  # as DRF does for its own exceptions: under ATOMIC_REQUESTS nothing half-written stays
+        return Response(exc.detail, status=domain_status(exc))
     if isinstance(exc, JsonTooDeep):
         # The same body as JsonDepthLimitMiddleware's, max_depth a number (APIException would stringify it).
         return Response(json_depth.error_body(), status=status.HTTP_400_BAD_REQUEST)
@@ -30,11 +62,6 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, IntegrityError):
-        return Response(
-            {"detail": "The request conflicts with the current state of the resource.", "code": "conflict"},
-            status=status.HTTP_409_CONFLICT,
-        )
     if isinstance(exc, DataError):
         # The database refused a value the request carried (a NUL character PostgreSQL cannot
         # store in text, a number out of range): the caller's input, not an outage.
@@ -45,11 +72,26 @@ def api_exception_handler(exc, context):
             },
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, OperationalError | DatabaseError):
-        # The database is down or overloaded: a retryable condition, not the caller's fault.
+    if is_unavailable(exc):
+        # The database cannot be reached: a retryable condition, not the caller's fault.
+        logger.warning("catalog database unavailable: %s", type(exc).__name__)
         return Response(
             {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
+    if isinstance(exc, DatabaseError):
+        # A query the code got wrong, or a constraint no service expected: a bug, logged with its
+        # traceback (the redaction filter masks secrets in it) under the id the caller is given.
+        current = request_id.current()
+        request = context.get("request")
+        logger.error(
+            "unexpected database error in %s %s",
+            getattr(request, "method", "-"),
+            getattr(request, "path", "-"),
+            exc_info=exc,
+            extra={"request_id": current},
+        )
+        set_rollback()
+        return Response(server_error_body(current), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     return exception_handler(exc, context)

@@ -15,7 +15,8 @@ max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # The access log never records query strings' secrets: headers are not logged, and keys travel in headers.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The one header logged is our own response's X-Request-ID, which ties the line to the application's log lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 wsgi_app = "config.wsgi:application"
 
 # gunicorn's control socket (`gunicornc`: scale workers, reload, shut down) defaults to ONE path per

@@ -5,7 +5,7 @@ Idempotent: the events have fixed run ids and times, so a second seed is recogni
 
 import uuid
 
-from lineage import services
+from lineage.api.ingest import ingest
 
 DEMO_RUN_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "dataxpipe-demo/finance_report/2025-06-01"))
 
@@ -38,6 +38,6 @@ def _event(event_type: str, when: str) -> dict:
 def seed(organization, stdout):
     accepted = 0
     for event_type, when in (("START", "2025-06-01T07:00:00Z"), ("COMPLETE", "2025-06-01T07:04:00Z")):
-        outcome = services.ingest(organization=organization, payload=_event(event_type, when))
+        outcome = ingest(organization=organization, payload=_event(event_type, when))
         accepted += not outcome.duplicate
     stdout.write(f"lineage: {accepted} OpenLineage event(s) ingested for job finance_report")

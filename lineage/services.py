@@ -15,7 +15,6 @@ from catalog.models import Pipeline, Run, RunStatus
 from catalog.services import apply_run_event
 from checks.models import CheckResult, CheckStatus, Severity
 from config.logging import redact
-from lineage.api.serializers import OpenLineageRunEventSerializer
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
@@ -56,19 +55,11 @@ def redact_payload(payload):
     return payload
 
 
-def ingest(*, organization: Organization, payload: dict) -> IngestOutcome:
-    """Masks, validates (DRF ValidationError -> 400) and applies one received RunEvent body.
-
-    The one entry point for the API and the demo seeder, so that nothing is stored unmasked.
-    """
-    payload = redact_payload(payload)
-    event = OpenLineageRunEventSerializer(data=payload)
-    event.is_valid(raise_exception=True)
-    return ingest_run_event(organization=organization, event=event.validated_data, payload=payload)
-
-
 def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:
-    """Applies one validated RunEvent (`event`, from OpenLineageRunEventSerializer) received as `payload`."""
+    """Applies one validated RunEvent (`event`) received as `payload`, already masked by `redact_payload`.
+
+    Callers go through `lineage.api.ingest.ingest`, which masks and validates the body first.
+    """
     run_id = event["run"]["runId"]
     with transaction.atomic():
         try:

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from console.admin_errors import DomainErrorsAdminMixin, shows_domain_errors
 from console.display import when
 from console.staff import StaffOnlyAdminMixin
 from orgs import limits, services
@@ -38,7 +39,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "plan_source", "is_active", "created_at"]
     list_filter = ["plan", "is_active", "billing__plan_source"]
     list_select_related = ["billing"]
@@ -153,7 +154,7 @@ class ApiKeyCreationForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     """Keys are created here (the key is shown once, on the response to the form) and revoked here;
     the secret itself is never stored, so no page can show it again."""
 
@@ -203,6 +204,7 @@ class ApiKeyAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
         )
         return [revoke, *super().get_urls()]
 
+    @shows_domain_errors
     def revoke_view(self, request, object_id):
         """The Revoke button of a key's page (POST, CSRF-checked by the admin view)."""
         if request.method != "POST":
@@ -270,14 +272,14 @@ class ApiKeyAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class UsageCounterAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["organization", "metric", "period", "value"]
     list_filter = ["metric", "period"]
     list_select_related = ["organization"]
 
 
 @admin.register(OIDCIdentity)
-class OIDCIdentityAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class OIDCIdentityAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
     """Staff link a provider account to an existing user by hand (an account created before
     identities were kept, or one that must join a user staff already set up). Linking grants that
     account everything the user can do, so it is staff-only and never automatic."""

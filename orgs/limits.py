@@ -10,9 +10,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
-from rest_framework import status
-from rest_framework.exceptions import APIException
 
+from orgs.errors import PlanLimitReached
 from orgs.models import Organization, UsageCounter
 
 COUNTED_METRICS = {
@@ -21,26 +20,6 @@ COUNTED_METRICS = {
     "connections": ("catalog.Connection", {}),
 }
 MONTHLY_METRICS = ("runs_per_month", "check_executions_per_month", "openlineage_events_per_month")
-
-
-class PlanLimitReached(APIException):
-    status_code = status.HTTP_402_PAYMENT_REQUIRED
-    default_code = "plan_limit_reached"
-
-    def __init__(self, organization: Organization, metric: str, limit: int, usage: int):
-        body = {
-            "detail": f"The {organization.plan} plan allows {limit} {metric.replace('_', ' ')}; "
-            f"this organization has used {usage}. Upgrade with POST /api/v1/billing/checkout.",
-            "code": "plan_limit_reached",
-            "limit": metric,
-            "plan": organization.plan,
-            "allowed": limit,
-            "usage": usage,
-            "upgrade": "/api/v1/billing/checkout",
-        }
-        super().__init__(body)
-        # DRF turns every value of an exception's detail into a string; keep the numbers numbers.
-        self.detail = body
 
 
 def limits_for(organization: Organization) -> dict[str, int | None]:

@@ -151,12 +151,7 @@ class ConnectionViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         if Connection.objects.filter(organization=self.organization, connection_id=data["connection_id"]).exists():
-            raise services.Conflict(
-                {
-                    "detail": f"A connection {data['connection_id']!r} already exists; PUT or PATCH it.",
-                    "code": "conflict",
-                }
-            )
+            raise services.Conflict(f"A connection {data['connection_id']!r} already exists; PUT or PATCH it.")
         connection = services.create_connection(
             organization=self.organization,
             connection_id=data["connection_id"],

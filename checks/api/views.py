@@ -1,6 +1,5 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,14 +19,6 @@ def service_arguments(validated_data: dict) -> dict:
     """A request body's fields as the service's keyword arguments (the body names pipeline and dataset by id)."""
     renamed = {"pipeline": "pipeline_name", "dataset": "dataset_id"}
     return {renamed.get(name, name): value for name, value in validated_data.items()}
-
-
-class ResultConflictResponse(APIException):
-    """The API's answer to services.ResultConflict."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "This result_id was already recorded with different content."
 
 
 class CheckResultViewSet(
@@ -52,10 +43,7 @@ class CheckResultViewSet(
     def create(self, request, *args, **kwargs):
         payload = RecordResultSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            result, created = services.record_result(self.organization, **service_arguments(payload.validated_data))
-        except services.ResultConflict:
-            raise ResultConflictResponse() from None
+        result, created = services.record_result(self.organization, **service_arguments(payload.validated_data))
         return Response(
             CheckResultSerializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

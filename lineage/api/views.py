@@ -4,7 +4,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from lineage import services
+from lineage.api.ingest import ingest
 from lineage.api.parsers import MaybeGzipJSONParser
 from lineage.api.serializers import LineageQuerySerializer, OpenLineageRunEventSerializer
 from lineage.graph import lineage_graph
@@ -60,7 +60,7 @@ class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
         payload = request.data
         if not isinstance(payload, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be one OpenLineage RunEvent."]})
-        outcome = services.ingest(organization=self.organization, payload=payload)
+        outcome = ingest(organization=self.organization, payload=payload)
         body = {
             "status": "duplicate" if outcome.duplicate else "accepted",
             "run_id": outcome.event.run_id,

@@ -6,6 +6,7 @@ import pytest
 
 from catalog.models import Run
 from catalog.services import Conflict, apply_run_event
+from config.exceptions import domain_status
 from orgs.models import UsageCounter
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_a_terminal_run_never_becomes_another_terminal_state(event, terminal, ot
         return
     with pytest.raises(Conflict) as raised:
         event(other)
-    assert raised.value.status_code == 409
+    assert domain_status(raised.value) == 409
     assert Run.objects.get().status == terminal
 
 

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from orgs import services
-from orgs.limits import PlanLimitReached
+from orgs.errors import DomainError
 from orgs.models import Organization, Role
 
 
@@ -20,7 +20,9 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with slug {org_slug!r}.")
         try:
             api_key, full_key = services.create_api_key(organization=organization, name=key_name, role=role)
-        except (ValidationError, PlanLimitReached) as exc:
+        except ValidationError as exc:
             raise CommandError(str(exc)) from exc
+        except DomainError as exc:  # the plan limit: its message, not a dict's repr
+            raise CommandError("; ".join(exc.messages())) from exc
         self.stdout.write(f"Created {api_key.role} key {api_key.masked} for {organization.slug}. It is shown once:")
         self.stdout.write(full_key)
