@@ -25,12 +25,11 @@ run: venv
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Installs and runs the suite in parallel (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
-# loadgroup keeps the tests that share a server (tests/conftest.py's xdist_group marks) on one worker.
 # TEST_WORKERS=0 runs it in one process. After the tree-wide `ruff format` pass (issue 15), the line
 # `$(PY) -m ruff format --check .` goes right after `ruff check` (not before: today it would fail on 22 files).
 test: venv
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The PostgreSQL suite on this machine: starts the server if it is not answering (as .ci/run does),
 # then `make test` against DATABASE_URL (default: the dataxpipe database on 127.0.0.1).

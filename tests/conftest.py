@@ -19,27 +19,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
-        group = _xdist_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-# `make test` runs `pytest -n 2 --dist loadgroup`. These tests share costly state, so a group keeps them on one
-# worker: the browser tests one Chromium (a session fixture), each tests/system module its private PostgreSQL
-# server and gunicorn, each red-team module its scratch warehouse (module fixtures). Split over two workers, the
-# state would be built twice. Every other test is independent: its names carry the worker (tests/pg_warehouse.py).
-_MODULES_WITH_SERVERS = (
-    "tests/system/",
-    "tests/security/test_redteam_network.py",
-    "tests/security/test_redteam_sql.py",
-)
-
-
-def _xdist_group(item) -> str | None:
-    if "browser" in item.keywords:
-        return "browser"
-    module = item.nodeid.split("::", 1)[0]
-    return module if module.startswith(_MODULES_WITH_SERVERS) else None
 
 
 @pytest.fixture(autouse=True)
