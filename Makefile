@@ -25,10 +25,10 @@ run: venv
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Installs and runs the suite in parallel (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
-# TEST_WORKERS=0 runs it in one process. After the tree-wide `ruff format` pass (issue 15), the line
-# `$(PY) -m ruff format --check .` goes right after `ruff check` (not before: today it would fail on 22 files).
+# TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it).
 test: venv
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The PostgreSQL suite on this machine: starts the server if it is not answering (as .ci/run does),

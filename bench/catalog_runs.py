@@ -111,8 +111,9 @@ print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 def state_from_database(database_url):
     """The state of an already loaded bench database (--reuse without var/bench_catalog_state.json)."""
     env = {**django_env(database_url), "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", STATE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", STATE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     state = json.loads(result.stdout.strip().splitlines()[-1])
     if len(state["pipelines"]) != PIPELINES:
         raise SystemExit(f"{database_url} has {len(state['pipelines'])} bench pipelines; run without --reuse")

@@ -108,8 +108,9 @@ Connection.objects.update_or_create(organization=org, connection_id="sqlite-benc
 _, key = services.create_api_key(organization=org, name="bench", role=Role.WRITE)
 print(key)
 """
-    output = subprocess.run([PYTHON, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
     return [line for line in output.splitlines() if line.startswith("dxp_")][-1]
 
 
@@ -144,8 +145,13 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     key = setup_catalog(env, sqlite_path)
-    server = subprocess.Popen([GUNICORN, "-c", "config/gunicorn.conf.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [GUNICORN, "-c", "config/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         session = requests.Session()
         session.headers["X-API-KEY"] = key
@@ -161,9 +167,13 @@ def main() -> None:
 
         def api(connection_id):
             def call():
-                response = session.post(f"{base}/api/v1/checks/execute", timeout=10,
-                                        json={"connection_id": connection_id, "sql": SQL, "check_id": "chk_bench"})
+                response = session.post(
+                    f"{base}/api/v1/checks/execute",
+                    timeout=10,
+                    json={"connection_id": connection_id, "sql": SQL, "check_id": "chk_bench"},
+                )
                 assert response.status_code == 201 and response.json()["status"] == "fail", response.text
+
             return call
 
         pg = psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{WAREHOUSE_DB}")

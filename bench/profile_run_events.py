@@ -23,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dxp_bench_catalog")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dxp_bench_catalog"
+)
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-profile-" + "x" * 40)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
@@ -48,8 +50,9 @@ def main():
     from orgs.models import Organization
 
     organization = Organization.objects.get(slug="bench")
-    _, key = org_services.create_api_key(organization=organization, name=f"profile-{uuid.uuid4().hex[:6]}",
-                                         role="write")
+    _, key = org_services.create_api_key(
+        organization=organization, name=f"profile-{uuid.uuid4().hex[:6]}", role="write"
+    )
     client = Client(HTTP_X_API_KEY=key)
     prefix = uuid.uuid4().hex[:8]
 
@@ -57,8 +60,9 @@ def main():
         for n in range(count // 2):
             body = {"pipeline_id": f"pipeline_{1 + n % 199:03d}", "run_id": f"prof-{prefix}-{tag}-{n}"}
             for status, expected in (("running", 201), ("success", 200)):
-                response = client.post("/api/v1/runs/", json.dumps({**body, "status": status}),
-                                       content_type="application/json")
+                response = client.post(
+                    "/api/v1/runs/", json.dumps({**body, "status": status}), content_type="application/json"
+                )
                 assert response.status_code == expected, response.content[:300]
 
     events(40, "warm")
@@ -74,8 +78,12 @@ def main():
     events(args.events, "timed")
     cpu_ms = (time.process_time() - cpu0) * 1000 / args.events
     wall_ms = (time.perf_counter() - wall0) * 1000 / args.events
-    figures = {"events": args.events, "cpu_ms_per_event": round(cpu_ms, 3), "wall_ms_per_event": round(wall_ms, 3),
-               "sql_per_create_and_finish": len(statements)}
+    figures = {
+        "events": args.events,
+        "cpu_ms_per_event": round(cpu_ms, 3),
+        "wall_ms_per_event": round(wall_ms, 3),
+        "sql_per_create_and_finish": len(statements),
+    }
     if args.json:
         print(json.dumps(figures))
         return

@@ -43,8 +43,15 @@ def run_script(name, args, env=None, timeout=1500):
     LOGS.mkdir(parents=True, exist_ok=True)
     log(f"running bench/{name}.py {' '.join(args)}")
     started = time.perf_counter()
-    result = subprocess.run([PYTHON, f"bench/{name}.py", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                            capture_output=True, text=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        [PYTHON, f"bench/{name}.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     output = result.stdout + ("\n" + result.stderr if result.returncode else "")
     (LOGS / f"{name}.log").write_text(output)
     seconds = time.perf_counter() - started
@@ -57,12 +64,21 @@ def parse_catalog(output):
     figures = {}
     page = re.search(rf"page 1 {NUMBER} ms, page (\d+) {NUMBER} ms -> ratio {NUMBER}x", output)
     if page:
-        figures["run_history"] = {"page_1_p50_ms": float(page[1]), "deep_page": int(page[2]),
-                                  "deep_page_p50_ms": float(page[3]), "deep_over_first": float(page[4])}
-    for match in re.finditer(rf"(\d+) concurrent client\(s\).*?API {NUMBER} run events/s.*?insert\+commit "
-                             rf"{NUMBER}/s.*?API at {NUMBER}x", output):
+        figures["run_history"] = {
+            "page_1_p50_ms": float(page[1]),
+            "deep_page": int(page[2]),
+            "deep_page_p50_ms": float(page[3]),
+            "deep_over_first": float(page[4]),
+        }
+    for match in re.finditer(
+        rf"(\d+) concurrent client\(s\).*?API {NUMBER} run events/s.*?insert\+commit "
+        rf"{NUMBER}/s.*?API at {NUMBER}x",
+        output,
+    ):
         figures[f"run_events_{match[1]}_clients"] = {
-            "api_events_per_s": float(match[2]), "raw_inserts_per_s": float(match[3]), "api_over_raw": float(match[4])
+            "api_events_per_s": float(match[2]),
+            "raw_inserts_per_s": float(match[3]),
+            "api_over_raw": float(match[4]),
         }
     return figures
 
@@ -73,7 +89,8 @@ def parse_lineage(output):
         figures.setdefault(f"depth_{match[1]}", {}).update(api_p50_ms=float(match[2]), api_p95_ms=float(match[3]))
     for match in re.finditer(r"Marquez array-overlap depth=(\d): p50 (>= )?([\d.]+) ms.*?-> (>= )?([\d.]+)x", output):
         figures.setdefault(f"depth_{match[1]}", {}).update(
-            array_overlap_p50_ms=float(match[3]), array_overlap_capped=bool(match[2]),
+            array_overlap_p50_ms=float(match[3]),
+            array_overlap_capped=bool(match[2]),
             array_overlap_over_api=float(match[5]),
         )
     graph = re.search(r"graph: ([\d,]+) edges, ([\d,]+) datasets", output)
@@ -90,9 +107,12 @@ def parse_checks(output):
     for warehouse, direct in (("postgres", "postgres direct (psycopg)"), ("sqlite", "sqlite direct (sqlite3)")):
         if direct in figures and f"{warehouse} via API" in figures:
             api = figures[f"{warehouse} via API"]["p50_ms"]
-            ratios[warehouse] = {"api_p50_ms": api, "bare_query_p50_ms": figures[direct]["p50_ms"],
-                                 "api_over_bare": round(api / figures[direct]["p50_ms"], 1),
-                                 "api_overhead_ms": round(api - figures[direct]["p50_ms"], 2)}
+            ratios[warehouse] = {
+                "api_p50_ms": api,
+                "bare_query_p50_ms": figures[direct]["p50_ms"],
+                "api_over_bare": round(api / figures[direct]["p50_ms"], 1),
+                "api_overhead_ms": round(api - figures[direct]["p50_ms"], 2),
+            }
     return {"latencies": figures, "api_vs_bare_query": ratios}
 
 
@@ -161,8 +181,10 @@ def mixed_load(clients, seconds):
     server, port = catalog_runs.start_server(CATALOG_URL)
     try:
         queue = multiprocessing.Queue()
-        processes = [multiprocessing.Process(target=_mixed_client, args=(i, port, state["key"], seconds, queue))
-                     for i in range(clients)]
+        processes = [
+            multiprocessing.Process(target=_mixed_client, args=(i, port, state["key"], seconds, queue))
+            for i in range(clients)
+        ]
         started = time.perf_counter()
         for process in processes:
             process.start()
@@ -182,16 +204,25 @@ def mixed_load(clients, seconds):
     total = sum(len(values) for values in samples.values())
     failed = sum(errors.values())
     per_kind = {
-        kind: {"requests": len(values), "errors": errors.get(kind, 0),
-               "p50_ms": round(statistics.median(values), 2),
-               "p95_ms": round(sorted(values)[int(len(values) * 0.95) - 1], 2)}
+        kind: {
+            "requests": len(values),
+            "errors": errors.get(kind, 0),
+            "p50_ms": round(statistics.median(values), 2),
+            "p95_ms": round(sorted(values)[int(len(values) * 0.95) - 1], 2),
+        }
         for kind, values in sorted(samples.items())
     }
-    return {"client_processes": clients, "seconds": round(elapsed, 1), "requests": total,
-            "requests_per_s": round(total / elapsed, 1), "errors": failed,
-            "error_rate": round(failed / total, 5) if total else None, "by_kind": per_kind,
-            "mix_percent": {kind: weight for weight, kind in MIX},
-            "server": "gunicorn 3 workers x 4 threads, DJANGO_DEBUG=0, dxp_bench_catalog (1,000,000 runs)"}
+    return {
+        "client_processes": clients,
+        "seconds": round(elapsed, 1),
+        "requests": total,
+        "requests_per_s": round(total / elapsed, 1),
+        "errors": failed,
+        "error_rate": round(failed / total, 5) if total else None,
+        "by_kind": per_kind,
+        "mix_percent": {kind: weight for weight, kind in MIX},
+        "server": "gunicorn 3 workers x 4 threads, DJANGO_DEBUG=0, dxp_bench_catalog (1,000,000 runs)",
+    }
 
 
 # --- The report ----------------------------------------------------------------------------------
@@ -215,58 +246,84 @@ def write_report(report):
     catalog = r.get("catalog", {})
     history = catalog.get("run_history")
     if history:
-        lines.append(f"| Run history p50, page {history['deep_page']:,} vs page 1 (cursor) | "
-                     f"{history['deep_page_p50_ms']:.2f} ms | {history['page_1_p50_ms']:.2f} ms | "
-                     f"**{history['deep_over_first']:.2f}x** |")
+        lines.append(
+            f"| Run history p50, page {history['deep_page']:,} vs page 1 (cursor) | "
+            f"{history['deep_page_p50_ms']:.2f} ms | {history['page_1_p50_ms']:.2f} ms | "
+            f"**{history['deep_over_first']:.2f}x** |"
+        )
     for clients in (8, 1):
         events = catalog.get(f"run_events_{clients}_clients")
         if events:
-            lines.append(f"| Run events through the API vs raw psycopg INSERT+COMMIT, {clients} client(s) | "
-                         f"{events['api_events_per_s']:.0f}/s | {events['raw_inserts_per_s']:.0f}/s | "
-                         f"**{events['api_over_raw']:.2f}x** |")
+            lines.append(
+                f"| Run events through the API vs raw psycopg INSERT+COMMIT, {clients} client(s) | "
+                f"{events['api_events_per_s']:.0f}/s | {events['raw_inserts_per_s']:.0f}/s | "
+                f"**{events['api_over_raw']:.2f}x** |"
+            )
     lineage = r.get("lineage", {})
     for depth in (1, 3, 5):
         row = lineage.get(f"depth_{depth}")
         if row and "array_overlap_p50_ms" in row:
             capped = ">= " if row["array_overlap_capped"] else ""
-            lines.append(f"| Lineage depth {depth} on {lineage.get('edges', 0):,} edges: API p50 vs array-overlap "
-                         f"query | {row['api_p50_ms']:.1f} ms | {capped}{row['array_overlap_p50_ms']:.0f} ms | "
-                         f"**{capped}{row['array_overlap_over_api']:.0f}x faster** |")
+            lines.append(
+                f"| Lineage depth {depth} on {lineage.get('edges', 0):,} edges: API p50 vs array-overlap "
+                f"query | {row['api_p50_ms']:.1f} ms | {capped}{row['array_overlap_p50_ms']:.0f} ms | "
+                f"**{capped}{row['array_overlap_over_api']:.0f}x faster** |"
+            )
         elif row:
             lines.append(f"| Lineage depth {depth}: API p50 | {row['api_p50_ms']:.1f} ms | | |")
     for warehouse, row in r.get("checks", {}).get("api_vs_bare_query", {}).items():
-        lines.append(f"| Check execution through the API vs the bare query ({warehouse}) | {row['api_p50_ms']:.2f} ms "
-                     f"| {row['bare_query_p50_ms']:.2f} ms | **{row['api_over_bare']}x** "
-                     f"(+{row['api_overhead_ms']} ms) |")
+        lines.append(
+            f"| Check execution through the API vs the bare query ({warehouse}) | {row['api_p50_ms']:.2f} ms "
+            f"| {row['bare_query_p50_ms']:.2f} ms | **{row['api_over_bare']}x** "
+            f"(+{row['api_overhead_ms']} ms) |"
+        )
     mixed = r.get("mixed_load")
     if mixed:
-        lines.append(f"| Mixed load, {mixed['client_processes']} client processes, {mixed['seconds']} s | "
-                     f"{mixed['requests_per_s']:.0f} requests/s | | **error rate {mixed['error_rate']:.3%}** "
-                     f"({mixed['errors']} of {mixed['requests']:,}) |")
+        lines.append(
+            f"| Mixed load, {mixed['client_processes']} client processes, {mixed['seconds']} s | "
+            f"{mixed['requests_per_s']:.0f} requests/s | | **error rate {mixed['error_rate']:.3%}** "
+            f"({mixed['errors']} of {mixed['requests']:,}) |"
+        )
     profile = r.get("run_event_profile")
     if profile:
-        lines.append(f"| One run event in-process (profile_run_events.py) | {profile['cpu_ms_per_event']:.2f} ms CPU, "
-                     f"{profile['sql_per_create_and_finish']} SQL statements for a create + a finish | | |")
+        lines.append(
+            f"| One run event in-process (profile_run_events.py) | {profile['cpu_ms_per_event']:.2f} ms CPU, "
+            f"{profile['sql_per_create_and_finish']} SQL statements for a create + a finish | | |"
+        )
     billing = r.get("billing", {}).get("lines")
     if billing:
         lines += ["", "## Plan limits (bench/billing_limits.py, as printed)", "", "```", *billing, "```"]
     if mixed:
-        lines += ["", "## Mixed load by request kind", "",
-                  "| Kind | Share | Requests | Errors | p50 | p95 |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Mixed load by request kind",
+            "",
+            "| Kind | Share | Requests | Errors | p50 | p95 |",
+            "|---|---|---|---|---|---|",
+        ]
         for kind, row in mixed["by_kind"].items():
-            lines.append(f"| {kind} | {mixed['mix_percent'][kind]}% | {row['requests']:,} | {row['errors']} | "
-                         f"{row['p50_ms']:.1f} ms | {row['p95_ms']:.1f} ms |")
+            lines.append(
+                f"| {kind} | {mixed['mix_percent'][kind]}% | {row['requests']:,} | {row['errors']} | "
+                f"{row['p50_ms']:.1f} ms | {row['p95_ms']:.1f} ms |"
+            )
         lines.append("")
-        lines.append("A `run_event` is two requests (the `running` event that creates the run, then its `success`). "
-                     f"Server: {mixed['server']}; the client processes share the same 2 vCPUs.")
-    lines += ["", "## How each figure is measured", "",
-              "- Run history and run events: `bench/catalog_runs.py --reuse` (docs/benchmarks-catalog.md).",
-              "- Lineage: `bench/lineage_graph.py --reuse` (docs/benchmarks-lineage.md).",
-              "- Check execution: `bench/checks_execute.py` (docs/benchmarks-checks.md).",
-              "- Plan limits: `bench/billing_limits.py` (docs/benchmarks-billing.md); its figures are in the JSON.",
-              "- Mixed load and run-event profile: `bench/run_all.py`, `bench/profile_run_events.py`.",
-              "", "Durations of each step (s): " + ", ".join(f"{k} {v}" for k, v in report["durations_s"].items()),
-              ""]
+        lines.append(
+            "A `run_event` is two requests (the `running` event that creates the run, then its `success`). "
+            f"Server: {mixed['server']}; the client processes share the same 2 vCPUs."
+        )
+    lines += [
+        "",
+        "## How each figure is measured",
+        "",
+        "- Run history and run events: `bench/catalog_runs.py --reuse` (docs/benchmarks-catalog.md).",
+        "- Lineage: `bench/lineage_graph.py --reuse` (docs/benchmarks-lineage.md).",
+        "- Check execution: `bench/checks_execute.py` (docs/benchmarks-checks.md).",
+        "- Plan limits: `bench/billing_limits.py` (docs/benchmarks-billing.md); its figures are in the JSON.",
+        "- Mixed load and run-event profile: `bench/run_all.py`, `bench/profile_run_events.py`.",
+        "",
+        "Durations of each step (s): " + ", ".join(f"{k} {v}" for k, v in report["durations_s"].items()),
+        "",
+    ]
     if report.get("failures"):
         lines += ["Steps that failed in this run: " + ", ".join(report["failures"]), ""]
     extra = ROOT / "docs" / "benchmarks-notes.md"
@@ -281,8 +338,11 @@ def main():
     parser.add_argument("--mixed-seconds", type=int, default=30)
     parser.add_argument("--mixed-clients", type=int, default=4)
     parser.add_argument("--skip", default="", help="comma-separated: catalog,lineage,checks,billing,profile,mixed")
-    parser.add_argument("--render-only", action="store_true",
-                        help="rewrite docs/benchmarks.md from docs/benchmarks.json (and docs/benchmarks-notes.md)")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite docs/benchmarks.md from docs/benchmarks.json (and docs/benchmarks-notes.md)",
+    )
     args = parser.parse_args()
     if args.render_only:
         write_report(json.loads((ROOT / "docs" / "benchmarks.json").read_text()))
@@ -290,18 +350,32 @@ def main():
     skip = set(filter(None, args.skip.split(",")))
     reuse = ["--reuse"] if args.reuse else []
     began = time.perf_counter()
-    report = {"generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{os.cpu_count()} vCPUs, {platform.python_implementation()} {platform.python_version()}, "
-                         f"load average {os.getloadavg()[0]:.1f} at the start",
-              "results": {}, "durations_s": {}, "failures": []}
+    report = {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} vCPUs, {platform.python_implementation()} {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start",
+        "results": {},
+        "durations_s": {},
+        "failures": [],
+    }
     steps = [
         ("catalog", "catalog_runs", reuse, parse_catalog, {"BENCH_DATABASE_URL": CATALOG_URL}),
         ("lineage", "lineage_graph", reuse, parse_lineage, {}),
         ("checks", "checks_execute", [], parse_checks, {}),
-        ("billing", "billing_limits", ["--runs", "20000", "--calls", "500"], parse_billing,
-         {"DATABASE_URL": CATALOG_URL.rsplit("/", 1)[0] + "/dxp_bench_billing"}),
-        ("run_event_profile", "profile_run_events", ["--json"], lambda out: json.loads(out.strip().splitlines()[-1]),
-         {"BENCH_DATABASE_URL": CATALOG_URL}),
+        (
+            "billing",
+            "billing_limits",
+            ["--runs", "20000", "--calls", "500"],
+            parse_billing,
+            {"DATABASE_URL": CATALOG_URL.rsplit("/", 1)[0] + "/dxp_bench_billing"},
+        ),
+        (
+            "run_event_profile",
+            "profile_run_events",
+            ["--json"],
+            lambda out: json.loads(out.strip().splitlines()[-1]),
+            {"BENCH_DATABASE_URL": CATALOG_URL},
+        ),
     ]
     for key, script, script_args, parse, env in steps:
         if key in skip or (key == "run_event_profile" and "profile" in skip):
@@ -338,8 +412,7 @@ def _ensure_billing_database(url):
             return
         admin.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "1"}
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True,
-                   timeout=900)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=900)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ REVENUE_REPORT = {
     ],
 }
 
+
 def connections(organization):
     """The demo connections; their secrets are references into the organization's own env namespace
     (`DATAXPIPE_SECRET_DEMO_...` for the `demo` organization), the only names it may use."""
@@ -91,6 +92,7 @@ def connections(organization):
             },
         ),
     ]
+
 
 # (pipeline, days ago, final status); the newest orders_sync run is still running.
 ORDERS_HISTORY = ["success"] * 5 + ["failed", "success", "success", "cancelled", "success", "failed", "success"]

@@ -26,8 +26,10 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _PRIVATE = tuple(ipaddress.ip_network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-_PUBLIC_HINT = "warehouses must be on public addresses unless the operator allows the network " \
+_PUBLIC_HINT = (
+    "warehouses must be on public addresses unless the operator allows the network "
     "(DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS)"
+)
 
 
 class EgressRefused(Exception):
@@ -114,8 +116,9 @@ def _in_allowed(address: IPAddress, networks) -> bool:
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         candidates.append(embedded)
-    return any(candidate in network for candidate in candidates for network in networks
-               if candidate.version == network.version)
+    return any(
+        candidate in network for candidate in candidates for network in networks if candidate.version == network.version
+    )
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:
@@ -149,8 +152,11 @@ def _catalog_database() -> tuple[bool, set[IPAddress], int, set[str]] | None:
     host = str(database.get("HOST") or "")
     port = int(database.get("PORT") or 5432)
     configured = settings.DATABASES.get("default", {})
-    names = {str(name) for name in (database.get("NAME"), configured.get("NAME"),
-                                    (database.get("TEST") or {}).get("NAME")) if name}
+    names = {
+        str(name)
+        for name in (database.get("NAME"), configured.get("NAME"), (database.get("TEST") or {}).get("NAME"))
+        if name
+    }
     local = not host or host.startswith("/")
     addresses: set[IPAddress] = set()
     if not local:

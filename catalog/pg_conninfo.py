@@ -17,8 +17,16 @@ import psycopg.conninfo
 # host, port, dbname, user, password: the target; the rest only tighten TLS or are replaced by the connector
 # (connect_timeout is bounded by the catalog, application_name is replaced by the check's own).
 ALLOWED_PARAMETERS = (
-    "host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "channel_binding",
-    "connect_timeout", "application_name",
+    "host",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "sslmode",
+    "sslrootcert",
+    "channel_binding",
+    "connect_timeout",
+    "application_name",
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CHANNEL_BINDINGS = ("disable", "prefer", "require")
@@ -53,8 +61,10 @@ def parameter_problem(name: str, value) -> str | None:
     """Why libpq parameter `name` (set to `value`) is refused, or None."""
     if name not in ALLOWED_PARAMETERS:
         allowed = ", ".join(ALLOWED_PARAMETERS)
-        return f"the libpq parameter {name!r} is not allowed (the catalog sets its own session and files); " \
-               f"allowed: {allowed}."
+        return (
+            f"the libpq parameter {name!r} is not allowed (the catalog sets its own session and files); "
+            f"allowed: {allowed}."
+        )
     if name == "sslmode" and value not in SSL_MODES:
         return f"sslmode must be one of {', '.join(SSL_MODES)}."
     if name == "sslrootcert" and value != "system":
@@ -88,8 +98,14 @@ def target_from_config(config: dict) -> Target:
             problem = parameter_problem(name, value)
             if problem:
                 raise ConninfoProblem(f"dsn: {problem}")
-    overrides = {"host": "host", "port": "port", "database": "dbname", "user": "user", "password": "password",
-                 "sslmode": "sslmode"}
+    overrides = {
+        "host": "host",
+        "port": "port",
+        "database": "dbname",
+        "user": "user",
+        "password": "password",
+        "sslmode": "sslmode",
+    }
     for key, name in overrides.items():
         if config.get(key) not in (None, ""):
             parameters[name] = config[key] if key == "port" else str(config[key])

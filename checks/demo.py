@@ -28,8 +28,7 @@ DEMO_CHECKS = [
     # (check id, SQL for SQLite); the demo data makes the first pass and the other two fail.
     (
         "chk_order_id_unique",
-        "SELECT COUNT(*) AS violations FROM "
-        "(SELECT order_id FROM clean_orders GROUP BY order_id HAVING COUNT(*) > 1)",
+        "SELECT COUNT(*) AS violations FROM (SELECT order_id FROM clean_orders GROUP BY order_id HAVING COUNT(*) > 1)",
     ),
     ("chk_revenue_not_negative", "SELECT COUNT(*) AS violations FROM orders_daily WHERE revenue < 0"),
     (
@@ -70,7 +69,9 @@ def ensure_connection(organization, path: str) -> Connection:
         if connection is None:
             enforce_limit(organization, "connections")
             connection = Connection.objects.create(
-                organization=organization, connection_id=CONNECTION_ID, type=ConnectionType.SQLITE,
+                organization=organization,
+                connection_id=CONNECTION_ID,
+                type=ConnectionType.SQLITE,
                 config={"path": path},
             )
         elif connection.config.get("path") != path:

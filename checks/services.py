@@ -335,7 +335,11 @@ def execute_check(
         message = scrub(str(failure), connector.secret_values() if connector else [])
         logger.warning(
             "check %s on connection %s of %s: %s error: %s",
-            check_id, connection.connection_id, organization.slug, failure.kind, message,
+            check_id,
+            connection.connection_id,
+            organization.slug,
+            failure.kind,
+            message,
         )
     result, created = _save_result(
         organization,

@@ -105,28 +105,81 @@ _FORBIDDEN_NODES: dict[type, str] = {
 # statement timeout bounds it. The sqlite connector's authorizer consults the same list at run time.
 _FORBIDDEN_FUNCTIONS = {
     # PostgreSQL: server files and directories, the server log
-    "pg_read_*", "pg_ls_*", "pg_stat_file", "pg_file_*", "pg_logdir_ls", "pg_current_logfile",
+    "pg_read_*",
+    "pg_ls_*",
+    "pg_stat_file",
+    "pg_file_*",
+    "pg_logdir_ls",
+    "pg_current_logfile",
     # PostgreSQL: large objects (server-side lo_import/lo_export read and write files)
-    "lo_*", "loread", "lowrite",
+    "lo_*",
+    "loread",
+    "lowrite",
     # PostgreSQL: SQL given as a string (run unchecked), other databases, whole tables by name
-    "ts_stat", "ts_rewrite", "query_to_xml*", "query_to_json*", "cursor_to_xml*", "database_to_xml*",
-    "schema_to_xml*", "table_to_xml*", "xmlexists_query", "dblink*",
+    "ts_stat",
+    "ts_rewrite",
+    "query_to_xml*",
+    "query_to_json*",
+    "cursor_to_xml*",
+    "database_to_xml*",
+    "schema_to_xml*",
+    "table_to_xml*",
+    "xmlexists_query",
+    "dblink*",
     # PostgreSQL: settings (read or changed)
-    "set_config", "current_setting", "pg_reload_conf",
+    "set_config",
+    "current_setting",
+    "pg_reload_conf",
     # PostgreSQL: other sessions, advisory locks (they outlive the check), notifications
-    "pg_terminate_backend", "pg_cancel_backend", "pg_advisory*", "pg_try_advisory*", "pg_notify",
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "pg_advisory*",
+    "pg_try_advisory*",
+    "pg_notify",
     # PostgreSQL: server state, WAL, backups, replication, statistics
-    "pg_rotate_logfile", "pg_promote", "pg_log_*", "pg_backup_*", "pg_start_backup", "pg_stop_backup",
-    "pg_switch_wal", "pg_switch_xlog", "pg_wal_*", "pg_xlog_*", "pg_create_*", "pg_drop_*", "pg_copy_*",
-    "pg_replication_*", "pg_logical_*", "pg_sync_replication_slots", "pg_import_*", "pg_stat_reset*",
-    "pg_stat_statements_reset", "pg_extension_config_dump", "pg_truncate_visibility_map", "get_raw_page",
+    "pg_rotate_logfile",
+    "pg_promote",
+    "pg_log_*",
+    "pg_backup_*",
+    "pg_start_backup",
+    "pg_stop_backup",
+    "pg_switch_wal",
+    "pg_switch_xlog",
+    "pg_wal_*",
+    "pg_xlog_*",
+    "pg_create_*",
+    "pg_drop_*",
+    "pg_copy_*",
+    "pg_replication_*",
+    "pg_logical_*",
+    "pg_sync_replication_slots",
+    "pg_import_*",
+    "pg_stat_reset*",
+    "pg_stat_statements_reset",
+    "pg_extension_config_dump",
+    "pg_truncate_visibility_map",
+    "get_raw_page",
     # PostgreSQL: transaction ids (calling them assigns one) and sequences
-    "txid_*", "pg_current_xact_id*", "nextval", "setval", "currval", "lastval",
+    "txid_*",
+    "pg_current_xact_id*",
+    "nextval",
+    "setval",
+    "currval",
+    "lastval",
     # SQLite: extensions and files (the latter exist in the sqlite3 shell and some builds)
-    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "fsdir",
+    "load_extension",
+    "readfile",
+    "writefile",
+    "edit",
+    "fts3_tokenizer",
+    "fsdir",
     # Snowflake: system functions act on the account (cancel queries, alter pipes...); stage URLs;
     # IDENTIFIER() takes a name from a string
-    "system$*", "get_presigned_url", "build_scoped_file_url", "build_stage_file_url", "identifier",
+    "system$*",
+    "get_presigned_url",
+    "build_scoped_file_url",
+    "build_stage_file_url",
+    "identifier",
     # BigQuery: federated queries run SQL on another database
     "external_query",
 }
@@ -274,8 +327,9 @@ def _check_postgres_token(tokens: list[Token], index: int) -> None:
         decoded = normalize_name(decode_unicode_escapes(tokens[index + 1].text, escape))
         if _is_forbidden_function(decoded):
             _refuse_function(decoded)
-        raise UnsafeSQL(f'The SQL uses a U&"..." escaped identifier (it reads "{decoded[:63]}"); '
-                        "write the name itself.")
+        raise UnsafeSQL(
+            f'The SQL uses a U&"..." escaped identifier (it reads "{decoded[:63]}"); write the name itself.'
+        )
     if token.token_type in _PLAIN_STRINGS and ("\\'" in token.text or token.text.endswith("\\")):
         raise UnsafeSQL(
             "The SQL has a string with a backslash before a quote; whether the string ends there depends on "

@@ -12,9 +12,9 @@ import psycopg
 
 # DATABASE_TEST_NAME first: two suites that share DATABASE_URL but name their test databases apart
 # (config/settings.py) must not share warehouses either.
-_SUITE = (
-    os.environ.get("DATABASE_TEST_NAME") or os.environ.get("DATABASE_URL", "dxp").rsplit("/", 1)[-1] or "dxp"
-) + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+_SUITE = (os.environ.get("DATABASE_TEST_NAME") or os.environ.get("DATABASE_URL", "dxp").rsplit("/", 1)[-1] or "dxp") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 WAREHOUSE_DB = f"{_SUITE}_checks_wh"
 CHECKER_ROLE = f"{_SUITE}_checker"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"

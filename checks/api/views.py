@@ -73,4 +73,3 @@ class ExecuteCheckView(OrganizationScopedMixin, APIView):
             body = {**body, "detail": "The warehouse could not be reached; the error is recorded."}
             return Response(body, status=status.HTTP_502_BAD_GATEWAY)
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
-

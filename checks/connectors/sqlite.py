@@ -93,7 +93,11 @@ class SqliteConnector(Connector):
             return connection
 
         self.engine = sqlalchemy.create_engine(
-            "sqlite://", creator=open_read_only, poolclass=QueuePool, pool_size=2, max_overflow=3,
+            "sqlite://",
+            creator=open_read_only,
+            poolclass=QueuePool,
+            pool_size=2,
+            max_overflow=3,
             pool_timeout=self.timeout_seconds,
         )
 

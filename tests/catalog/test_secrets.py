@@ -107,7 +107,9 @@ class TestOverlappingPrefixes:
         org_a = make_org("a")
         monkeypatch.setenv("DATAXPIPE_SECRET_A_B_X", "a-secret-of-org-a")
         connection = services.create_connection(
-            organization=org_a, connection_id="pg", connection_type="postgres",
+            organization=org_a,
+            connection_id="pg",
+            connection_type="postgres",
             config={"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_A_B_X"},
         )
         assert resolve_connection_config(connection)["password"] == "a-secret-of-org-a"

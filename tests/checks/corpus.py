@@ -49,7 +49,7 @@ DANGEROUS_SQL = [
     ("postgres", "SELECT COUNT(*) FROM dblink('dbname=postgres', 'DELETE FROM orders') AS t(x int)"),
     ("postgres", "SELECT query_to_xml('DELETE FROM orders RETURNING 1', true, false, '')"),
     ("postgres", "SELECT pg_terminate_backend(1)"),
-    ("postgres", 'SELECT "pg_read_file"(\'/etc/hostname\')'),
+    ("postgres", "SELECT \"pg_read_file\"('/etc/hostname')"),
     # SQLite
     ("sqlite", "ATTACH DATABASE '/tmp/other.sqlite3' AS other"),
     ("sqlite", "DETACH DATABASE other"),
@@ -110,7 +110,7 @@ FORBIDDEN_SPELLINGS = [
     ("postgres", "SELECT \"PG_READ_FILE\"('/etc/passwd')"),
     ("postgres", "SELECT Pg_Read_File('/etc/passwd')"),
     ("postgres", "SELECT pg_catalog.pg_read_file('/etc/passwd')"),
-    ("postgres", "SELECT \"pg_catalog\".\"pg_ls_dir\"('.')"),
+    ("postgres", 'SELECT "pg_catalog"."pg_ls_dir"(\'.\')'),
     ("postgres", "SELECT pg_catalog . /* hop */ pg_ls_dir /* skip */ ('.')"),
     ("postgres", "SELECT pg_read_file(filename => '/etc/passwd')"),
     # PostgreSQL: functions as table sources and in every clause
@@ -172,7 +172,7 @@ FORBIDDEN_SPELLINGS = [
     ("sqlite", "SELECT `readfile`('/etc/passwd')"),
     ("sqlite", "SELECT COUNT(*) FROM fsdir('.')"),
     # Snowflake
-    ("snowflake", "SELECT \"SYSTEM$CANCEL_ALL_QUERIES\"(1)"),
+    ("snowflake", 'SELECT "SYSTEM$CANCEL_ALL_QUERIES"(1)'),
     ("snowflake", "SELECT system$cancel_all_queries(1)"),
     ("snowflake", "SELECT IDENTIFIER('SYSTEM$CANCEL_ALL_QUERIES')(1)"),
     ("snowflake", "SELECT COUNT(*) FROM IDENTIFIER('other_db.public.orders')"),
@@ -192,8 +192,11 @@ SAFE_SPELLINGS = [
     ("any", "SELECT COUNT(*) FROM orders WHERE CASE WHEN amount < 0 THEN 1 ELSE 0 END = 1"),
     ("any", "SELECT COUNT(*) FROM orders WHERE CAST(amount AS INTEGER) < 0"),
     ("any", "SELECT COALESCE(SUM(CASE WHEN amount < 0 THEN 1 ELSE 0 END), 0) FROM orders"),
-    ("any", "SELECT COUNT(*) FROM (SELECT order_id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY amount) AS rn "
-            "FROM orders) t WHERE rn > 1"),
+    (
+        "any",
+        "SELECT COUNT(*) FROM (SELECT order_id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY amount) AS rn "
+        "FROM orders) t WHERE rn > 1",
+    ),
     ("any", "WITH a AS (SELECT order_id FROM orders), b AS (SELECT order_id FROM a) SELECT COUNT(*) FROM b"),
     ("any", "SELECT COUNT(*) FROM orders WHERE note = '((((((((((((((((((((((((((((((((((((((((((((((('"),
     ("any", "SELECT COUNT(*) FROM orders -- ((((((((((((((((((((((((((((((((((((((((((((((((\n"),

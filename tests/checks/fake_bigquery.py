@@ -42,8 +42,14 @@ def service_account_key(token_uri: str) -> str:
 
 def _error(code: int, reason: str, message: str) -> dict:
     status = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(code, "UNKNOWN")
-    return {"error": {"code": code, "message": message, "status": status,
-                      "errors": [{"reason": reason, "message": message, "domain": "global"}]}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "status": status,
+            "errors": [{"reason": reason, "message": message, "domain": "global"}],
+        }
+    }
 
 
 def answer_for(sql: str) -> tuple[int, dict, float]:
@@ -53,8 +59,15 @@ def answer_for(sql: str) -> tuple[int, dict, float]:
     if "missing_table" in sql:
         return 404, _error(404, "notFound", "Not found: Table acme-analytics:analytics.missing_table"), 0
     if "huge_table" in sql:
-        return 400, _error(400, "bytesBilledLimitExceeded",
-                           "Query exceeded limit for bytes billed: 1000. 10485760 or higher required."), 0
+        return (
+            400,
+            _error(
+                400,
+                "bytesBilledLimitExceeded",
+                "Query exceeded limit for bytes billed: 1000. 10485760 or higher required.",
+            ),
+            0,
+        )
     if "amount < 0" in sql:
         return 200, {"fields": [{"name": "violations", "type": "INTEGER"}], "rows": [["2"]]}, 0
     return 200, {"fields": [{"name": "f0_", "type": "INTEGER"}], "rows": [["0"]]}, 0
@@ -87,8 +100,14 @@ class FakeBigQuery:
                     return
                 body = json.loads(raw or b"{}")
                 path = self.path.split("?", 1)[0]
-                fake.requests.append({"method": "POST", "path": path, "body": body,
-                                      "authorization": self.headers.get("Authorization", "")})
+                fake.requests.append(
+                    {
+                        "method": "POST",
+                        "path": path,
+                        "body": body,
+                        "authorization": self.headers.get("Authorization", ""),
+                    }
+                )
                 if not path.endswith("/queries"):
                     self._send(404, _error(404, "notFound", f"Unknown path {path}"))
                     return
@@ -99,17 +118,23 @@ class FakeBigQuery:
                     self._send(status, answer)
                     return
                 project = path.split("/")[4]
-                self._send(200, {
-                    "kind": "bigquery#queryResponse",
-                    "jobReference": {"projectId": project, "jobId": f"job_{len(fake.requests)}",
-                                     "location": body.get("location", "US")},
-                    "schema": {"fields": [{**field, "mode": "NULLABLE"} for field in answer["fields"]]},
-                    "rows": [{"f": [{"v": value} for value in row]} for row in answer["rows"]],
-                    "totalRows": str(len(answer["rows"])),
-                    "jobComplete": True,
-                    "totalBytesProcessed": "0",
-                    "cacheHit": False,
-                })
+                self._send(
+                    200,
+                    {
+                        "kind": "bigquery#queryResponse",
+                        "jobReference": {
+                            "projectId": project,
+                            "jobId": f"job_{len(fake.requests)}",
+                            "location": body.get("location", "US"),
+                        },
+                        "schema": {"fields": [{**field, "mode": "NULLABLE"} for field in answer["fields"]]},
+                        "rows": [{"f": [{"v": value} for value in row]} for row in answer["rows"]],
+                        "totalRows": str(len(answer["rows"])),
+                        "jobComplete": True,
+                        "totalBytesProcessed": "0",
+                        "cacheHit": False,
+                    },
+                )
 
             def do_GET(self):
                 fake.requests.append({"method": "GET", "path": self.path.split("?", 1)[0], "body": None})

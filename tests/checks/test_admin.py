@@ -32,9 +32,16 @@ def results(org_a):
     ]
     for index, (check_id, status, severity, owner, hours) in enumerate(rows):
         CheckResult.objects.create(
-            organization=org_a, result_id=f"r{index}", check_id=check_id, status=status, severity=severity,
-            pipeline=owner, run=run if owner == pipeline else None, violations=0 if status == "pass" else 2,
-            executed_at=BASE + timedelta(hours=hours), error_message="boom" if status == "error" else "",
+            organization=org_a,
+            result_id=f"r{index}",
+            check_id=check_id,
+            status=status,
+            severity=severity,
+            pipeline=owner,
+            run=run if owner == pipeline else None,
+            violations=0 if status == "pass" else 2,
+            executed_at=BASE + timedelta(hours=hours),
+            error_message="boom" if status == "error" else "",
         )
     return run
 
@@ -57,8 +64,11 @@ def test_results_list_failed_first_then_errors_then_passes(admin_client, results
         ("status__exact=fail", ["chk_failing_new", "chk_failing_old"], ["chk_erroring", "chk_passing_newest"]),
         ("severity__exact=warn", ["chk_failing_new", "chk_erroring"], ["chk_failing_old"]),
         ("pipeline=billing", ["chk_failing_new"], ["chk_failing_old", "chk_erroring"]),
-        ("executed_at__gte=2025-06-01+09:00:00%2B00:00&executed_at__lt=2025-06-02+00:00:00%2B00:00", ["chk_erroring"],
-         ["chk_failing_old"]),
+        (
+            "executed_at__gte=2025-06-01+09:00:00%2B00:00&executed_at__lt=2025-06-02+00:00:00%2B00:00",
+            ["chk_erroring"],
+            ["chk_failing_old"],
+        ),
         ("q=run-abc123", ["chk_failing_old"], ["chk_failing_new"]),
     ],
 )
@@ -99,8 +109,14 @@ def test_the_list_never_counts_the_whole_table_and_its_queries_do_not_grow(admin
         admin_client.get("/admin/checks/checkresult/")
     for index in range(30):
         run = make_run(org_a, results.pipeline, f"run-{index}")
-        CheckResult.objects.create(organization=org_a, result_id=f"more-{index}", check_id="chk", status="fail",
-                                   pipeline=results.pipeline, run=run)
+        CheckResult.objects.create(
+            organization=org_a,
+            result_id=f"more-{index}",
+            check_id="chk",
+            status="fail",
+            pipeline=results.pipeline,
+            run=run,
+        )
     with CaptureQueriesContext(connection) as many:
         admin_client.get("/admin/checks/checkresult/")
     assert len(many.captured_queries) == len(few.captured_queries)

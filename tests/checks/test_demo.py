@@ -18,11 +18,11 @@ def test_seed_creates_the_warehouse_connection_and_results(org_a, allowed_dir):
     assert statuses == {"chk_order_id_unique": "pass", "chk_revenue_not_negative": "fail", "chk_freshness": "fail"}
 
 
-def test_seed_attaches_results_to_the_demo_pipelines_runs_and_is_idempotent(org_a, tmp_path, settings,
-                                                                            client_a):
+def test_seed_attaches_results_to_the_demo_pipelines_runs_and_is_idempotent(org_a, tmp_path, settings, client_a):
     settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path / "not-yet-created")]
-    pipeline = register_pipeline(org_a, "orders_sync", checks=[
-        {"id": "chk_revenue_not_negative", "dataset": "orders_daily", "severity": "warn"}])
+    pipeline = register_pipeline(
+        org_a, "orders_sync", checks=[{"id": "chk_revenue_not_negative", "dataset": "orders_daily", "severity": "warn"}]
+    )
     make_run(org_a, pipeline, "run-1", status="success")
     make_run(org_a, pipeline, "run-2", status="failed")
     output = io.StringIO()

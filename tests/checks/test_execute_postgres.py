@@ -32,12 +32,22 @@ def test_failing_and_passing_checks(client_a, warehouse):
     assert (passing.status_code, passing.json()["status"], passing.json()["violations"]) == (201, "pass", 0)
 
 
-def test_host_and_port_config_with_a_password_resolved_from_the_environment(client_a, org_a, pg_warehouse_dsn,
-                                                                              monkeypatch):
+def test_host_and_port_config_with_a_password_resolved_from_the_environment(
+    client_a, org_a, pg_warehouse_dsn, monkeypatch
+):
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_PW", "not-needed-with-trust-auth")
-    make_connection(org_a, "pg-parts", "postgres", {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB,
-                                                    "user": CHECKER_ROLE,
-                                                    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW"})
+    make_connection(
+        org_a,
+        "pg-parts",
+        "postgres",
+        {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": WAREHOUSE_DB,
+            "user": CHECKER_ROLE,
+            "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PW",
+        },
+    )
     response = execute(client_a, {"connection_id": "pg-parts", "sql": NEGATIVE_AMOUNTS, "check_id": "c"})
     assert (response.status_code, response.json()["status"]) == (201, "fail")
 
@@ -66,8 +76,9 @@ def test_an_unreachable_warehouse_is_a_502_with_a_recorded_error(client_a, org_a
 
 def test_a_refused_login_is_a_502_with_the_same_message_as_any_connect_failure(client_a, org_a):
     """A login refused, a closed port and a non-PostgreSQL service look alike: the API is no port scanner."""
-    make_connection(org_a, "pg-nobody", "postgres",
-                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "user": "no_such_role"})
+    make_connection(
+        org_a, "pg-nobody", "postgres", {"host": "127.0.0.1", "database": WAREHOUSE_DB, "user": "no_such_role"}
+    )
     response = execute(client_a, {"connection_id": "pg-nobody", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert response.json()["error_message"] == CONNECT_FAILED
@@ -75,8 +86,12 @@ def test_a_refused_login_is_a_502_with_the_same_message_as_any_connect_failure(c
 
 def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_warehouse_dsn, monkeypatch):
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_DB", "s3cr3t-database-name")
-    make_connection(org_a, "pg-secret", "postgres",
-                    {"host": "127.0.0.1", "user": CHECKER_ROLE, "database_secret": "env:DATAXPIPE_SECRET_ORG_A_DB"})
+    make_connection(
+        org_a,
+        "pg-secret",
+        "postgres",
+        {"host": "127.0.0.1", "user": CHECKER_ROLE, "database_secret": "env:DATAXPIPE_SECRET_ORG_A_DB"},
+    )
     response = execute(client_a, {"connection_id": "pg-secret", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "s3cr3t" not in response.content.decode()
@@ -85,9 +100,17 @@ def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_wa
 
 def test_an_unresolvable_secret_is_a_recorded_error(client_a, org_a, monkeypatch):
     monkeypatch.delenv("DATAXPIPE_SECRET_ORG_A_NO", raising=False)
-    make_connection(org_a, "pg-unset", "postgres",
-                    {"host": "127.0.0.1", "database": WAREHOUSE_DB, "user": CHECKER_ROLE,
-                     "password_secret": "env:DATAXPIPE_SECRET_ORG_A_NO"})
+    make_connection(
+        org_a,
+        "pg-unset",
+        "postgres",
+        {
+            "host": "127.0.0.1",
+            "database": WAREHOUSE_DB,
+            "user": CHECKER_ROLE,
+            "password_secret": "env:DATAXPIPE_SECRET_ORG_A_NO",
+        },
+    )
     response = execute(client_a, {"connection_id": "pg-unset", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "DATAXPIPE_SECRET_ORG_A_NO is not set" in response.json()["error_message"]
@@ -100,8 +123,9 @@ def test_sql_errors_are_recorded_as_errors(client_a, warehouse):
 
 
 @pytest.mark.parametrize(("written_for", "sql"), DANGEROUS_SQL)
-def test_dangerous_sql_is_refused_and_the_warehouse_is_unchanged(client_a, warehouse, pg_warehouse_dsn,
-                                                                  written_for, sql):
+def test_dangerous_sql_is_refused_and_the_warehouse_is_unchanged(
+    client_a, warehouse, pg_warehouse_dsn, written_for, sql
+):
     before = pg_snapshot(PG_WAREHOUSE_ADMIN_DSN)
     response = execute(client_a, {"connection_id": "pg-prod", "sql": sql, "check_id": "chk_evil"})
     assert response.status_code == 400, (sql, response.content)
@@ -129,8 +153,7 @@ def test_the_read_only_transaction_refuses_writes_even_past_the_parser(warehouse
 
 
 def test_the_connector_times_out_on_its_own(org_a, pg_warehouse_dsn):
-    connection = make_connection(org_a, "pg-t", "postgres",
-                                 {"dsn": pg_warehouse_dsn, "statement_timeout_seconds": 0.2})
+    connection = make_connection(org_a, "pg-t", "postgres", {"dsn": pg_warehouse_dsn, "statement_timeout_seconds": 0.2})
     with pytest.raises(WarehouseTimeout):
         connector_for(connection).fetch("SELECT pg_sleep(10)", max_rows=2, tag=QueryTag("org-a", "pg-t"))
 

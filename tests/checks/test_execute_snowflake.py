@@ -13,8 +13,15 @@ from tests.checks.factories import make_connection
 # fakesnow warns about an extra Arrow copy on every result; that is its business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-CONFIG = {"account": "acme-eu", "user": "checker", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_TEST_SF_PASSWORD",
-          "warehouse": "CHECKS_WH", "database": "ANALYTICS", "schema": "PUBLIC", "role": "CHECKS_READER"}
+CONFIG = {
+    "account": "acme-eu",
+    "user": "checker",
+    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_TEST_SF_PASSWORD",
+    "warehouse": "CHECKS_WH",
+    "database": "ANALYTICS",
+    "schema": "PUBLIC",
+    "role": "CHECKS_READER",
+}
 
 
 def _snapshot():
@@ -65,8 +72,9 @@ def test_sql_errors_are_recorded_with_the_warehouses_message(client_a, sf_prod):
 
 
 @pytest.mark.parametrize(("written_for", "sql"), DANGEROUS_SQL)
-def test_dangerous_sql_is_refused_and_the_warehouse_is_unchanged(client_a, sf_prod, snowflake_account,
-                                                                  written_for, sql):
+def test_dangerous_sql_is_refused_and_the_warehouse_is_unchanged(
+    client_a, sf_prod, snowflake_account, written_for, sql
+):
     before = snowflake_account()
     response = execute(client_a, {"connection_id": "sf-prod", "sql": sql, "check_id": "chk_evil"})
     assert response.status_code == 400, (sql, response.content)

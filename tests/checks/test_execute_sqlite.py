@@ -53,8 +53,16 @@ def test_a_registered_check_supplies_its_sql_threshold_and_links_the_run(client_
     pipeline = register_pipeline(
         org_a,
         "orders_sync",
-        checks=[{"id": "chk_negative", "dataset": "orders", "connection_id": "shop", "severity": "warn",
-                 "sql": NEGATIVE_AMOUNTS, "threshold": 1}],
+        checks=[
+            {
+                "id": "chk_negative",
+                "dataset": "orders",
+                "connection_id": "shop",
+                "severity": "warn",
+                "sql": NEGATIVE_AMOUNTS,
+                "threshold": 1,
+            }
+        ],
     )
     make_run(org_a, pipeline, "run-abc123")
     response = execute(client_a, {"check_id": "chk_negative", "run_id": "run-abc123"})
@@ -90,8 +98,13 @@ def test_the_connection_refuses_writes_even_past_the_parser(org_a, shop, sqlite_
     before = sqlite_snapshot(sqlite_warehouse)
     connector = connector_for(shop)
     tag = QueryTag(organization="org-a", connection_id="shop")
-    for sql in ["DELETE FROM orders", "UPDATE orders SET amount = 0", "CREATE TABLE x (a int)",
-                "ATTACH DATABASE ':memory:' AS other", "PRAGMA query_only = OFF"]:
+    for sql in [
+        "DELETE FROM orders",
+        "UPDATE orders SET amount = 0",
+        "CREATE TABLE x (a int)",
+        "ATTACH DATABASE ':memory:' AS other",
+        "PRAGMA query_only = OFF",
+    ]:
         with pytest.raises(WarehouseQueryError):
             connector.fetch(sql, max_rows=2, tag=tag)
     assert sqlite_snapshot(sqlite_warehouse) == before
@@ -100,8 +113,7 @@ def test_the_connection_refuses_writes_even_past_the_parser(org_a, shop, sqlite_
 
 def test_a_runaway_query_is_interrupted_at_the_statement_timeout(client_a, org_a, sqlite_warehouse):
     make_connection(org_a, "slow", "sqlite", {"path": str(sqlite_warehouse), "statement_timeout_seconds": 0.3})
-    sql = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
-           "SELECT COUNT(*) FROM n")
+    sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT COUNT(*) FROM n"
     response = execute(client_a, {"connection_id": "slow", "sql": sql, "check_id": "chk_slow"})
     body = response.json()
     assert response.status_code == 201
@@ -139,8 +151,12 @@ def test_a_path_outside_the_allowed_directories_is_refused(client_a, org_a, tmp_
     outside = tmp_path / "outside.sqlite3"
     sqlite3.connect(outside).close()
     (allowed_dir / "link.sqlite3").symlink_to(outside)
-    for name, path in [("outside", str(outside)), ("link", str(allowed_dir / "link.sqlite3")),
-                       ("dotdot", str(allowed_dir / ".." / "outside.sqlite3")), ("uri", f"file:{outside}?mode=rw")]:
+    for name, path in [
+        ("outside", str(outside)),
+        ("link", str(allowed_dir / "link.sqlite3")),
+        ("dotdot", str(allowed_dir / ".." / "outside.sqlite3")),
+        ("uri", f"file:{outside}?mode=rw"),
+    ]:
         make_connection(org_a, name, "sqlite", {"path": path})
         response = execute(client_a, {"connection_id": name, "sql": "SELECT 0", "check_id": "chk"})
         assert response.status_code == 400, (name, response.content)
@@ -153,13 +169,16 @@ def test_the_catalogs_own_database_can_never_be_opened(client_a, org_a, settings
     """A catalog running on SQLite, its file under (or linked into) an allowed directory."""
     catalog_file = allowed_dir / "catalog.sqlite3"
     sqlite3.connect(catalog_file).close()
-    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"],
-                          "ENGINE": "django.db.backends.sqlite3", "NAME": str(catalog_file)}}
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3", "NAME": str(catalog_file)},
+    }
     (allowed_dir / "alias.sqlite3").symlink_to(catalog_file)
     os.link(catalog_file, allowed_dir / "hardlink.sqlite3")
     for name in ["catalog.sqlite3", "alias.sqlite3", "hardlink.sqlite3"]:
-        Connection.objects.create(organization=org_a, connection_id=name.split(".")[0], type="sqlite",
-                                  config={"path": name})
+        Connection.objects.create(
+            organization=org_a, connection_id=name.split(".")[0], type="sqlite", config={"path": name}
+        )
         response = execute(client_a, {"connection_id": name.split(".")[0], "sql": "SELECT 0", "check_id": "c"})
         assert response.status_code == 400, name
         assert "catalog's own database" in response.json()["connection_id"][0]
@@ -201,8 +220,10 @@ def test_a_read_key_cannot_execute(make_client, org_a, shop):
 
 
 def test_executions_count_against_the_monthly_quota(client_a, org_a, shop, settings):
-    settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "team": {**settings.PLAN_LIMITS["team"],
-                                                             "check_executions_per_month": 2}}
+    settings.PLAN_LIMITS = {
+        **settings.PLAN_LIMITS,
+        "team": {**settings.PLAN_LIMITS["team"], "check_executions_per_month": 2},
+    }
     payload = {"connection_id": "shop", "sql": "SELECT 0", "check_id": "c"}
     assert [execute(client_a, payload).status_code for _ in range(3)] == [201, 201, 402]
     assert CheckResult.objects.count() == 2
@@ -228,8 +249,9 @@ def test_a_bad_statement_timeout_is_refused(client_a, org_a, sqlite_warehouse, t
 
 
 def test_the_statement_timeout_is_capped(org_a, sqlite_warehouse):
-    connection = make_connection(org_a, "long", "sqlite",
-                                 {"path": str(sqlite_warehouse), "statement_timeout_seconds": 10_000})
+    connection = make_connection(
+        org_a, "long", "sqlite", {"path": str(sqlite_warehouse), "statement_timeout_seconds": 10_000}
+    )
     assert connector_for(connection).timeout_seconds == 300
 
 
@@ -238,8 +260,12 @@ def test_each_organization_reaches_only_its_own_directory(client_b, org_a, org_b
     own_dir = allowed_dir.parent / "org-b"
     own_dir.mkdir()
     (own_dir / "link.sqlite3").symlink_to(allowed_dir / "shop.sqlite3")
-    for name, path in [("rel", "../org-a/shop.sqlite3"), ("abs", str(allowed_dir / "shop.sqlite3")),
-                       ("link", "link.sqlite3"), ("root", str(allowed_dir.parent / "x.sqlite3"))]:
+    for name, path in [
+        ("rel", "../org-a/shop.sqlite3"),
+        ("abs", str(allowed_dir / "shop.sqlite3")),
+        ("link", "link.sqlite3"),
+        ("root", str(allowed_dir.parent / "x.sqlite3")),
+    ]:
         make_connection(org_b, name, "sqlite", {"path": path})
         response = execute(client_b, {"connection_id": name, "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
         assert response.status_code == 400, (name, response.content)
@@ -262,7 +288,7 @@ def test_nested_allowed_directories_disable_sqlite(client_a, org_a, shop, settin
 
 
 _WIDE = "WITH t(x) AS (SELECT zeroblob(1000000)) SELECT 0 AS violations, " + ", ".join(["x"] * 1999) + " FROM t"
-_HEAVY = ("WITH t(x) AS (SELECT zeroblob(900000)) SELECT 0 AS violations, x, x FROM t")
+_HEAVY = "WITH t(x) AS (SELECT zeroblob(900000)) SELECT 0 AS violations, x, x FROM t"
 
 
 @pytest.mark.parametrize(
@@ -304,11 +330,16 @@ def test_the_workers_memory_stays_flat_under_blob_attacks(sqlite_warehouse):
     import subprocess
     import sys
 
-    attacks = ["SELECT 0 AS violations, zeroblob(300000000)", "SELECT 0, hex(zeroblob(200000000))", _WIDE,
-               _HEAVY]
+    attacks = ["SELECT 0 AS violations, zeroblob(300000000)", "SELECT 0, hex(zeroblob(200000000))", _WIDE, _HEAVY]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(sqlite_warehouse), *attacks], capture_output=True,
-                          text=True, env=env, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(sqlite_warehouse), *attacks],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     growth_mb = int(done.stdout.strip().splitlines()[-1])
     assert done.stderr.count("WarehouseQueryError") == len(attacks), done.stderr
     assert growth_mb < 40, f"peak memory grew by {growth_mb} MB"

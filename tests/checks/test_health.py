@@ -12,8 +12,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _result(run, result_id, status, severity):
-    return CheckResult.objects.create(organization=run.organization, result_id=result_id, check_id=result_id,
-                                      status=status, severity=severity, run=run, pipeline=run.pipeline)
+    return CheckResult.objects.create(
+        organization=run.organization,
+        result_id=result_id,
+        check_id=result_id,
+        status=status,
+        severity=severity,
+        run=run,
+        pipeline=run.pipeline,
+    )
 
 
 def test_only_a_failed_error_severity_check_breaks_a_run_and_both_forms_agree(org_a):

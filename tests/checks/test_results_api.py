@@ -194,8 +194,13 @@ def test_the_list_runs_a_constant_number_of_queries(client_a, org_a, orders_sync
     for index in range(30):
         run = make_run(org_a, orders_sync, f"run-more-{index}")
         CheckResult.objects.create(
-            organization=org_a, result_id=f"more-{index}", check_id="chk_freshness", status="fail",
-            pipeline=orders_sync, run=run, dataset=make_dataset(org_a, f"ds-{index}"),
+            organization=org_a,
+            result_id=f"more-{index}",
+            check_id="chk_freshness",
+            status="fail",
+            pipeline=orders_sync,
+            run=run,
+            dataset=make_dataset(org_a, f"ds-{index}"),
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client_a.get("/api/v1/checks/results?page_size=50")

@@ -20,14 +20,21 @@ def _run_with_one_result(organization, status, severity):
     """A succeeded run whose only check result is (status, severity): only the check can make it look broken."""
     pipeline = register_pipeline(organization, "orders_sync")
     run = make_run(organization, pipeline, "run-1", status="succeeded")
-    CheckResult.objects.create(organization=organization, result_id="res-1", check_id="chk_amounts",
-                               status=status, severity=severity, run=run, pipeline=pipeline)
+    CheckResult.objects.create(
+        organization=organization,
+        result_id="res-1",
+        check_id="chk_amounts",
+        status=status,
+        severity=severity,
+        run=run,
+        pipeline=pipeline,
+    )
     return run
 
 
 def _failing_pipelines_panel(staff_client) -> str:
     page = staff_client.get("/admin/").content.decode()
-    return page[page.index('id="failing-pipelines"'):page.index('id="failed-checks"')]
+    return page[page.index('id="failing-pipelines"') : page.index('id="failed-checks"')]
 
 
 @pytest.mark.parametrize(
@@ -39,8 +46,7 @@ def _failing_pipelines_panel(staff_client) -> str:
         ("pass", "error", "passing", False),
     ],
 )
-def test_the_api_and_the_console_agree_on_a_broken_run(client_a, staff_client, org_a, status, severity, health,
-                                                       broken):
+def test_the_api_and_the_console_agree_on_a_broken_run(client_a, staff_client, org_a, status, severity, health, broken):
     _run_with_one_result(org_a, status, severity)
 
     detail = client_a.get("/api/v1/runs/run-1").json()
@@ -55,4 +61,4 @@ def test_an_errored_check_still_shows_among_the_failed_checks(staff_client, org_
     """Not broken, but not hidden either: the on-call sees the check that could not run."""
     _run_with_one_result(org_a, "error", "error")
     page = staff_client.get("/admin/").content.decode()
-    assert "chk_amounts" in page[page.index('id="failed-checks"'):]
+    assert "chk_amounts" in page[page.index('id="failed-checks"') :]

@@ -59,9 +59,7 @@ def test_comparing_versions(staff_client, org_a):
     assert staff_client.get(url, {"to": "9"}).status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("seconds", "shown"), [(42, "42 s"), (185, "3 min 05 s"), (3720, "1 h 02 min"), (-5, "0 s")]
-)
+@pytest.mark.parametrize(("seconds", "shown"), [(42, "42 s"), (185, "3 min 05 s"), (3720, "1 h 02 min"), (-5, "0 s")])
 def test_durations_read_at_a_glance(seconds, shown):
     start = datetime(2026, 1, 1, 6, 0)
     assert duration(start, start + timedelta(seconds=seconds)) == shown

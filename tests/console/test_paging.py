@@ -18,8 +18,15 @@ class SmallCap(CappedCountPaginator):
 def twelve_results(org_a):
     run = make_run(org_a, register_pipeline(org_a, "orders_sync"), "run-1")
     for index in range(12):
-        CheckResult.objects.create(organization=org_a, result_id=f"r{index}", check_id="c", status="fail",
-                                   severity="error", run=run, pipeline=run.pipeline)
+        CheckResult.objects.create(
+            organization=org_a,
+            result_id=f"r{index}",
+            check_id="c",
+            status="fail",
+            severity="error",
+            run=run,
+            pipeline=run.pipeline,
+        )
 
 
 def test_a_filtered_list_counts_at_most_one_row_past_the_cap(twelve_results, django_assert_num_queries):

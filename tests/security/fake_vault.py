@@ -31,11 +31,25 @@ class FakeVault:
                 secret = vault.secrets.get((parts[2], "/".join(parts[4:])))
                 if secret is None:
                     return self._answer(404, {"errors": []})
-                metadata = {"created_time": "2025-06-01T00:00:00Z", "deletion_time": "", "destroyed": False,
-                            "version": 2}
-                return self._answer(200, {"request_id": "r", "lease_id": "", "renewable": False, "lease_duration": 0,
-                                          "data": {"data": secret, "metadata": metadata}, "wrap_info": None,
-                                          "warnings": None, "auth": None})
+                metadata = {
+                    "created_time": "2025-06-01T00:00:00Z",
+                    "deletion_time": "",
+                    "destroyed": False,
+                    "version": 2,
+                }
+                return self._answer(
+                    200,
+                    {
+                        "request_id": "r",
+                        "lease_id": "",
+                        "renewable": False,
+                        "lease_duration": 0,
+                        "data": {"data": secret, "metadata": metadata},
+                        "wrap_info": None,
+                        "warnings": None,
+                        "auth": None,
+                    },
+                )
 
             def _answer(self, code, body):
                 payload = json.dumps(body).encode()

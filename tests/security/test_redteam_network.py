@@ -61,13 +61,15 @@ def catalog_db() -> tuple[str, int]:
 
 
 def register(client, config, connection_id="pg-evil"):
-    return client.post("/api/v1/connections", {"id": connection_id, "type": "postgres", "config": config},
-                       format="json")
+    return client.post(
+        "/api/v1/connections", {"id": connection_id, "type": "postgres", "config": config}, format="json"
+    )
 
 
 def execute(client, connection_id, sql="SELECT 0 AS violations"):
-    return client.post("/api/v1/checks/execute", {"connection_id": connection_id, "sql": sql, "check_id": "c"},
-                       format="json")
+    return client.post(
+        "/api/v1/checks/execute", {"connection_id": connection_id, "sql": sql, "check_id": "c"}, format="json"
+    )
 
 
 def snapshot():
@@ -143,18 +145,30 @@ def test_key_value_dsns_query_string_hosts_and_config_keys_are_judged_too(client
 @pytest.mark.parametrize(
     "parameter",
     [
-        "options=-c%20standard_conforming_strings%3Doff", "hostaddr=127.0.0.1", "service=catalog",
-        "passfile=%2Froot%2F.pgpass", "sslkey=%2Froot%2F.postgresql%2Fpostgresql.key", "sslcert=%2Fetc%2Fcert",
-        "sslrootcert=%2Fetc%2Fssl%2Fprivate%2Fca.pem", "sslcrl=%2Fetc%2Fcrl", "sslcrldir=%2Fetc",
-        "krbsrvname=postgres", "gssdelegation=1", "requirepeer=postgres", "target_session_attrs=read-write",
-        "gssencmode=require", "load_balance_hosts=random",
+        "options=-c%20standard_conforming_strings%3Doff",
+        "hostaddr=127.0.0.1",
+        "service=catalog",
+        "passfile=%2Froot%2F.pgpass",
+        "sslkey=%2Froot%2F.postgresql%2Fpostgresql.key",
+        "sslcert=%2Fetc%2Fcert",
+        "sslrootcert=%2Fetc%2Fssl%2Fprivate%2Fca.pem",
+        "sslcrl=%2Fetc%2Fcrl",
+        "sslcrldir=%2Fetc",
+        "krbsrvname=postgres",
+        "gssdelegation=1",
+        "requirepeer=postgres",
+        "target_session_attrs=read-write",
+        "gssencmode=require",
+        "load_balance_hosts=random",
     ],
 )
 def test_libpq_parameters_outside_the_allow_list_are_refused(client_a, parameter):
     response = register(client_a, {"dsn": f"postgresql://u@db.example.com/x?{parameter}"})
     assert response.status_code == 400, response.content
-    assert f"'{parameter.split('=')[0]}' is not allowed" in response.json()["config"][0] or "sslrootcert" in \
-        response.json()["config"][0]
+    assert (
+        f"'{parameter.split('=')[0]}' is not allowed" in response.json()["config"][0]
+        or "sslrootcert" in response.json()["config"][0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,13 +187,13 @@ def test_session_options_are_refused_in_url_key_value_and_config_key(client_a, c
 
 def test_public_addresses_and_names_that_do_not_resolve_yet_are_accepted(client_a):
     assert register(client_a, {"host": "8.8.8.8", "database": "x", "user": "u"}, "pg-public").status_code == 201
-    later = register(client_a, {"dsn": "postgresql://u@warehouse.invalid/x?sslmode=verify-full&sslrootcert=system"},
-                     "pg-later")
+    later = register(
+        client_a, {"dsn": "postgresql://u@warehouse.invalid/x?sslmode=verify-full&sslrootcert=system"}, "pg-later"
+    )
     assert later.status_code == 201, later.content
 
 
-def test_with_loopback_allowed_the_catalogs_own_database_is_still_refused_at_registration(client_a,
-                                                                                        loopback_allowed):
+def test_with_loopback_allowed_the_catalogs_own_database_is_still_refused_at_registration(client_a, loopback_allowed):
     for host in ("127.0.0.1", "localhost", "127.0.0.2", "2130706433", "[::1]"):
         response = register(client_a, {"dsn": catalog_dsn(host)})
         assert response.status_code == 400, (host, response.content)
@@ -187,6 +201,7 @@ def test_with_loopback_allowed_the_catalogs_own_database_is_still_refused_at_reg
 
 
 # --- Execution: legacy rows stored before the rules -------------------------------------------------------
+
 
 def _assert_refused_and_nothing_leaks(response, rule, world_b_marker):
     assert response.status_code == 400, response.content
@@ -197,30 +212,36 @@ def _assert_refused_and_nothing_leaks(response, rule, world_b_marker):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2", "[::1]"])
 def test_a_legacy_row_on_the_catalogs_database_is_refused_at_execution(client_a, org_a, host):
-    Connection.objects.create(organization=org_a, connection_id="pg-legacy", type="postgres",
-                              config={"dsn": catalog_dsn(host)})
+    Connection.objects.create(
+        organization=org_a, connection_id="pg-legacy", type="postgres", config={"dsn": catalog_dsn(host)}
+    )
     sql = "SELECT CAST(string_agg(key_hash, ',') AS int) FROM orgs_apikey"
     _assert_refused_and_nothing_leaks(execute(client_a, "pg-legacy", sql), "loopback", "dxp_")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2", "[::1]"])
-def test_with_loopback_allowed_a_legacy_row_on_the_catalogs_database_is_still_refused(client_a, org_a, host,
-                                                                                      loopback_allowed):
-    Connection.objects.create(organization=org_a, connection_id="pg-legacy", type="postgres",
-                              config={"dsn": catalog_dsn(host)})
+def test_with_loopback_allowed_a_legacy_row_on_the_catalogs_database_is_still_refused(
+    client_a, org_a, host, loopback_allowed
+):
+    Connection.objects.create(
+        organization=org_a, connection_id="pg-legacy", type="postgres", config={"dsn": catalog_dsn(host)}
+    )
     response = execute(client_a, "pg-legacy", "SELECT CAST(string_agg(name, ',') AS int) FROM catalog_pipeline")
     _assert_refused_and_nothing_leaks(response, "catalog's own database", "orders_sync")
 
 
 def test_a_legacy_unix_socket_row_is_refused_at_execution(client_a, org_a):
     name, _ = catalog_db()
-    Connection.objects.create(organization=org_a, connection_id="pg-sock", type="postgres",
-                              config={"dsn": f"host=/var/run/postgresql dbname={name} user=postgres"})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-sock",
+        type="postgres",
+        config={"dsn": f"host=/var/run/postgresql dbname={name} user=postgres"},
+    )
     _assert_refused_and_nothing_leaks(execute(client_a, "pg-sock"), "unix socket", "dxp_")
 
 
-def test_removing_a_network_from_the_allow_list_refuses_its_stored_connections(client_a, org_a, warehouse,
-                                                                               settings):
+def test_removing_a_network_from_the_allow_list_refuses_its_stored_connections(client_a, org_a, warehouse, settings):
     settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     Connection.objects.create(organization=org_a, connection_id="pg-wh", type="postgres", config={"dsn": warehouse})
     assert execute(client_a, "pg-wh").status_code == 201
@@ -231,9 +252,14 @@ def test_removing_a_network_from_the_allow_list_refuses_its_stored_connections(c
 
 # --- Roles, session options, one statement ------------------------------------------------------------------
 
+
 def test_the_superuser_is_refused_on_an_allowed_warehouse(client_a, org_a, warehouse, loopback_allowed):
-    Connection.objects.create(organization=org_a, connection_id="pg-root", type="postgres",
-                              config={"dsn": pg_warehouse.checker_dsn(user="postgres", dbname=REDTEAM_DB)})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-root",
+        type="postgres",
+        config={"dsn": pg_warehouse.checker_dsn(user="postgres", dbname=REDTEAM_DB)},
+    )
     response = execute(client_a, "pg-root")
     assert response.status_code == 502, response.content
     message = response.json()["error_message"]
@@ -242,8 +268,12 @@ def test_the_superuser_is_refused_on_an_allowed_warehouse(client_a, org_a, wareh
 
 
 def test_a_member_of_pg_read_server_files_is_refused(client_a, org_a, warehouse, loopback_allowed):
-    Connection.objects.create(organization=org_a, connection_id="pg-files", type="postgres",
-                              config={"dsn": pg_warehouse.checker_dsn(user=FILES_ROLE, dbname=REDTEAM_DB)})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-files",
+        type="postgres",
+        config={"dsn": pg_warehouse.checker_dsn(user=FILES_ROLE, dbname=REDTEAM_DB)},
+    )
     response = execute(client_a, "pg-files")
     assert response.status_code == 502, response.content
     assert "member of pg_read_server_files" in response.json()["error_message"]
@@ -251,8 +281,12 @@ def test_a_member_of_pg_read_server_files_is_refused(client_a, org_a, warehouse,
 
 def test_the_operator_may_allow_privileged_roles(client_a, org_a, warehouse, loopback_allowed, settings):
     settings.DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES = True
-    Connection.objects.create(organization=org_a, connection_id="pg-root", type="postgres",
-                              config={"dsn": pg_warehouse.checker_dsn(user="postgres", dbname=REDTEAM_DB)})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-root",
+        type="postgres",
+        config={"dsn": pg_warehouse.checker_dsn(user="postgres", dbname=REDTEAM_DB)},
+    )
     response = execute(client_a, "pg-root")
     assert (response.status_code, response.json()["status"]) == (201, "pass")
 
@@ -262,12 +296,20 @@ def test_the_standard_conforming_strings_injection_changes_nothing(client_a, org
     literal ends, and DELETE / UPDATE plan / COPY TO PROGRAM ran. Stored as a legacy row with options, or sent
     as SQL on a legitimate connection: nothing changes."""
     before, plan = snapshot(), Organization.objects.get(pk=org_a.pk).plan
-    Connection.objects.create(organization=org_a, connection_id="pg-opts", type="postgres",
-                              config={"dsn": f"{warehouse}?options=-c%20standard_conforming_strings%3Doff"})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-opts",
+        type="postgres",
+        config={"dsn": f"{warehouse}?options=-c%20standard_conforming_strings%3Doff"},
+    )
     legacy = execute(client_a, "pg-opts", INJECTION)
     assert legacy.status_code == 400, legacy.content
-    Connection.objects.create(organization=org_a, connection_id="pg-key", type="postgres",
-                              config={"dsn": warehouse, "options": "-c standard_conforming_strings=off"})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-key",
+        type="postgres",
+        config={"dsn": warehouse, "options": "-c standard_conforming_strings=off"},
+    )
     Connection.objects.create(organization=org_a, connection_id="pg-ok", type="postgres", config={"dsn": warehouse})
     for connection_id in ("pg-key", "pg-ok"):
         response = execute(client_a, connection_id, INJECTION)
@@ -283,20 +325,23 @@ def test_the_standard_conforming_strings_injection_changes_nothing(client_a, org
 
 
 def test_two_statements_reaching_the_connector_are_refused_by_the_server(org_a, warehouse, loopback_allowed):
-    ok = Connection.objects.create(organization=org_a, connection_id="pg-ok", type="postgres",
-                                   config={"dsn": warehouse})
+    ok = Connection.objects.create(
+        organization=org_a, connection_id="pg-ok", type="postgres", config={"dsn": warehouse}
+    )
     before = snapshot()
     with pytest.raises(WarehouseError, match="cannot insert multiple commands into a prepared statement"):
         connector_for(ok).fetch("SELECT 1; DELETE FROM orders", max_rows=2, tag=QueryTag("org-a", "pg-ok"))
     with pytest.raises(WarehouseError):  # escaping the size-measuring wrapper is one more statement, refused too
-        connector_for(ok).fetch("SELECT 1 AS x\n) SELECT repeat('x', 10) --", max_rows=2,
-                                tag=QueryTag("org-a", "pg-ok"))
+        connector_for(ok).fetch(
+            "SELECT 1 AS x\n) SELECT repeat('x', 10) --", max_rows=2, tag=QueryTag("org-a", "pg-ok")
+        )
     assert snapshot() == before
 
 
 def test_an_advisory_lock_taken_by_a_check_is_not_left_held(client_a, org_a, warehouse, loopback_allowed):
-    ok = Connection.objects.create(organization=org_a, connection_id="pg-ok", type="postgres",
-                                   config={"dsn": warehouse})
+    ok = Connection.objects.create(
+        organization=org_a, connection_id="pg-ok", type="postgres", config={"dsn": warehouse}
+    )
     response = execute(client_a, "pg-ok", "SELECT pg_advisory_lock(4242) IS NULL AS violations")
     assert response.status_code in (201, 400)
     connector = connector_for(ok)
@@ -308,6 +353,7 @@ def test_an_advisory_lock_taken_by_a_check_is_not_left_held(client_a, org_a, war
 
 
 # --- Uniform connect errors, local files of the catalog --------------------------------------------------
+
 
 def test_connect_failures_all_answer_the_same_message(client_a, org_a, settings):
     """A closed port, a non-PostgreSQL banner and a blackholed address must not be told apart (port scanning)."""
@@ -324,16 +370,19 @@ def test_connect_failures_all_answer_the_same_message(client_a, org_a, settings)
         }
         messages = {}
         for connection_id, dsn in targets.items():
-            Connection.objects.create(organization=org_a, connection_id=connection_id, type="postgres",
-                                      config={"dsn": dsn, "statement_timeout_seconds": 1})
+            Connection.objects.create(
+                organization=org_a,
+                connection_id=connection_id,
+                type="postgres",
+                config={"dsn": dsn, "statement_timeout_seconds": 1},
+            )
             response = execute(client_a, connection_id)
             assert response.status_code == 502, response.content
             messages[connection_id] = response.json()["error_message"]
     assert set(messages.values()) == {CONNECT_FAILED}, messages
 
 
-def test_the_catalogs_pgpass_and_environment_password_are_never_sent(client_a, org_a, settings, tmp_path,
-                                                                    monkeypatch):
+def test_the_catalogs_pgpass_and_environment_password_are_never_sent(client_a, org_a, settings, tmp_path, monkeypatch):
     settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     pgpass = tmp_path / ".pgpass"
     pgpass.write_text("*:*:*:*:catalog-pgpass-password\n")
@@ -343,8 +392,12 @@ def test_the_catalogs_pgpass_and_environment_password_are_never_sent(client_a, o
     monkeypatch.setenv("PGPASSWORD", "catalog-env-password")
     monkeypatch.setenv("PGOPTIONS", "-c standard_conforming_strings=off")
     with AttackerPostgres() as attacker:
-        Connection.objects.create(organization=org_a, connection_id="pg-attacker", type="postgres",
-                                  config={"dsn": f"postgresql://victim@127.0.0.1:{attacker.port}/x"})
+        Connection.objects.create(
+            organization=org_a,
+            connection_id="pg-attacker",
+            type="postgres",
+            config={"dsn": f"postgresql://victim@127.0.0.1:{attacker.port}/x"},
+        )
         response = execute(client_a, "pg-attacker")
     assert response.status_code == 502
     assert attacker.attempts, "the connector never reached the attacker's server"
@@ -354,16 +407,20 @@ def test_the_catalogs_pgpass_and_environment_password_are_never_sent(client_a, o
     assert "default_transaction_read_only=on" in startup["options"]
 
 
-def test_a_100_mb_value_is_an_error_result_and_never_reaches_the_worker(client_a, org_a, warehouse,
-                                                                        loopback_allowed):
+def test_a_100_mb_value_is_an_error_result_and_never_reaches_the_worker(client_a, org_a, warehouse, loopback_allowed):
     import resource
 
     # A generous timeout: on a loaded machine the server needs a while to build and measure 100 MB.
-    Connection.objects.create(organization=org_a, connection_id="pg-big", type="postgres",
-                              config={"dsn": warehouse, "statement_timeout_seconds": 240})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-big",
+        type="postgres",
+        config={"dsn": warehouse, "statement_timeout_seconds": 240},
+    )
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    response = execute(client_a, "pg-big", "SELECT length(v) AS violations, v FROM (SELECT repeat('x', 100000000) "
-                                           "AS v) AS big")
+    response = execute(
+        client_a, "pg-big", "SELECT length(v) AS violations, v FROM (SELECT repeat('x', 100000000) AS v) AS big"
+    )
     growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "error"
@@ -371,12 +428,16 @@ def test_a_100_mb_value_is_an_error_result_and_never_reaches_the_worker(client_a
     assert growth_mb < 50, f"the worker's peak memory grew by {growth_mb:.0f} MB"
 
 
-def test_a_port_secret_that_is_not_a_number_is_a_clear_error_without_the_value(client_a, org_a, monkeypatch,
-                                                                              loopback_allowed, caplog):
+def test_a_port_secret_that_is_not_a_number_is_a_clear_error_without_the_value(
+    client_a, org_a, monkeypatch, loopback_allowed, caplog
+):
     monkeypatch.setenv("DXP_REDTEAM_PORT", "5432-not-a-port-s3cr3t")
-    Connection.objects.create(organization=org_a, connection_id="pg-port", type="postgres",
-                              config={"host": "127.0.0.1", "database": "x", "user": "u",
-                                      "port_secret": "env:DXP_REDTEAM_PORT"})
+    Connection.objects.create(
+        organization=org_a,
+        connection_id="pg-port",
+        type="postgres",
+        config={"host": "127.0.0.1", "database": "x", "user": "u", "port_secret": "env:DXP_REDTEAM_PORT"},
+    )
     response = execute(client_a, "pg-port")
     assert response.status_code == 400, response.content
     assert "port" in response.json()["connection_id"][0]

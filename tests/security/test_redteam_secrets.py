@@ -80,8 +80,7 @@ PLATFORM_REFERENCES = [
 
 
 @pytest.mark.parametrize(("key", "reference"), PLATFORM_REFERENCES)
-def test_platform_and_other_org_env_references_are_refused_at_registration(client_a, org_b, attacker, key,
-                                                                             reference):
+def test_platform_and_other_org_env_references_are_refused_at_registration(client_a, org_b, attacker, key, reference):
     config = {"host": attacker.host, "port": attacker.port, "database": "x", "user": "x", key: reference}
     response = create(client_a, config)
     assert response.status_code == 400, response.content
@@ -90,8 +89,9 @@ def test_platform_and_other_org_env_references_are_refused_at_registration(clien
 
 
 @pytest.mark.parametrize(("key", "reference"), PLATFORM_REFERENCES)
-def test_legacy_rows_with_such_references_never_resolve(client_a, org_a, org_b, attacker, monkeypatch, settings,
-                                                        key, reference):
+def test_legacy_rows_with_such_references_never_resolve(
+    client_a, org_a, org_b, attacker, monkeypatch, settings, key, reference
+):
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_B_PW", "org-b-env-password-value")
     config = {"host": attacker.host, "port": attacker.port, "database": "x", "user": "x", key: reference}
     legacy_row(org_a, config)
@@ -144,8 +144,13 @@ def test_org_b_cannot_reach_org_as_vault_secret(client_b, org_a, org_b, vault, a
 
 
 def test_org_a_reads_its_own_vault_secret(client_a, org_a, vault, attacker):
-    config = {"host": attacker.host, "port": attacker.port, "database": "x", "user": "x",
-              "password_secret": f"vault:secret/{ORG_A_VAULT_PATH}#password"}
+    config = {
+        "host": attacker.host,
+        "port": attacker.port,
+        "database": "x",
+        "user": "x",
+        "password_secret": f"vault:secret/{ORG_A_VAULT_PATH}#password",
+    }
     assert create(client_a, config).status_code == 201
     assert execute(client_a).status_code == 502
     assert vault.paths_asked() == [f"/v1/secret/data/{ORG_A_VAULT_PATH}"]
@@ -164,8 +169,12 @@ def test_org_b_cannot_open_org_as_sqlite_file(client_b, org_a, org_b, warehouse_
         connection.execute("CREATE TABLE t (secret TEXT)")
     connection.close()
     (b_dir / "link.sqlite3").symlink_to(a_file)
-    for name, path in [("rel", "../org-a/x.sqlite3"), ("abs", str(a_file)), ("link", "link.sqlite3"),
-                       ("abslink", str(b_dir / "link.sqlite3"))]:
+    for name, path in [
+        ("rel", "../org-a/x.sqlite3"),
+        ("abs", str(a_file)),
+        ("link", "link.sqlite3"),
+        ("abslink", str(b_dir / "link.sqlite3")),
+    ]:
         response = create(client_b, {"path": path}, connection_id=name, connection_type="sqlite")
         assert response.status_code == 400, (name, response.content)
         assert "<allowed dir>/org-b/" in response.json()["config"][0]
@@ -201,8 +210,14 @@ LONG_SECRET = "Db-" + "".join(f"{i:02d}Kx" for i in range(23)) + "-tail"  # 100 
 
 def test_a_truncated_folded_or_encoded_secret_is_masked():
     assert len(LONG_SECRET) == 100
-    for shown in [LONG_SECRET, LONG_SECRET[:63], LONG_SECRET.lower(), f'"{LONG_SECRET[:63]}"',
-                  LONG_SECRET.replace("-", "%2D"), LONG_SECRET[40:48].upper()]:
+    for shown in [
+        LONG_SECRET,
+        LONG_SECRET[:63],
+        LONG_SECRET.lower(),
+        f'"{LONG_SECRET[:63]}"',
+        LONG_SECRET.replace("-", "%2D"),
+        LONG_SECRET[40:48].upper(),
+    ]:
         cleaned = redact_values(f"FATAL: database {shown} does not exist", [LONG_SECRET])
         assert cleaned == "FATAL: database [redacted] does not exist" or "[redacted]" in cleaned, shown
         assert not any(LONG_SECRET[i : i + 8].lower() in cleaned.lower() for i in range(93)), cleaned
@@ -211,14 +226,20 @@ def test_a_truncated_folded_or_encoded_secret_is_masked():
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("key", ["database_secret", "user_secret"])
-def test_a_100_character_secret_truncated_by_postgresql_never_shows(client_a, org_a, monkeypatch, settings, key,
-                                                                    caplog):
+def test_a_100_character_secret_truncated_by_postgresql_never_shows(
+    client_a, org_a, monkeypatch, settings, key, caplog
+):
     """A real PostgreSQL server answers `database "<first 63 characters>" does not exist`."""
     settings.DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES = True  # user postgres, for the database case
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_LONG", LONG_SECRET)
-    config = {"host": "127.0.0.1", "port": 5432, "database": "postgres", "user": "postgres",
-              "statement_timeout_seconds": 5}
+    config = {
+        "host": "127.0.0.1",
+        "port": 5432,
+        "database": "postgres",
+        "user": "postgres",
+        "statement_timeout_seconds": 5,
+    }
     config.pop(key.removesuffix("_secret"))
     config[key] = "env:DATAXPIPE_SECRET_ORG_A_LONG"
     legacy_row(org_a, config, connection_id="pg-long")  # the config rules want plain host/database/user keys
@@ -236,8 +257,7 @@ def test_a_100_character_secret_truncated_by_postgresql_never_shows(client_a, or
         assert response.json()["error_message"] == "Could not connect to the warehouse or it refused the login."
 
 
-def test_a_secret_that_breaks_the_connector_is_no_500_and_no_traceback_carries_it(client_a, org_a, monkeypatch,
-                                                                                  caplog):
+def test_a_secret_that_breaks_the_connector_is_no_500_and_no_traceback_carries_it(client_a, org_a, monkeypatch, caplog):
     """`port_secret` naming a word: int() fails quoting the value; the request answers 4xx/502, never 500."""
     caplog.set_level(logging.DEBUG)
     port_value = "Not-a-port-Secret-Value-9Zq"

@@ -31,7 +31,7 @@ LOCK_KEY = 424242
 POSTGRES_ATTACKS = [
     r"""SELECT U&"pg\005fread\005ffile"('/etc/passwd')""",
     r"""SELECT length(U&"pg!005fread!005ffile" UESCAPE '!' ('/etc/passwd'))""",
-    "SELECT \"pg_catalog\".\"pg_read_file\"('/etc/passwd')",
+    'SELECT "pg_catalog"."pg_read_file"(\'/etc/passwd\')',
     "SELECT COUNT(*) FROM pg_ls_dir('.')",
     r"""SELECT COUNT(*) FROM U&"pg\005fls\005fdir"('.')""",
     "SELECT COUNT(*) FROM ROWS FROM (pg_catalog.pg_ls_dir('.'))",
@@ -39,7 +39,7 @@ POSTGRES_ATTACKS = [
     r"""SELECT U&"pg\005fterminate\005fbackend"({victim})""",
     "SELECT 0 FROM orders, LATERAL pg_catalog.pg_cancel_backend({victim}) AS c",
     f"SELECT pg_advisory_lock({LOCK_KEY})",
-    f"SELECT \"PG_ADVISORY_LOCK\"({LOCK_KEY})",
+    f'SELECT "PG_ADVISORY_LOCK"({LOCK_KEY})',
     rf"""SELECT U&"pg\005fadvisory\005flock"({LOCK_KEY})""",
     f"SELECT COUNT(*) FROM orders WHERE pg_try_advisory_lock({LOCK_KEY})",
     "SELECT lo_import('/etc/passwd')",
@@ -58,7 +58,8 @@ def nested(depth: int) -> str:
 
 def execute(client, connection_id, sql):
     return client.post(
-        "/api/v1/checks/execute", {"connection_id": connection_id, "sql": sql, "check_id": "chk_redteam"},
+        "/api/v1/checks/execute",
+        {"connection_id": connection_id, "sql": sql, "check_id": "chk_redteam"},
         format="json",
     )
 
@@ -144,8 +145,9 @@ def pg_shop(org_a, redteam_warehouse, settings):
     settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     settings.DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES = True
     clear_cache()
-    yield Connection.objects.create(organization=org_a, connection_id="pg-shop", type="postgres",
-                                    config={"dsn": redteam_warehouse})
+    yield Connection.objects.create(
+        organization=org_a, connection_id="pg-shop", type="postgres", config={"dsn": redteam_warehouse}
+    )
     clear_cache()
 
 
@@ -196,8 +198,9 @@ def test_a_string_whose_end_depends_on_standard_conforming_strings_is_refused(wr
     # sqlglot (and a default server) read two strings and a comment; with backslash escapes the middle is code.
     sql = f"SELECT 'x\\', ' , pg_advisory_lock({LOCK_KEY}) , ' AS y --'"
     # Why it matters: read with backslash escapes, the same text takes the lock.
-    with psycopg.connect(redteam_warehouse, autocommit=True,
-                         options="-c standard_conforming_strings=off -c escape_string_warning=off") as session:
+    with psycopg.connect(
+        redteam_warehouse, autocommit=True, options="-c standard_conforming_strings=off -c escape_string_warning=off"
+    ) as session:
         session.execute(sql)
         assert warehouse_state(redteam_warehouse)["advisory_locks"] == 1
     assert warehouse_state(redteam_warehouse)["advisory_locks"] == 0

@@ -17,13 +17,28 @@ from checks.models import CheckResult
 from tests.checks.fake_bigquery import FakeBigQuery, service_account_key
 from tests.security.test_redteam_secrets import create, execute, legacy_row
 
-SNOWFLAKE = {"account": "xy12345.eu-central-1", "user": "checker", "warehouse": "wh", "database": "analytics",
-             "schema": "public", "role": "checker", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_SF"}
+SNOWFLAKE = {
+    "account": "xy12345.eu-central-1",
+    "user": "checker",
+    "warehouse": "wh",
+    "database": "analytics",
+    "schema": "public",
+    "role": "checker",
+    "password_secret": "env:DATAXPIPE_SECRET_ORG_A_SF",
+}
 BIGQUERY = {"project": "acme-analytics", "location": "EU", "dataset": "analytics", "maximum_bytes_billed": 1000}
 
 
-@pytest.mark.parametrize("account", ["attacker.example/x?", "victim@attacker.example", "attacker.example#",
-                                     "acct.snowflakecomputing.com:443@attacker.example", "a b"])
+@pytest.mark.parametrize(
+    "account",
+    [
+        "attacker.example/x?",
+        "victim@attacker.example",
+        "attacker.example#",
+        "acct.snowflakecomputing.com:443@attacker.example",
+        "a b",
+    ],
+)
 def test_a_snowflake_account_that_would_change_the_host_is_refused(client_a, account):
     response = create(client_a, {**SNOWFLAKE, "account": account}, connection_type="snowflake")
     assert response.status_code == 400, response.content
@@ -38,8 +53,7 @@ def test_a_snowflake_authenticator_that_posts_the_password_elsewhere_is_refused(
 
 
 def test_ordinary_snowflake_and_bigquery_connections_are_accepted(client_a):
-    assert create(client_a, {**SNOWFLAKE, "authenticator": "SNOWFLAKE_JWT"}, "sf",
-                  "snowflake").status_code == 201
+    assert create(client_a, {**SNOWFLAKE, "authenticator": "SNOWFLAKE_JWT"}, "sf", "snowflake").status_code == 201
     config = {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}
     assert create(client_a, config, "bq", "bigquery").status_code == 201
 
@@ -52,8 +66,7 @@ def google(settings, monkeypatch):
         yield real, attacker
 
 
-def test_a_bigquery_connection_without_its_own_key_is_refused_and_never_runs_as_the_platform(client_a, org_a,
-                                                                                                google):
+def test_a_bigquery_connection_without_its_own_key_is_refused_and_never_runs_as_the_platform(client_a, org_a, google):
     real, _ = google
     response = create(client_a, BIGQUERY, connection_type="bigquery")
     assert response.status_code == 400
@@ -73,8 +86,12 @@ def test_the_operator_may_lend_the_platform_identity(client_a, settings):
 def test_a_key_whose_token_uri_is_elsewhere_reaches_nobody(client_a, org_a, google, monkeypatch):
     real, attacker = google
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ", service_account_key(f"{attacker.url}/token"))
-    assert create(client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"},
-                  connection_type="bigquery").status_code == 201
+    assert (
+        create(
+            client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}, connection_type="bigquery"
+        ).status_code
+        == 201
+    )
     response = execute(client_a)
     assert response.status_code == 400, response.content
     assert "token_uri" in response.json()["connection_id"][0]
@@ -84,8 +101,12 @@ def test_a_key_whose_token_uri_is_elsewhere_reaches_nobody(client_a, org_a, goog
 def test_a_key_whose_token_uri_is_the_operators_endpoint_works(client_a, org_a, google, monkeypatch):
     real, _ = google
     monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ", service_account_key(f"{real.url}/token"))
-    assert create(client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"},
-                  connection_type="bigquery").status_code == 201
+    assert (
+        create(
+            client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}, connection_type="bigquery"
+        ).status_code
+        == 201
+    )
     response = execute(client_a)
     assert response.status_code == 201, response.content
     assert [request["path"] for request in real.requests] == ["/bigquery/v2/projects/acme-analytics/queries"]

@@ -68,8 +68,9 @@ def _fresh_connectors():
 
 def warehouse_dsn(host="127.0.0.1", port=None) -> str:
     """The scratch warehouse as a tenant registers it: the checker role, never the catalog's own database."""
-    return pg_warehouse.checker_dsn(host=host, port=port or connection.settings_dict.get("PORT") or 5432,
-                                    dbname=FAULTS_DB)
+    return pg_warehouse.checker_dsn(
+        host=host, port=port or connection.settings_dict.get("PORT") or 5432, dbname=FAULTS_DB
+    )
 
 
 def add_warehouse(organization, connection_id, dsn):
@@ -177,8 +178,9 @@ def test_a_warehouse_that_accepts_and_never_answers_is_an_error_result(org_a, ma
     listener = SilentListener()
     try:
         add_warehouse(org_a, "pg-silent", warehouse_dsn(port=listener.port))
-        response = execute_with_guard(make_key(org_a), {"connection_id": "pg-silent", "sql": "SELECT 0",
-                                                        "check_id": "chk_silent"})
+        response = execute_with_guard(
+            make_key(org_a), {"connection_id": "pg-silent", "sql": "SELECT 0", "check_id": "chk_silent"}
+        )
     finally:
         listener.close()
     assert response.status_code == 502
@@ -189,8 +191,9 @@ def test_a_warehouse_that_refuses_the_connection_is_an_error_result(org_a, make_
     with socket.create_server(("127.0.0.1", 0)) as probe:
         closed_port = probe.getsockname()[1]  # nothing listens there once the probe is closed
     add_warehouse(org_a, "pg-refused", warehouse_dsn(port=closed_port))
-    response = execute_with_guard(make_key(org_a), {"connection_id": "pg-refused", "sql": "SELECT 0",
-                                                    "check_id": "chk_refused"})
+    response = execute_with_guard(
+        make_key(org_a), {"connection_id": "pg-refused", "sql": "SELECT 0", "check_id": "chk_refused"}
+    )
     assert response.status_code == 502
     assert "refused" in assert_recorded_error(response, "chk_refused")["error_message"].lower()  # the uniform one
 
@@ -199,9 +202,14 @@ def test_a_warehouse_that_goes_silent_mid_query_is_an_error_result(org_a, make_k
     relay = StallingRelay(int(connection.settings_dict.get("PORT") or 5432), marker=b"stall_here")
     try:
         add_warehouse(org_a, "pg-stall", warehouse_dsn(port=relay.port))
-        response = execute_with_guard(make_key(org_a), {"connection_id": "pg-stall",
-                                                        "sql": "SELECT COUNT(*) AS stall_here FROM pg_sleep(0)",
-                                                        "check_id": "chk_stall"})
+        response = execute_with_guard(
+            make_key(org_a),
+            {
+                "connection_id": "pg-stall",
+                "sql": "SELECT COUNT(*) AS stall_here FROM pg_sleep(0)",
+                "check_id": "chk_stall",
+            },
+        )
     finally:
         relay.close()
     assert relay.stalled.is_set()
@@ -228,8 +236,9 @@ def test_a_connection_dropped_mid_query_is_an_error_result_and_the_next_check_ru
     killer = threading.Thread(target=terminate_the_check_backend, daemon=True)
     killer.start()
     try:
-        response = execute_with_guard(key, {"connection_id": "pg-drop", "sql": "SELECT 0 FROM pg_sleep(30)",
-                                            "check_id": "chk_drop"})
+        response = execute_with_guard(
+            key, {"connection_id": "pg-drop", "sql": "SELECT 0 FROM pg_sleep(30)", "check_id": "chk_drop"}
+        )
     finally:
         done.set()
         killer.join(10)
@@ -237,6 +246,7 @@ def test_a_connection_dropped_mid_query_is_an_error_result_and_the_next_check_ru
     body = assert_recorded_error(response, "chk_drop")
     assert "terminat" in body["error_message"] or "closed" in body["error_message"]
 
-    after = execute_with_guard(key, {"connection_id": "pg-drop", "sql": "SELECT 0 AS violations",
-                                     "check_id": "chk_after"})
+    after = execute_with_guard(
+        key, {"connection_id": "pg-drop", "sql": "SELECT 0 AS violations", "check_id": "chk_after"}
+    )
     assert (after.status_code, after.json()["status"]) == (201, "pass")

@@ -47,18 +47,27 @@ def sql(database, statement, *params):
 
 
 def counts(database) -> dict:
-    tables = ["catalog_pipeline", "catalog_pipelineversion", "lineage_dataset", "lineage_lineageedge",
-              "checks_checkdefinition", "catalog_run"]
+    tables = [
+        "catalog_pipeline",
+        "catalog_pipelineversion",
+        "lineage_dataset",
+        "lineage_lineageedge",
+        "checks_checkdefinition",
+        "catalog_run",
+    ]
     return {table: sql(database, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
 
 
 def stall(database, table, timing):
-    sql(database, f"""
+    sql(
+        database,
+        f"""
         CREATE OR REPLACE FUNCTION dxp_test_stall() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_sleep({STALL_SECONDS}); RETURN NULL; END $$;
         DROP TRIGGER IF EXISTS dxp_test_stall ON {table};
         CREATE TRIGGER dxp_test_stall {timing} ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dxp_test_stall();
-    """)
+    """,
+    )
 
 
 def unstall(database, table):
@@ -70,8 +79,11 @@ def stalled_sessions(database) -> list:
 
 
 def open_transactions(database) -> list:
-    return sql(database, "SELECT pid FROM pg_stat_activity WHERE xact_start IS NOT NULL "
-                         "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    return sql(
+        database,
+        "SELECT pid FROM pg_stat_activity WHERE xact_start IS NOT NULL "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+    )
 
 
 def kill_worker_mid_transaction(database, server, send):
@@ -124,8 +136,9 @@ def test_a_worker_killed_mid_registration_leaves_nothing_and_the_retry_registers
     stall(database, "checks_checkdefinition", "AFTER INSERT")
     try:
         kill_worker_mid_transaction(
-            database, server, lambda: requests.post(server.url + "/api/v1/pipelines/", json=SPEC, headers=headers,
-                                                    timeout=30)
+            database,
+            server,
+            lambda: requests.post(server.url + "/api/v1/pipelines/", json=SPEC, headers=headers, timeout=30),
         )
     finally:
         unstall(database, "checks_checkdefinition")
@@ -154,8 +167,9 @@ def test_a_worker_killed_mid_run_event_leaves_no_run_and_no_count(stack):
     event = {"pipeline_id": "orders_sync", "run_id": "killed", "status": "running"}
     try:
         kill_worker_mid_transaction(
-            database, server, lambda: requests.post(server.url + "/api/v1/runs/", json=event, headers=headers,
-                                                    timeout=30)
+            database,
+            server,
+            lambda: requests.post(server.url + "/api/v1/runs/", json=event, headers=headers, timeout=30),
         )
     finally:
         unstall(database, "orgs_usagecounter")
