@@ -83,15 +83,16 @@ def test_the_operator_may_lend_the_platform_identity(client_a, settings):
     assert create(client_a, BIGQUERY, connection_type="bigquery").status_code == 201
 
 
+def register_key(client, monkeypatch, *, token_uri):
+    """Org A's BigQuery connection `evil` with its own service-account key naming `token_uri`."""
+    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ", service_account_key(token_uri))
+    config = {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}
+    assert create(client, config, connection_type="bigquery").status_code == 201
+
+
 def test_a_key_whose_token_uri_is_elsewhere_reaches_nobody(client_a, org_a, google, monkeypatch):
     real, attacker = google
-    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ", service_account_key(f"{attacker.url}/token"))
-    assert (
-        create(
-            client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}, connection_type="bigquery"
-        ).status_code
-        == 201
-    )
+    register_key(client_a, monkeypatch, token_uri=f"{attacker.url}/token")
     response = execute(client_a)
     assert response.status_code == 400, response.content
     assert "token_uri" in response.json()["connection_id"][0]
@@ -100,13 +101,7 @@ def test_a_key_whose_token_uri_is_elsewhere_reaches_nobody(client_a, org_a, goog
 
 def test_a_key_whose_token_uri_is_the_operators_endpoint_works(client_a, org_a, google, monkeypatch):
     real, _ = google
-    monkeypatch.setenv("DATAXPIPE_SECRET_ORG_A_BQ", service_account_key(f"{real.url}/token"))
-    assert (
-        create(
-            client_a, {**BIGQUERY, "credentials_secret": "env:DATAXPIPE_SECRET_ORG_A_BQ"}, connection_type="bigquery"
-        ).status_code
-        == 201
-    )
+    register_key(client_a, monkeypatch, token_uri=f"{real.url}/token")
     response = execute(client_a)
     assert response.status_code == 201, response.content
     assert [request["path"] for request in real.requests] == ["/bigquery/v2/projects/acme-analytics/queries"]
