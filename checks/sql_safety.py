@@ -16,7 +16,7 @@ Function names are judged after normalisation, twice, so that no spelling gets a
   sqlglot class.
 Normalising means: quotes stripped (`"PG_READ_FILE"`), lower-cased (over-refusing a case-sensitive
 Snowflake name is fine), the last dotted part (`"pg_catalog"."pg_ls_dir"`, BigQuery's
-`` `proj.ds.fn` ``), PostgreSQL `U&"..."` escapes decoded (`\\XXXX`, `\\+XXXXXX`, `UESCAPE 'c'`).
+`` `proj.ds.fn` ``), PostgreSQL `U&"..."` escapes decoded (`\\hhhh`, `\\+hhhhhh` in hex digits, `UESCAPE 'c'`).
 
 PostgreSQL `U&` identifiers and strings are refused outright, whatever they decode to: sqlglot
 reads `U&"name"` as a bitwise AND of a column `U` and a quoted name, so the tree it checks is not
@@ -243,7 +243,7 @@ def _is_forbidden_function(name: str) -> bool:
 
 
 def decode_unicode_escapes(text: str, escape: str = "\\") -> str:
-    """PostgreSQL's U&"..." decoding: escape+XXXX, escape+'+'+XXXXXX, a doubled escape is itself."""
+    """PostgreSQL's U&"..." decoding: escape+hhhh, escape+'+'+hhhhhh (hex digits), a doubled escape is itself."""
     pattern = re.compile(re.escape(escape) + r"(?:\+([0-9A-Fa-f]{6})|([0-9A-Fa-f]{4})|(" + re.escape(escape) + "))")
 
     def replace(match: re.Match) -> str:
