@@ -21,6 +21,8 @@ from itertools import accumulate, count
 from django.conf import settings
 
 DEFAULT_MAX_DEPTH = 64
+# Set in request.META by JsonDepthLimitMiddleware on the bodies it scanned, so the parser scans each body once.
+CHECKED_MARK = "dataxpipe.json_depth_checked"
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _OPENINGS_AS_ONES = str.maketrans("[]{}", "\x01\x00\x01\x00")

@@ -47,6 +47,8 @@ class JsonDepthLimitMiddleware:
                 return JsonResponse(request_too_large_body(), status=413)
             if json_depth.too_deep(_text(body, request.encoding)):
                 return JsonResponse(json_depth.error_body(), status=400)
+            # The parser need not scan the same bytes again (a decompressing parser still scans its output).
+            request.META[json_depth.CHECKED_MARK] = True
         return self.get_response(request)
 
     @staticmethod

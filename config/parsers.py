@@ -29,7 +29,10 @@ class BoundedJSONParser(JSONParser):
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise ParseError(f"JSON parse error - the body is not valid {encoding}: {exc.reason}") from None
-        if json_depth.too_deep(text):
+        # JsonDepthLimitMiddleware marks the bodies it scanned; it leaves compressed ones (and their
+        # decompressed bytes, parsed here) unmarked.
+        request = (parser_context or {}).get("request")
+        if not (request is not None and request.META.get(json_depth.CHECKED_MARK)) and json_depth.too_deep(text):
             raise JsonTooDeep()
         try:
             return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
