@@ -10,17 +10,27 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dataxpipe
 
 .PHONY: venv run test test-pg lint migrations-check bench
 
+# Two stamps: `make run` needs the runtime requirements only; `make test` (through `venv`) adds the tools.
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Installs, migrates the embedded SQLite database, seeds demo data, prints the demo key, serves on localhost.
-run: venv
-	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+# Runtime requirements only; builds (or migrates) the embedded SQLite database, seeds demo data, prints the
+# demo key, serves on localhost. A new SQLite database is built from the models (config/embedded_database.py).
+run: $(RUNTIME_STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py prepare_database
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --admin-user
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
