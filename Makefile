@@ -27,12 +27,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
 
-# Runtime requirements only; builds (or migrates) the embedded SQLite database, seeds demo data, prints the
-# demo key, serves on localhost. A new SQLite database is built from the models (config/embedded_database.py).
+# Runtime requirements only; one command builds (or migrates) the embedded SQLite database (prepare_database),
+# seeds demo data and prints the demo key (seed_demo --admin-user), and serves on localhost (runserver).
 run: $(RUNTIME_STAMP)
-	DJANGO_DEBUG=1 $(PY) manage.py prepare_database
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --admin-user
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_DEBUG=1 $(PY) manage.py run_demo 127.0.0.1:$(PORT)
 
 # Installs and runs the suite in parallel (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
 # TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it).
