@@ -17,7 +17,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from config import json_depth, request_id
+from config import json_depth, pending_migrations, request_id
 from config.db_errors import is_unavailable
 from config.errors import server_error_body
 from config.parsers import JsonTooDeep
@@ -75,10 +75,23 @@ def api_exception_handler(exc, context):
     if is_unavailable(exc):
         # The database cannot be reached: a retryable condition, not the caller's fault.
         logger.warning("catalog database unavailable: %s", type(exc).__name__)
-        return Response(
-            {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+        return _logged(
+            Response(
+                {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "5"},
+            )
+        )
+    missing = pending_migrations.explains(exc)
+    if missing:
+        # A deployment whose release step has not run yet: the database is there, its tables are not.
+        logger.warning("catalog database has %d migrations pending", len(missing))
+        return _logged(
+            Response(
+                {"detail": pending_migrations.summary(missing), "code": "migrations_pending"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "30"},
+            )
         )
     if isinstance(exc, DatabaseError):
         # A query the code got wrong, or a constraint no service expected: a bug, logged with its
@@ -95,3 +108,9 @@ def api_exception_handler(exc, context):
         set_rollback()
         return Response(server_error_body(current), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     return exception_handler(exc, context)
+
+
+def _logged(response: Response) -> Response:
+    # An expected outage, logged above as a warning: Django would log every 5xx again as an error.
+    response._has_been_logged = True
+    return response
