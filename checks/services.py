@@ -222,7 +222,12 @@ def record_result(
         expected = status_for(violations, context.threshold)
         if status != expected:
             raise ValidationError(
-                {"status": [f"{violations:g} violations against threshold {context.threshold:g} is {expected!r}."]}
+                {
+                    "status": [
+                        f"{violations:g} violations against threshold {context.threshold:g} make the status "
+                        f"'{CheckStatus(expected).value}', not '{status}'."
+                    ]
+                }
             )
     return _save_result(
         organization,

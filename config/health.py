@@ -34,18 +34,20 @@ def ready(request):
     except DatabaseError as exc:
         logger.warning("readiness check failed: %s", exc.__class__.__name__)
         connection.close_if_unusable_or_obsolete()
-        return JsonResponse(
-            {"status": "unavailable", "reason": f"database unreachable ({exc.__class__.__name__})"},
-            status=503,
-        )
+        return _not_ready({"status": "unavailable", "reason": f"database unreachable ({exc.__class__.__name__})"})
     if missing:
         logger.warning("readiness check: %d migrations pending", len(missing))
-        return JsonResponse(
+        return _not_ready(
             {
                 "status": "migrations pending",
                 "reason": pending_migrations.summary(missing),
                 "pending_migrations": len(missing),
-            },
-            status=503,
+            }
         )
     return JsonResponse({"status": "ready", "database": "ok"})
+
+
+def _not_ready(body: dict) -> JsonResponse:
+    response = JsonResponse(body, status=503)
+    response._has_been_logged = True  # logged above as a warning: an answer the probe expects, not an error
+    return response

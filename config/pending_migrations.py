@@ -10,7 +10,6 @@ import logging
 
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -52,24 +51,3 @@ def summary(names: list[str]) -> str:
 def forget() -> None:
     """For tests that swap databases under a running process."""
     _fully_migrated.clear()
-
-
-class MigrationsPendingMiddleware:
-    """Outside the API (the admin, its sign-in page): a database error that pending migrations explain is a
-    plain 503 saying so, not a 500 with a traceback in the log. The API's handler says it in JSON."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        missing = explains(exception)
-        if not missing:
-            return None
-        logger.warning("%s %s: %d migrations pending", request.method, request.path, len(missing))
-        response = HttpResponse(summary(missing), status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = "30"
-        response._has_been_logged = True  # logged above, as a warning: Django would log any 5xx as an error
-        return response

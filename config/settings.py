@@ -66,8 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # A database error that pending migrations explain is a 503 saying so (config/pending_migrations.py).
-    "config.pending_migrations.MigrationsPendingMiddleware",
+    # An unreachable database or pending migrations: a 503 page saying so (config/database_error_pages.py).
+    "config.database_error_pages.DatabaseErrorPagesMiddleware",
     # Last, as django-axes requires: turns a locked-out admin sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -333,3 +333,6 @@ DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = env_int("DATAXPIPE_OPENLINEAGE_MAX_EVENT
 # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS.update(SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR")
+# Django's own "django" handler prints every request warning a second time, unformatted, when DEBUG is on:
+# one line per event (the root handler's, with the request id) is enough.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}

@@ -60,7 +60,8 @@ def entrypoint(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def requests_in_process(env: dict, *requests: str, host: str = ALLOWED_HOST) -> dict:
-    """{"GET /ready": {"status": 503, "body": "..."}, ...} as a fresh process with `env` answers them."""
+    """{"GET /ready": {"status": 503, "body": "..."}, ..., "log": "<the process's log lines>"} as a fresh
+    process with `env` answers them."""
     result = run(env, sys.executable, "-c", _REQUESTS, host, json.dumps(requests))
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "log": result.stderr}

@@ -29,6 +29,8 @@ def assert_reported_as_migrations_pending(answers: dict) -> None:
     admin = answers["POST /admin/login/"]
     assert admin["status"] == 503
     assert "python manage.py migrate" in admin["body"]
+    assert "Traceback" not in answers["log"]
+    assert " ERROR " not in answers["log"]
 
 
 def test_a_new_sqlite_database_is_not_ready_until_it_is_built(tmp_path):
@@ -88,3 +90,17 @@ def empty_postgres_database():
 def test_an_empty_postgres_database_is_reported_as_migrations_pending(empty_postgres_database):
     env = production(empty_postgres_database)
     assert_reported_as_migrations_pending(requests_in_process(env, *REQUESTS))
+
+
+def test_an_unreachable_database_is_a_503_page_and_one_warning_not_a_traceback():
+    env = production("postgres://postgres@127.0.0.1:9/catalog", DATABASE_CONNECT_TIMEOUT="1")
+
+    answers = requests_in_process(env, "GET /api/v1/organizations/me", "POST /admin/login/")
+
+    assert answers["GET /api/v1/organizations/me"]["status"] == 503
+    assert json.loads(answers["GET /api/v1/organizations/me"]["body"])["code"] == "database_unavailable"
+    assert answers["POST /admin/login/"]["status"] == 503
+    assert "database is unavailable" in answers["POST /admin/login/"]["body"]
+    assert "Traceback" not in answers["log"]
+    assert " ERROR " not in answers["log"]
+    assert answers["log"].count(" WARNING dataxpipe.errors ") == 2
