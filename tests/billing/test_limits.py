@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from catalog.models import Connection, Pipeline
-from config.exceptions import domain_status
 from orgs import limits, services
+from orgs.api.exceptions import domain_status
 from orgs.models import ApiKey, Plan, Role, UsageCounter
 
 SMALL = {
@@ -52,7 +52,7 @@ def test_counted_limit_allows_the_last_and_refuses_the_next(org, metric):
     with pytest.raises(limits.PlanLimitReached) as refused:
         create_one(org, metric, limit)
 
-    assert domain_status(refused.value) == 402  # the API answers it 402 (config/exceptions.py)
+    assert domain_status(refused.value) == 402  # the API answers it 402 (orgs/api/exceptions.py)
     body = refused.value.detail
     assert (body["limit"], body["allowed"], body["usage"], body["plan"]) == (metric, limit, limit, "free")
     assert body["upgrade"] == "/api/v1/billing/checkout"
