@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "checks",
     "lineage",
     "billing",
+    "workflows",
 ]
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
