@@ -1,7 +1,7 @@
 """Pipeline registration: a version, its datasets, lineage edges and check definitions, in one transaction.
 
 - Same name and version, same canonical content: nothing is written (200).
-- Same name and version, other content: `VersionConflict` (409).
+- Same name and version, other content: `catalog.services.VersionConflict` (409).
 - A new version: stored, becomes the current version (201). The pipeline's lineage edges are
   replaced by the new version's, so edges always describe what the pipeline does now; check
   definitions are kept per version.
@@ -17,18 +17,15 @@ which then sees the winner's row and answers 200 or 409 like any later request.
 from django.db import IntegrityError, transaction
 
 from catalog import services as catalog_services
-from catalog.services import VersionConflict
-from catalog.services import VersionOutcome as RegistrationOutcome
+from catalog.services import VersionOutcome
 from checks import services as checks_services
 from lineage import services as lineage_services
 from orgs.errors import Conflict
 from orgs.models import Organization
 from workflows.pipeline_spec import PipelineSpec
 
-__all__ = ["RegistrationOutcome", "VersionConflict", "register_pipeline"]
 
-
-def register_pipeline(*, organization: Organization, spec: PipelineSpec) -> RegistrationOutcome:
+def register_pipeline(*, organization: Organization, spec: PipelineSpec) -> VersionOutcome:
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -42,7 +39,7 @@ def register_pipeline(*, organization: Organization, spec: PipelineSpec) -> Regi
     raise AssertionError("unreachable")
 
 
-def _register(organization: Organization, spec: PipelineSpec) -> RegistrationOutcome:
+def _register(organization: Organization, spec: PipelineSpec) -> VersionOutcome:
     outcome = catalog_services.record_pipeline_version(
         organization=organization,
         name=spec.name,

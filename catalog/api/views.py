@@ -30,9 +30,9 @@ from orgs.viewsets import OrganizationScopedViewSet
 NAME_IN_PATH = r"[^/]+"
 
 
+# Pipelines, their versions and run history; workflows.api.PipelineViewSet adds registration (POST).
+# (Comments, not docstrings: drf-spectacular would publish a docstring as every operation's description.)
 class PipelineReadViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
-    """Pipelines, their versions and run history; workflows.api.PipelineViewSet adds registration (POST)."""
-
     queryset = Pipeline.objects.all()
     lookup_field = "name"
     lookup_value_regex = NAME_IN_PATH
@@ -41,7 +41,7 @@ class PipelineReadViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixi
     def scope_queryset(self, queryset):
         if self.action == "list":
             return selectors.pipelines_for_listing(queryset)
-        if self.action in ("retrieve", "create"):
+        if self.action in ("retrieve", "create"):  # create: workflows.api.PipelineViewSet answers the pipeline
             return selectors.pipelines_with_latest_run(queryset)
         return queryset  # versions/runs only need the pipeline row
 
@@ -86,9 +86,8 @@ class PipelineReadViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixi
         return paginator.get_paginated_response(RunSerializer(page, many=True).data)
 
 
+# Run lifecycle events (POST, PATCH); workflows.api.RunViewSet adds the run's detail (GET).
 class RunEventViewSet(OrganizationScopedViewSet):
-    """Run lifecycle events (POST, PATCH); workflows.api.RunViewSet adds the run's detail (GET)."""
-
     queryset = Run.objects.all()
     lookup_field = "run_id"
     lookup_value_regex = NAME_IN_PATH
