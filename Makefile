@@ -33,10 +33,12 @@ run: $(RUNTIME_STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py run_demo 127.0.0.1:$(PORT)
 
 # Installs and runs the suite in parallel (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
-# TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it).
+# TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it), and
+# the apps must keep their layering (`lint-imports`: the contracts in pyproject.toml, docs/architecture.md).
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The PostgreSQL suite on this machine: starts the server if it is not answering (as .ci/run does),

@@ -77,7 +77,9 @@ import django, json
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from catalog import pipeline_spec, services
+from catalog import services
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 from orgs import services as org_services
 from orgs.models import Plan
 org = org_services.create_organization(slug="bench", name="Bench", plan=Plan.ENTERPRISE)
@@ -88,7 +90,7 @@ for index in range(%(pipelines)d):
     spec = {"name": name, "version": "1", "schedule": "0 * * * *", "owner": "bench@example.com",
             "sources": [{"id": f"{name}_src"}], "transforms": [{"id": f"{name}_out", "inputs": [f"{name}_src"]}],
             "targets": [{"id": f"{name}_out", "connection_id": "wh", "table": f"t.{name}"}]}
-    outcome = services.register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
+    outcome = register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
     ids.append([outcome.pipeline.pk, outcome.version.pk])
 print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 """

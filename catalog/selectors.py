@@ -1,9 +1,8 @@
 """Reads of the catalog that are more than one line: each is one query (or a fixed few) per call."""
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from catalog.models import Pipeline, PipelineVersion, Run
-from checks.models import CheckResult
+from catalog.models import Connection, Pipeline, PipelineVersion, Run
 
 # A run row names its pipeline and version; their specs and descriptions would only be parsed and dropped.
 _RUN_DEFERRED = ("pipeline_version__spec", "pipeline__description", "pipeline__tags")
@@ -47,10 +46,22 @@ def run_history(pipeline: Pipeline) -> QuerySet[Run]:
     return Run.objects.filter(pipeline=pipeline).select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
 
 
-def runs_with_check_results(queryset: QuerySet[Run]) -> QuerySet[Run]:
-    results = CheckResult.objects.order_by("-executed_at", "-id")
-    return (
-        queryset.select_related("pipeline", "pipeline_version")
-        .defer(*_RUN_DEFERRED)
-        .prefetch_related(Prefetch("check_results", queryset=results, to_attr="prefetched_check_results"))
-    )
+def run_details(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """Runs with their pipeline and version joined, without the columns a run's representation skips.
+
+    A run's check results are another app's rows: `workflows.api` prefetches them onto these."""
+    return queryset.select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
+
+
+def run_in_organization(organization, run_id: str) -> Run | None:
+    return one_or_none(Run.objects.filter(organization=organization, run_id=run_id))
+
+
+# What counts towards the plan's limits (orgs.limits): the catalog decides which of its rows are live.
+def counted_pipelines(organization) -> QuerySet[Pipeline]:
+    """Registered pipelines; those only reported by OpenLineage do not count until they are registered."""
+    return Pipeline.objects.filter(organization=organization, is_external=False)
+
+
+def counted_connections(organization) -> QuerySet[Connection]:
+    return Connection.objects.filter(organization=organization)

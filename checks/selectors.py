@@ -1,11 +1,13 @@
-"""Reads for checks: resolving ids from request bodies inside an organization, and result lists."""
+"""Reads for checks: resolving ids from request bodies inside an organization, result lists, and the
+checks on a set of datasets (the lineage graph's impact)."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
 from checks.models import CheckDefinition, CheckResult
 from lineage.models import Dataset
+from lineage.selectors import in_pks
 from orgs.models import Organization
 
 
@@ -16,6 +18,12 @@ def result_list(organization: Organization) -> QuerySet[CheckResult]:
         .select_related("pipeline", "run", "dataset")
         .order_by("-executed_at", "-id")
     )
+
+
+def results_newest_first() -> QuerySet[CheckResult]:
+    """Results in the order a run's detail lists them; prefetched onto runs (no organization filter of its
+    own: a prefetch only ever reads the results of the runs it is given, which the caller scoped)."""
+    return CheckResult.objects.order_by("-executed_at", "-id")
 
 
 def find_pipeline(organization: Organization, name: str | None, field: str = "pipeline") -> Pipeline | None:
@@ -80,3 +88,18 @@ def find_check_definition(
             {"check_id": [f"Several pipelines define {check_id!r}; say which with pipeline (or run_id)."]}
         )
     return found[0]
+
+
+def checks_on(organization_id: int, dataset_pks) -> list[dict]:
+    """Check definitions that are live on these datasets: ad hoc, or from their pipeline's current version."""
+    live = (
+        Q(pipeline__isnull=True)
+        | Q(pipeline_version__isnull=True)
+        | Q(pipeline_version_id=F("pipeline__current_version_id"))
+    )
+    return list(
+        CheckDefinition.objects.filter(organization_id=organization_id, **in_pks("dataset_id", dataset_pks))
+        .filter(live)
+        .order_by("check_id", "id")
+        .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
+    )

@@ -4,7 +4,7 @@ saying what is going on, logged as one warning line, instead of a 500 with a tra
 - the database cannot be reached (config/db_errors.py): retry later;
 - migrations are pending (config/pending_migrations.py): the release step has not run.
 
-The API says the same in JSON (config/exceptions.py). Any other database error stays a 500: a bug.
+The API says the same in JSON (orgs/api/exceptions.py). Any other database error stays a 500: a bug.
 """
 
 import logging

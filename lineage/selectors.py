@@ -1,5 +1,7 @@
 """Reads for lineage: resolving a dataset, walking the graph, and the impact of a change.
 
+The checks on impacted datasets are checks' rows: `checks.selectors.checks_on` reads them.
+
 A walk is ONE recursive SQL statement over the indexed edge table (PostgreSQL and SQLite alike).
 The recursion carries (node, depth) pairs combined with UNION, so a pair is produced at most once:
 the walk stops at the depth bound and cannot loop on a cycle (a node on a cycle is seen again only
@@ -12,11 +14,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Pipeline
-from checks.models import CheckDefinition
 from lineage.models import Dataset, LineageEdge
 
 UPSTREAM = "upstream"
@@ -234,7 +234,7 @@ def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
-        LineageEdge.objects.filter(organization_id=organization_id, **_in_pks("source_id", dataset_pks))
+        LineageEdge.objects.filter(organization_id=organization_id, **in_pks("source_id", dataset_pks))
         .filter(pipeline__organization_id=organization_id)
         .values_list("pipeline__name", flat=True)
         .distinct()
@@ -248,24 +248,9 @@ def _array_literal(values) -> str:
     return "{" + ",".join(str(value) for value in values) + "}"
 
 
-def _in_pks(field: str, pks) -> dict:
+def in_pks(field: str, pks) -> dict:
     """`field__in` a list of pks: on PostgreSQL as one array parameter, not thousands of placeholders."""
     pks = [int(pk) for pk in pks]
     if connection.vendor == "postgresql":
         return {f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (_array_literal(pks),))}
     return {f"{field}__in": pks}
-
-
-def checks_on(organization_id: int, dataset_pks) -> list[dict]:
-    """Check definitions that are live on these datasets: ad hoc, or from their pipeline's current version."""
-    live = (
-        Q(pipeline__isnull=True)
-        | Q(pipeline_version__isnull=True)
-        | Q(pipeline_version_id=F("pipeline__current_version_id"))
-    )
-    return list(
-        CheckDefinition.objects.filter(organization_id=organization_id, **_in_pks("dataset_id", dataset_pks))
-        .filter(live)
-        .order_by("check_id", "id")
-        .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
-    )

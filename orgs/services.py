@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs import keys
+from orgs.limits import enforce_limit
 from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, Plan, Role
+from orgs.selectors import live_api_keys
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +38,8 @@ def create_api_key(
     *, organization: Organization, name: str, role: str = Role.WRITE, created_by=None, expires_at=None
 ) -> tuple[ApiKey, str]:
     """Creates a key and returns it with the full key string, which exists nowhere else afterwards."""
-    from orgs.limits import enforce_limit
-
     with transaction.atomic():
-        enforce_limit(organization, "api_keys")
+        enforce_limit(organization, "api_keys", live_api_keys(organization))
         for _ in range(5):
             full_key, prefix = keys.generate_key()
             if not ApiKey.objects.filter(prefix=prefix).exists():

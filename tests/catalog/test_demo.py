@@ -1,15 +1,15 @@
-"""catalog.demo.seed, as `manage.py seed_demo` calls it: a usable demo, and idempotent."""
+"""workflows.demo.catalog.seed, as `manage.py seed_demo` calls it: a usable demo, and idempotent."""
 
 import io
 
 import pytest
 from django.core.management import call_command
 
-from catalog import demo
 from catalog.models import Connection, Pipeline, Run
 from checks.models import CheckDefinition
 from lineage.models import LineageEdge
 from orgs.models import Organization
+from workflows.demo import catalog as demo
 
 pytestmark = pytest.mark.django_db
 

@@ -274,12 +274,13 @@ class TestCrossOrganization:
 
 class TestAtomicity:
     def test_a_failure_while_recording_checks_leaves_nothing_behind(self, client_a, example_spec, monkeypatch):
-        from catalog import registration
+        from checks import services as checks_services
 
         def broken(*args, **kwargs):
             raise RuntimeError("the database went away half-way")
 
-        monkeypatch.setattr(registration, "_create_check_definitions", broken)
+        # The check definitions are the registration's last write (workflows.registration).
+        monkeypatch.setattr(checks_services, "create_check_definitions", broken)
         client_a.raise_request_exception = False
         response = post(client_a, example_spec)
         assert response.status_code == 500
@@ -290,10 +291,10 @@ class TestAtomicity:
     def test_a_failed_new_version_keeps_the_previous_one_current_with_its_edges(
         self, client_a, example_spec, monkeypatch
     ):
-        from catalog import registration
+        from checks import services as checks_services
 
         post(client_a, example_spec)
-        monkeypatch.setattr(registration, "_create_check_definitions", lambda *a: 1 / 0)
+        monkeypatch.setattr(checks_services, "create_check_definitions", lambda *a, **kw: 1 / 0)
         client_a.raise_request_exception = False
         assert post(client_a, {**example_spec, "version": "4"}).status_code == 500
         assert Pipeline.objects.get().current_version.version == "3"

@@ -6,7 +6,7 @@ import pytest
 
 from catalog.models import Run
 from catalog.services import Conflict, apply_run_event
-from config.exceptions import domain_status
+from orgs.api.exceptions import domain_status
 from orgs.models import UsageCounter
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Run
-from checks.admin import CheckResultInline
 from checks.models import CheckResult, FailedCheckResult
+from console.admin.checks import CheckResultInline
 from orgs import services
 from orgs.models import Role
 from tests.checks.factories import make_run, register_pipeline

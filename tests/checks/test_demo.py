@@ -3,9 +3,9 @@
 import io
 
 from catalog.models import Connection
-from checks import demo
 from checks.models import CheckResult
 from tests.checks.factories import make_run, register_pipeline
+from workflows.demo import checks as demo
 
 
 def test_seed_creates_the_warehouse_connection_and_results(org_a, allowed_dir):

@@ -8,11 +8,11 @@ import pytest
 from catalog.models import Connection
 from checks.connectors import QueryTag, WarehouseQueryError, connector_for
 from checks.models import CheckResult
-from orgs.limits import current_usage
 from orgs.models import Role, UsageCounter
 from tests.checks.corpus import DANGEROUS_SQL
 from tests.checks.factories import make_connection, make_run, register_pipeline
 from tests.checks.snapshots import sqlite_snapshot
+from workflows.usage import organization_usage
 
 NEGATIVE_AMOUNTS = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
 
@@ -79,7 +79,7 @@ def test_the_same_result_id_does_not_run_twice(client_a, shop):
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
     assert CheckResult.objects.count() == 1
-    assert current_usage(shop.organization)["check_executions_per_month"] == 1
+    assert organization_usage(shop.organization)["check_executions_per_month"] == 1
 
 
 @pytest.mark.parametrize(("written_for", "sql"), DANGEROUS_SQL)
@@ -227,7 +227,7 @@ def test_executions_count_against_the_monthly_quota(client_a, org_a, shop, setti
     payload = {"connection_id": "shop", "sql": "SELECT 0", "check_id": "c"}
     assert [execute(client_a, payload).status_code for _ in range(3)] == [201, 201, 402]
     assert CheckResult.objects.count() == 2
-    assert current_usage(org_a)["check_executions_per_month"] == 2
+    assert organization_usage(org_a)["check_executions_per_month"] == 2
 
 
 def test_connectors_are_cached_per_connection_and_replaced_when_the_config_changes(org_a, shop, sqlite_warehouse):

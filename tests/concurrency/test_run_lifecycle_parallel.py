@@ -15,10 +15,11 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from catalog import pipeline_spec, services
 from catalog.models import Run
 from orgs.models import Plan, UsageCounter
 from tests.catalog.conftest import small_spec
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +40,7 @@ def _no_rate_limit(monkeypatch):
 @pytest.fixture
 def register():
     def register(organization, body):
-        return services.register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
+        return register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
 
     return register
 

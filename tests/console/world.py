@@ -9,11 +9,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from catalog import pipeline_spec, services
-from catalog.demo import REVENUE_REPORT
+from catalog import services
 from catalog.models import Connection, Pipeline, Run, RunStatus
 from checks.models import CheckResult
 from lineage.models import Dataset, OpenLineageEvent
+from workflows import pipeline_spec
+from workflows.demo.catalog import REVENUE_REPORT
+from workflows.registration import register_pipeline
 
 
 def spec_for(slug: str, version: str = "1", schedule: str = "0 7 * * *") -> dict:
@@ -29,7 +31,7 @@ def spec_for(slug: str, version: str = "1", schedule: str = "0 7 * * *") -> dict
 def build(organization, runs: int = 3, results_per_run: int = 2, versions: int = 2) -> dict:
     slug = organization.slug.replace("-", "_")
     for number in range(1, versions + 1):
-        services.register_pipeline(
+        register_pipeline(
             organization=organization,
             spec=pipeline_spec.parse(spec_for(slug, version=str(number), schedule=f"{number} 7 * * *")),
         )

@@ -3,8 +3,8 @@
 import io
 
 from checks.models import CheckResult
-from lineage import demo
 from lineage.models import OpenLineageEvent
+from workflows.demo import lineage as demo
 
 
 def test_demo_seed_is_idempotent(org_a):

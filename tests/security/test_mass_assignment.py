@@ -161,9 +161,10 @@ def test_run_creation_ignores_tenancy_and_timestamps(admin_a, world_a, world_b):
 
 @probes(("api/v1/runs/{run_id}", "patch"))
 def test_run_event_cannot_move_a_run_or_reopen_it(admin_a, world_a, world_b):
-    from catalog import pipeline_spec, services
+    from workflows import pipeline_spec
+    from workflows.registration import register_pipeline
 
-    services.register_pipeline(
+    register_pipeline(
         organization=world_a.organization, spec=pipeline_spec.parse(example_spec(name="other_pipe", version="1"))
     )
     # Another pipeline of the same organization: the run stays where it is.

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from catalog import pipeline_spec, services
+from catalog import services
 from catalog.models import Connection, Pipeline, Run, RunStatus
 from catalog.secrets import env_prefix
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 
 ORDERS_SYNC = Path(__file__).resolve().parent / "fixtures" / "orders_sync_pipeline.json"
 
@@ -110,7 +112,7 @@ def _history():
 
 def seed(organization, stdout):
     for body in (json.loads(ORDERS_SYNC.read_text()), CUSTOMERS_SNAPSHOT, REVENUE_REPORT):
-        services.register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
+        register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
 
     demo_connections = connections(organization)
     for connection_id, connection_type, config in demo_connections:

@@ -1,5 +1,8 @@
 """One place that turns exceptions into API responses, so bad input is never a 500.
 
+It lives in orgs, not config, because it maps orgs.errors (the domain errors) and config is the
+bottom layer: config may import no app. DRF finds it by the EXCEPTION_HANDLER setting.
+
 - Domain errors (orgs/errors.py) get their status here, by class; their bodies are their `detail`.
 - Django's ValidationError is bad input: 400 with field messages.
 - Database errors: a connection-level failure is 503 "retry later"; a NUL byte or an out-of-range
@@ -10,7 +13,6 @@
 import logging
 import re
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError
@@ -21,7 +23,7 @@ from rest_framework.views import exception_handler, set_rollback
 
 from config import json_depth, pending_migrations, request_id
 from config.db_errors import is_unavailable
-from config.errors import server_error_body
+from config.errors import request_too_large_body, server_error_body
 from config.parsers import JsonTooDeep
 from orgs import errors
 
@@ -37,15 +39,6 @@ DOMAIN_STATUS = (
     (errors.UpstreamUnavailable, status.HTTP_502_BAD_GATEWAY),
     (errors.DomainError, status.HTTP_400_BAD_REQUEST),
 )
-
-
-def request_too_large_body() -> dict:
-    """The 413 answer, the same whether the middleware (declared length) or Django (read body) refused it."""
-    return {
-        "detail": "Request body too large.",
-        "code": "request_too_large",
-        "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
-    }
 
 
 # What get_object_or_404 says: the model's class name, a Python identifier.

@@ -18,6 +18,7 @@ from console.staff import StaffOnlyAdminMixin
 from orgs import limits, services
 from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, UsageCounter
 from orgs.oidc import configured_issuer
+from workflows.usage import organization_usage
 
 
 class MembershipInline(admin.TabularInline):
@@ -64,7 +65,7 @@ class OrganizationAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.Model
     def limits_and_usage(self, obj):
         if not obj.pk:
             return "-"
-        allowed, used = limits.limits_for(obj), limits.current_usage(obj)
+        allowed, used = limits.limits_for(obj), organization_usage(obj)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
