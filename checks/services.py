@@ -221,7 +221,7 @@ def record_result(
         status = status_for(violations, context.threshold)
     elif status != CheckStatus.ERROR:
         if violations is None:
-            raise ValidationError({"violations": [f"A {status!r} result needs its violations."]})
+            raise ValidationError({"violations": [f"A '{status}' result needs its violations."]})
         expected = status_for(violations, context.threshold)
         if status != expected:
             raise ValidationError(
