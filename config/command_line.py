@@ -15,6 +15,13 @@ _PRODUCTION_ONLY = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
 
 def main(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        _stop(
+            f"Django is not installed for this Python ({sys.executable}). Use the project's virtualenv, which "
+            f"`make run` creates:\n  {_command(argv, interpreter='.venv/bin/python')}"
+        )
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
@@ -40,10 +47,17 @@ def main(argv: list[str]) -> None:
 def configuration_message(exc: Exception, argv: list[str]) -> str:
     lines = [f"Configuration error: {exc}", 'The variables are listed in README.md, "Configuration".']
     if any(name in str(exc) for name in _PRODUCTION_ONLY):
-        command = " ".join(shlex.quote(part) for part in ["python", *argv])
         lines.append("On the local demo database (what `make run` uses), run it in development mode instead:")
-        lines.append(f"  DJANGO_DEBUG=1 {command}")
+        lines.append(f"  DJANGO_DEBUG=1 {_command(argv)}")
     return "\n".join(lines)
+
+
+def _command(argv: list[str], interpreter: str | None = None) -> str:
+    """The command line to suggest: this interpreter as the user can type it (.venv/bin/python from the root)."""
+    if interpreter is None:
+        project_venv = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv")
+        interpreter = ".venv/bin/python" if sys.prefix == project_venv else "python"
+    return " ".join(shlex.quote(part) for part in [interpreter, *argv])
 
 
 def database_message(exc: Exception) -> str | None:

@@ -1,6 +1,7 @@
 """Management commands as a person types them: a missing setting or an unusable database is a sentence
 saying what to do, not a traceback; the first organization and its admin key are one command."""
 
+import shutil
 from io import StringIO
 
 import pytest
@@ -8,7 +9,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from orgs.models import Organization
-from tests.deployment.processes import environment, manage, production
+from tests.deployment.processes import environment, manage, production, run
 
 
 def test_create_api_key_as_the_readme_once_wrote_it_says_what_to_set():
@@ -17,7 +18,24 @@ def test_create_api_key_as_the_readme_once_wrote_it_says_what_to_set():
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "Configuration error: The environment variable DJANGO_SECRET_KEY is required." in result.stderr
-    assert "DJANGO_DEBUG=1 python manage.py create_api_key demo ops --role admin" in result.stderr
+    assert "DJANGO_DEBUG=1 .venv/bin/python manage.py create_api_key demo ops --role admin" in result.stderr
+
+
+def python_without_django() -> str | None:
+    for candidate in ("/usr/bin/python3", shutil.which("python3")):
+        if candidate and run(environment(), candidate, "-c", "import django").returncode != 0:
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(python_without_django() is None, reason="every python3 on this machine has Django")
+def test_a_python_without_django_is_pointed_at_the_virtualenv():
+    result = run(environment(), python_without_django(), "manage.py", "create_api_key", "demo", "ops")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Django is not installed for this Python" in result.stderr
+    assert ".venv/bin/python manage.py create_api_key demo ops" in result.stderr
 
 
 def test_a_missing_allowed_hosts_is_one_line_too():
@@ -49,7 +67,7 @@ def test_a_database_without_its_tables_says_to_run_the_release_step(tmp_path):
     assert "python manage.py migrate" in result.stderr
 
 
-def run(*args) -> list[str]:
+def command_output(*args) -> list[str]:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue().strip().splitlines()
@@ -57,7 +75,7 @@ def run(*args) -> list[str]:
 
 @pytest.mark.django_db
 def test_first_organization_and_its_admin_key_in_one_command():
-    lines = run("create_org", "acme", "--name", "Acme Corp", "--admin-key", "first-admin")
+    lines = command_output("create_org", "acme", "--name", "Acme Corp", "--admin-key", "first-admin")
 
     full_key = lines[-1]
     response = APIClient(HTTP_X_API_KEY=full_key).get("/api/v1/organizations/me")
@@ -69,8 +87,8 @@ def test_first_organization_and_its_admin_key_in_one_command():
 @pytest.mark.django_db
 def test_a_refused_first_organization_leaves_nothing_behind():
     with pytest.raises(CommandError, match="slug"):
-        run("create_org", "not a slug", "--admin-key", "first-admin")
-    run("create_org", "acme")
+        command_output("create_org", "not a slug", "--admin-key", "first-admin")
+    command_output("create_org", "acme")
     with pytest.raises(CommandError):
-        run("create_org", "acme", "--admin-key", "second-admin")
+        command_output("create_org", "acme", "--admin-key", "second-admin")
     assert Organization.objects.get(slug="acme").api_keys.count() == 0
