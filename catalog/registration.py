@@ -52,9 +52,9 @@ def register_pipeline(*, organization: Organization, spec: PipelineSpec) -> Regi
 
 
 def _register(organization: Organization, spec: PipelineSpec) -> RegistrationOutcome:
-    pipeline = Pipeline.objects.select_for_update().filter(organization=organization, name=spec.name).first()
+    pipeline = Pipeline.objects.for_organization(organization).select_for_update().filter(name=spec.name).first()
     if pipeline is not None:
-        existing = PipelineVersion.objects.filter(pipeline=pipeline, version=spec.version).first()
+        existing = pipeline.versions.filter(version=spec.version).first()
         if existing is not None:
             if existing.spec_hash != spec.spec_hash:
                 raise VersionConflict(
@@ -95,8 +95,8 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
     """One Dataset per declared id; datasets are shared by the pipelines that name them."""
     existing = {
         dataset.dataset_id: dataset
-        for dataset in Dataset.objects.filter(
-            organization=organization, namespace=DATASET_NAMESPACE, dataset_id__in=list(spec.datasets)
+        for dataset in Dataset.objects.for_organization(organization).filter(
+            namespace=DATASET_NAMESPACE, dataset_id__in=list(spec.datasets)
         )
     }
     # Sorted, so that parallel registrations sharing datasets insert and lock them in the same order
@@ -117,12 +117,13 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
                 setattr(dataset, key, value)
             to_update.append(dataset)
     if to_update:
-        list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in to_update]).order_by("pk"))
-        Dataset.objects.bulk_update(sorted(to_update, key=lambda dataset: dataset.pk), ["connection_id", "table"])
+        owned = Dataset.objects.for_organization(organization)
+        list(owned.select_for_update().filter(pk__in=[d.pk for d in to_update]).order_by("pk"))
+        owned.bulk_update(sorted(to_update, key=lambda dataset: dataset.pk), ["connection_id", "table"])
     return {
         dataset.dataset_id: dataset
-        for dataset in Dataset.objects.filter(
-            organization=organization, namespace=DATASET_NAMESPACE, dataset_id__in=list(spec.datasets)
+        for dataset in Dataset.objects.for_organization(organization).filter(
+            namespace=DATASET_NAMESPACE, dataset_id__in=list(spec.datasets)
         )
     }
 
@@ -130,9 +131,7 @@ def _upsert_datasets(organization: Organization, spec: PipelineSpec) -> dict[str
 def _replace_edges(organization, pipeline, version, spec: PipelineSpec, datasets):
     # Registration owns the edges between pipeline.json datasets (namespace ""); edges that OpenLineage
     # events tied to this pipeline between namespaced datasets are the lineage app's to keep.
-    LineageEdge.objects.filter(
-        pipeline=pipeline, source__namespace=DATASET_NAMESPACE, target__namespace=DATASET_NAMESPACE
-    ).delete()
+    pipeline.lineage_edges.filter(source__namespace=DATASET_NAMESPACE, target__namespace=DATASET_NAMESPACE).delete()
     LineageEdge.objects.bulk_create(
         [
             LineageEdge(

@@ -16,7 +16,8 @@ def one_or_none(queryset):
 
 def pipeline_for_run_events(organization, name) -> Pipeline | None:
     return one_or_none(
-        Pipeline.objects.filter(organization=organization, name=name)
+        Pipeline.objects.for_organization(organization)
+        .filter(name=name)
         .select_related("current_version")
         .defer("description", "tags", "current_version__spec")
     )
@@ -27,9 +28,9 @@ def latest_run_status_subquery():
     return Subquery(latest.values("status")[:1])
 
 
-def pipelines_with_latest_run(queryset: QuerySet[Pipeline] | None = None) -> QuerySet[Pipeline]:
-    """Pipelines with their current version and `latest_run_status` in the same query."""
-    queryset = Pipeline.objects.all() if queryset is None else queryset
+def pipelines_with_latest_run(queryset: QuerySet[Pipeline]) -> QuerySet[Pipeline]:
+    """Pipelines (of an organization-scoped `queryset`) with their current version and `latest_run_status`
+    in the same query."""
     return queryset.select_related("current_version").annotate(latest_run_status=latest_run_status_subquery())
 
 
@@ -39,16 +40,16 @@ def pipelines_for_listing(queryset: QuerySet[Pipeline]) -> QuerySet[Pipeline]:
 
 
 def pipeline_versions(pipeline: Pipeline) -> QuerySet[PipelineVersion]:
-    return PipelineVersion.objects.filter(pipeline=pipeline).select_related("pipeline").order_by("-created_at", "-id")
+    return pipeline.versions.select_related("pipeline").order_by("-created_at", "-id")
 
 
 def run_history(pipeline: Pipeline) -> QuerySet[Run]:
     """A pipeline's runs, newest first, on the (pipeline, -created_at, -id) index."""
-    return Run.objects.filter(pipeline=pipeline).select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
+    return pipeline.runs.select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
 
 
-def runs_with_check_results(queryset: QuerySet[Run]) -> QuerySet[Run]:
-    results = CheckResult.objects.order_by("-executed_at", "-id")
+def runs_with_check_results(queryset: QuerySet[Run], organization) -> QuerySet[Run]:
+    results = CheckResult.objects.for_organization(organization).order_by("-executed_at", "-id")
     return (
         queryset.select_related("pipeline", "pipeline_version")
         .defer(*_RUN_DEFERRED)

@@ -110,7 +110,7 @@ def apply_run_event(
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
-    return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
+    return one_or_none(Run.objects.for_organization(organization).select_for_update().filter(run_id=run_id))
 
 
 def _reuse_loaded_relations(run: Run, pipeline: Pipeline, pipeline_version: PipelineVersion | None) -> None:

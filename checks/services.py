@@ -130,9 +130,11 @@ def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
             candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
         return candidate, True
     except IntegrityError:
-        existing = CheckResult.objects.filter(
-            organization_id=candidate.organization_id, result_id=candidate.result_id
-        ).first()
+        existing = (
+            CheckResult.objects.for_organization(candidate.organization_id)
+            .filter(result_id=candidate.result_id)
+            .first()
+        )
         if existing is None:
             raise
         if not _same_result(existing, candidate):

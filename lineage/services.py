@@ -75,8 +75,7 @@ def ingest_run_event(*, organization: Organization, event: dict, payload: dict) 
                     payload=payload,
                 )
         except IntegrityError:
-            existing = OpenLineageEvent.objects.get(
-                organization=organization,
+            existing = OpenLineageEvent.objects.for_organization(organization).get(
                 run_id=run_id,
                 event_type=event["eventType"],
                 event_time=event["eventTime"],
@@ -102,7 +101,7 @@ def ingest_run_event(*, organization: Organization, event: dict, payload: dict) 
 
 def pipeline_for_job(organization: Organization, job_namespace: str, job_name: str) -> Pipeline:
     """The registered pipeline of that name, else an external entry created for the job."""
-    pipeline = Pipeline.objects.filter(organization=organization, name=job_name).first()
+    pipeline = Pipeline.objects.for_organization(organization).filter(name=job_name).first()
     if pipeline is not None:
         return pipeline
     try:
@@ -114,7 +113,7 @@ def pipeline_for_job(organization: Organization, job_namespace: str, job_name: s
                 description=f"Reported by OpenLineage (job namespace {job_namespace!r}).",
             )
     except IntegrityError:
-        return Pipeline.objects.get(organization=organization, name=job_name)
+        return Pipeline.objects.for_organization(organization).get(name=job_name)
 
 
 def _apply_lifecycle(organization, pipeline, event):
@@ -130,7 +129,7 @@ def _apply_lifecycle(organization, pipeline, event):
     started_at = event_time if event_type in ("START", "RUNNING") else None
     finished_at = event_time if event_type in TERMINAL_EVENT_TYPES else None
     if status == RunStatus.QUEUED:
-        existing = Run.objects.filter(organization=organization, run_id=event["run"]["runId"]).first()
+        existing = Run.objects.for_organization(organization).filter(run_id=event["run"]["runId"]).first()
         # A run of another job falls through: the state machine answers that conflict (409).
         if existing is not None and existing.pipeline_id == pipeline.pk:
             return existing
@@ -164,7 +163,7 @@ def upsert_datasets(organization: Organization, declared: list[dict]) -> dict[tu
 
 def _datasets_by_key(organization, keys):
     names = {name for _, name in keys}
-    rows = Dataset.objects.filter(organization=organization, dataset_id__in=names)
+    rows = Dataset.objects.for_organization(organization).filter(dataset_id__in=names)
     wanted = set(keys)
     return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in wanted}
 
@@ -226,7 +225,7 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
         return 0
     existing = {
         result.result_id: result
-        for result in CheckResult.objects.filter(organization=organization, result_id__in=list(wanted))
+        for result in CheckResult.objects.for_organization(organization).filter(result_id__in=list(wanted))
     }
     CheckResult.objects.bulk_create(
         [result for result_id, result in wanted.items() if result_id not in existing], ignore_conflicts=True
@@ -240,5 +239,5 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
             current.executed_at = incoming.executed_at
             newer.append(current)
     if newer:
-        CheckResult.objects.bulk_update(newer, ["status", "violations", "executed_at"])
+        CheckResult.objects.for_organization(organization).bulk_update(newer, ["status", "violations", "executed_at"])
     return len(wanted)

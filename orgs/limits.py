@@ -32,13 +32,15 @@ def current_period():
 
 def _count(organization: Organization, metric: str) -> int:
     model_label, extra = COUNTED_METRICS[metric]
-    return apps.get_model(model_label).objects.filter(organization=organization, **extra).count()
+    return apps.get_model(model_label).objects.for_organization(organization).filter(**extra).count()
 
 
 def current_usage(organization: Organization) -> dict[str, int]:
     usage = {metric: _count(organization, metric) for metric in COUNTED_METRICS}
     counters = dict(
-        UsageCounter.objects.filter(organization=organization, period=current_period()).values_list("metric", "value")
+        UsageCounter.objects.for_organization(organization)
+        .filter(period=current_period())
+        .values_list("metric", "value")
     )
     usage.update({metric: counters.get(metric, 0) for metric in MONTHLY_METRICS})
     return usage
@@ -92,7 +94,7 @@ def consume_monthly(organization: Organization, metric: str, amount: int = 1) ->
         raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
-    counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+    counter = UsageCounter.objects.for_organization(organization).filter(metric=metric, period=period)
 
     def increment() -> bool:
         return _increment(organization, metric, period, amount, limit)

@@ -101,7 +101,7 @@ class RunViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin):
 
     def scope_queryset(self, queryset):
         if self.action == "retrieve":
-            return selectors.runs_with_check_results(queryset)
+            return selectors.runs_with_check_results(queryset, self.organization)
         return queryset.select_related("pipeline")  # a PATCH needs the run and its pipeline's name, no results
 
     def _resolve_pipeline(self, name):
@@ -150,7 +150,7 @@ class ConnectionViewSet(
         payload = ConnectionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        if Connection.objects.filter(organization=self.organization, connection_id=data["connection_id"]).exists():
+        if Connection.objects.for_organization(self.organization).filter(connection_id=data["connection_id"]).exists():
             raise services.Conflict(f"A connection {data['connection_id']!r} already exists; PUT or PATCH it.")
         connection = services.create_connection(
             organization=self.organization,
