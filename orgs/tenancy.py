@@ -138,6 +138,26 @@ class OrganizationScopedQuerySet(models.QuerySet):
     _update.alters_data = True
     _update.queryset_only = False
 
+    # Checked on entry, before Django opens the transaction these run in: a refusal leaves the caller's
+    # transaction usable.
+    def bulk_update(self, objs, fields, batch_size=None):
+        self._require_scope("bulk_update()")
+        return super().bulk_update(objs, fields, batch_size)
+
+    bulk_update.alters_data = True
+
+    def get_or_create(self, defaults=None, **kwargs):
+        self._require_scope("get_or_create()")
+        return super().get_or_create(defaults, **kwargs)
+
+    get_or_create.alters_data = True
+
+    def update_or_create(self, defaults=None, create_defaults=None, **kwargs):
+        self._require_scope("update_or_create()")
+        return super().update_or_create(defaults, create_defaults, **kwargs)
+
+    update_or_create.alters_data = True
+
     def delete(self):
         self._require_scope("delete()")
         return super().delete()
