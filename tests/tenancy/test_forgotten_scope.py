@@ -76,9 +76,7 @@ def membership_form(organization, membership, role):
     return data
 
 
-def test_staff_edit_a_membership_inline_and_a_posted_row_of_another_organization_is_refused(
-    admin_client, org_a, org_b
-):
+def test_staff_edit_a_membership_inline_and_a_posted_row_of_another_organization_is_refused(admin_client, org_a, org_b):
     from orgs import services
 
     ada = get_user_model().objects.create_user("ada", "ada@a.example")
