@@ -21,7 +21,8 @@ Decided already, with nothing to write:
   constraint, so a per-organization constraint stays checkable; our code writes `for_organization`.
 
 Django's internals that read through `_base_manager` (foreign-key access, refresh_from_db, save,
-cascade deletes) use a plain manager and are untouched. A subquery (`Subquery`, `Exists`,
+cascade deletes) use a plain manager and are untouched; so does `manage.py dumpdata --all` (without
+`--all`, dumpdata reads `_default_manager` and refuses). A subquery (`Subquery`, `Exists`,
 `pk__in=queryset`) is part of its outer query, whose decision is the one checked.
 """
 
