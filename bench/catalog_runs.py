@@ -104,7 +104,7 @@ from orgs import services as org_services
 from orgs.models import Organization
 org = Organization.objects.get(slug="bench")
 _, key = org_services.create_api_key(organization=org, name="bench-reuse", role="write")
-ids = [list(row) for row in Pipeline.objects.filter(organization=org, name__startswith="pipeline_")
+ids = [list(row) for row in Pipeline.objects.for_organization(org).filter(name__startswith="pipeline_")
        .order_by("name").values_list("pk", "current_version_id")]
 print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 """

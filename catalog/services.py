@@ -82,9 +82,9 @@ def record_pipeline_version(
     starts counting towards the plan). The pipeline row is locked, so parallel registrations of one
     name take turns; a parallel creation of the name is an IntegrityError for the caller to retry.
     """
-    pipeline = Pipeline.objects.select_for_update().filter(organization=organization, name=name).first()
+    pipeline = Pipeline.objects.for_organization(organization).select_for_update().filter(name=name).first()
     if pipeline is not None:
-        existing = PipelineVersion.objects.filter(pipeline=pipeline, version=version).first()
+        existing = pipeline.versions.filter(version=version).first()
         if existing is not None:
             if existing.spec_hash != spec_hash:
                 raise VersionConflict(
@@ -117,7 +117,7 @@ def record_pipeline_version(
 def pipeline_for_job(organization: Organization, job_namespace: str, job_name: str) -> Pipeline:
     """The pipeline an OpenLineage job reports for: the one of that name, else an external entry created
     for the job (external pipelines do not count towards the plan until they are registered)."""
-    pipeline = Pipeline.objects.filter(organization=organization, name=job_name).first()
+    pipeline = Pipeline.objects.for_organization(organization).filter(name=job_name).first()
     if pipeline is not None:
         return pipeline
     try:
@@ -129,7 +129,7 @@ def pipeline_for_job(organization: Organization, job_namespace: str, job_name: s
                 description=f"Reported by OpenLineage (job namespace {job_namespace!r}).",
             )
     except IntegrityError:
-        return Pipeline.objects.get(organization=organization, name=job_name)
+        return Pipeline.objects.for_organization(organization).get(name=job_name)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def apply_run_event(
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
-    return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
+    return one_or_none(Run.objects.for_organization(organization).select_for_update().filter(run_id=run_id))
 
 
 def _reuse_loaded_relations(run: Run, pipeline: Pipeline, pipeline_version: PipelineVersion | None) -> None:

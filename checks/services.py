@@ -133,9 +133,11 @@ def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
             candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
         return candidate, True
     except IntegrityError:
-        existing = CheckResult.objects.filter(
-            organization_id=candidate.organization_id, result_id=candidate.result_id
-        ).first()
+        existing = (
+            CheckResult.objects.for_organization(candidate.organization_id)
+            .filter(result_id=candidate.result_id)
+            .first()
+        )
         if existing is None:
             raise
         if not _same_result(existing, candidate):
@@ -426,7 +428,7 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
         return 0
     existing = {
         result.result_id: result
-        for result in CheckResult.objects.filter(organization=organization, result_id__in=list(wanted))
+        for result in CheckResult.objects.for_organization(organization).filter(result_id__in=list(wanted))
     }
     CheckResult.objects.bulk_create(
         [result for result_id, result in wanted.items() if result_id not in existing], ignore_conflicts=True
@@ -440,5 +442,5 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
             current.executed_at = incoming.executed_at
             newer.append(current)
     if newer:
-        CheckResult.objects.bulk_update(newer, ["status", "violations", "executed_at"])
+        CheckResult.objects.for_organization(organization).bulk_update(newer, ["status", "violations", "executed_at"])
     return len(wanted)

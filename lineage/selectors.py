@@ -197,7 +197,7 @@ def _nodes_postgres(organization_id, pks, known_readers, known_writers):
 
 def _nodes_generic(organization_id, pks):
     touching: dict[str, dict[int, set[int]]] = {"source_id": {}, "target_id": {}}
-    base = LineageEdge.objects.filter(organization_id=organization_id)
+    base = LineageEdge.objects.for_organization(organization_id)
     for column, into in touching.items():
         rows = base.filter(**{f"{column}__in": pks}).values_list(column, "pipeline_id").distinct().order_by()
         for dataset_pk, pipeline_pk in rows:
@@ -206,8 +206,10 @@ def _nodes_generic(organization_id, pks):
     def capped(pipeline_pks):
         return sorted(pipeline_pks)[: PIPELINES_PER_NODE + 1]
 
-    rows = Dataset.objects.filter(organization_id=organization_id, pk__in=pks).values_list(
-        "pk", "dataset_id", "namespace", "connection_id", "table"
+    rows = (
+        Dataset.objects.for_organization(organization_id)
+        .filter(pk__in=pks)
+        .values_list("pk", "dataset_id", "namespace", "connection_id", "table")
     )
     return [
         (*row, capped(touching["source_id"].get(row[0], ())), capped(touching["target_id"].get(row[0], ())))
@@ -222,7 +224,7 @@ def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
     if not pipeline_pks:
         return {}
     if connection.vendor != "postgresql":
-        found = Pipeline.objects.filter(organization_id=organization_id, pk__in=pipeline_pks)
+        found = Pipeline.objects.for_organization(organization_id).filter(pk__in=pipeline_pks)
         return dict(found.values_list("pk", "name"))
     # `id = ANY(array)`: one index scan over the sorted ids, cheaper than a join per id.
     sql = _NAMES_SQL_POSTGRES.format(pipelines=connection.ops.quote_name(Pipeline._meta.db_table))
@@ -234,7 +236,8 @@ def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
-        LineageEdge.objects.filter(organization_id=organization_id, **in_pks("source_id", dataset_pks))
+        LineageEdge.objects.for_organization(organization_id)
+        .filter(**in_pks("source_id", dataset_pks))
         .filter(pipeline__organization_id=organization_id)
         .values_list("pipeline__name", flat=True)
         .distinct()

@@ -54,8 +54,7 @@ def store_event(*, organization: Organization, event: dict, payload: dict) -> St
                 payload=payload,
             )
     except IntegrityError:
-        existing = OpenLineageEvent.objects.get(
-            organization=organization,
+        existing = OpenLineageEvent.objects.for_organization(organization).get(
             run_id=event["run"]["runId"],
             event_type=event["eventType"],
             event_time=event["eventTime"],
@@ -93,8 +92,13 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
             moved.append(dataset)
     if moved:
         moved.sort(key=lambda dataset: dataset.pk)
-        list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in moved]).order_by("pk"))
-        Dataset.objects.bulk_update(moved, ["connection_id", "table"])
+        list(
+            Dataset.objects.for_organization(organization)
+            .select_for_update()
+            .filter(pk__in=[d.pk for d in moved])
+            .order_by("pk")
+        )
+        Dataset.objects.for_organization(organization).bulk_update(moved, ["connection_id", "table"])
     if missing:
         found = _datasets_by_key(organization, keys)
     return {key: found[key] for key in keys}
@@ -107,7 +111,7 @@ def _known(location: dict) -> dict:
 def _datasets_by_key(organization, keys) -> dict[DatasetKey, Dataset]:
     namespaces = {namespace for namespace, _ in keys}
     names = {name for _, name in keys}
-    rows = Dataset.objects.filter(organization=organization, namespace__in=namespaces, dataset_id__in=names)
+    rows = Dataset.objects.for_organization(organization).filter(namespace__in=namespaces, dataset_id__in=names)
     wanted = set(keys)
     return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in wanted}
 
@@ -116,7 +120,7 @@ def replace_declared_edges(organization, pipeline, version, pairs: list[tuple[Da
     """A registration's edges replace the pipeline's previous ones between declared datasets, so edges
     always describe what the pipeline does now. Edges that OpenLineage events tied to this pipeline
     between namespaced datasets are kept."""
-    LineageEdge.objects.filter(
+    LineageEdge.objects.for_organization(organization).filter(
         pipeline=pipeline, source__namespace=DECLARED_NAMESPACE, target__namespace=DECLARED_NAMESPACE
     ).delete()
     LineageEdge.objects.bulk_create(

@@ -39,7 +39,9 @@ def current_usage(organization: Organization, counted: Mapping[str, QuerySet]) -
         raise ValueError(f"current_usage needs the live rows of exactly {list(COUNTED_METRICS)}, got {sorted(counted)}")
     usage = {metric: counted[metric].count() for metric in COUNTED_METRICS}
     counters = dict(
-        UsageCounter.objects.filter(organization=organization, period=current_period()).values_list("metric", "value")
+        UsageCounter.objects.for_organization(organization)
+        .filter(period=current_period())
+        .values_list("metric", "value")
     )
     usage.update({metric: counters.get(metric, 0) for metric in MONTHLY_METRICS})
     return usage
@@ -94,7 +96,7 @@ def consume_monthly(organization: Organization, metric: str, amount: int = 1) ->
         raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
-    counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+    counter = UsageCounter.objects.for_organization(organization).filter(metric=metric, period=period)
 
     def increment() -> bool:
         return _increment(organization, metric, period, amount, limit)

@@ -142,7 +142,7 @@ class ConnectionViewSet(
         payload = ConnectionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        if Connection.objects.filter(organization=self.organization, connection_id=data["connection_id"]).exists():
+        if Connection.objects.for_organization(self.organization).filter(connection_id=data["connection_id"]).exists():
             raise services.Conflict(f"A connection {data['connection_id']!r} already exists; PUT or PATCH it.")
         connection = services.create_connection(
             organization=self.organization,

@@ -25,7 +25,7 @@ from console.admin.checks import CheckResultInline
 from console.admin_errors import DomainErrorsAdminMixin
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
-from console.scoping import ScopedAdmin
+from console.scoping import ScopedAdmin, ScopedInlineMixin
 
 
 def _pretty_json(value) -> str:
@@ -40,7 +40,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PipelineVersionInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.TabularInline):
     """Every version, newest first, each with a link to what changed since the one before it."""
 
     model = PipelineVersion

@@ -38,6 +38,6 @@ class ApiKeyViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.Ret
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         api_key = self.get_object()
-        services.revoke_api_keys(ApiKey.objects.filter(pk=api_key.pk))
+        services.revoke_api_keys(ApiKey.objects.for_organization(self.organization).filter(pk=api_key.pk))
         api_key.refresh_from_db()
         return Response(ApiKeySerializer(api_key).data)

@@ -26,7 +26,7 @@ def seed_incident(settings, tmp_path) -> Organization:
     call_command("seed_demo", stdout=io.StringIO())
     demo = Organization.objects.get(slug="demo")
     register_pipeline(organization=demo, spec=pipeline_spec.parse(revenue_report_v3()))
-    pipeline = Pipeline.objects.get(organization=demo, name="revenue_report")
+    pipeline = Pipeline.objects.unscoped().get(organization=demo, name="revenue_report")
     started = timezone.now() - timedelta(minutes=40)
     for status, at in ((RunStatus.RUNNING, started), (RunStatus.FAILED, started + timedelta(minutes=12, seconds=5))):
         catalog_services.apply_run_event(

@@ -35,7 +35,7 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
             organization=organization,
             spec=pipeline_spec.parse(spec_for(slug, version=str(number), schedule=f"{number} 7 * * *")),
         )
-    pipeline = Pipeline.objects.get(organization=organization, name=f"{slug}_report")
+    pipeline = Pipeline.objects.unscoped().get(organization=organization, name=f"{slug}_report")
     start = timezone.now() - timedelta(hours=2)
     for index in range(runs):
         run_id = f"{slug}-run-{index:04d}"
@@ -50,7 +50,7 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
             run_id=run_id,
             finished_at=start + timedelta(minutes=5),
         )
-    dataset = Dataset.objects.get(organization=organization, dataset_id=f"{slug}_revenue")
+    dataset = Dataset.objects.unscoped().get(organization=organization, dataset_id=f"{slug}_revenue")
     results = [
         CheckResult(
             organization=organization,
@@ -66,7 +66,7 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
             sql=f"SELECT COUNT(*) FROM {slug}_revenue",
             executed_at=timezone.now(),
         )
-        for run in Run.objects.filter(pipeline=pipeline)
+        for run in Run.objects.unscoped().filter(pipeline=pipeline)
         for number in range(results_per_run)
     ]
     CheckResult.objects.bulk_create(results)
@@ -84,8 +84,8 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
     )
     return {
         "pipeline": pipeline,
-        "run": Run.objects.filter(pipeline=pipeline).first(),
-        "result": CheckResult.objects.filter(organization=organization).first(),
+        "run": Run.objects.unscoped().filter(pipeline=pipeline).first(),
+        "result": CheckResult.objects.unscoped().filter(organization=organization).first(),
         "dataset": dataset,
         "edge": dataset.incoming_edges.first(),
         "connection": connection,

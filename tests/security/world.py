@@ -176,7 +176,7 @@ def snapshot(organization) -> dict:
             continue
         columns = [f.attname for f in model._meta.concrete_fields if f.attname not in IGNORED_COLUMNS]
         rows[model._meta.label] = list(
-            model.objects.filter(**{lookup: organization.pk}).order_by("pk").values(*columns)
+            model._base_manager.filter(**{lookup: organization.pk}).order_by("pk").values(*columns)
         )
     return rows
 

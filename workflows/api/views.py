@@ -44,7 +44,9 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
     def scope_queryset(self, queryset):
         if self.action == "retrieve":
             results = Prefetch(
-                "check_results", queryset=checks_selectors.results_newest_first(), to_attr="prefetched_check_results"
+                "check_results",
+                queryset=checks_selectors.results_newest_first(self.organization),
+                to_attr="prefetched_check_results",
             )
             return catalog_selectors.run_details(queryset).prefetch_related(results)
         return super().scope_queryset(queryset)
