@@ -6,12 +6,8 @@ unavailable" or a 500. Once a process has seen the database fully migrated it st
 ships new code, hence new processes, and old code never needs the migrations that come after it.
 """
 
-import logging
-
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
-
-logger = logging.getLogger(__name__)
 
 RELEASE_STEP = "python manage.py migrate"
 _fully_migrated: set[str] = set()
@@ -46,8 +42,3 @@ def summary(names: list[str]) -> str:
         f"The catalog database is missing {count} migration{'s' if count != 1 else ''} this version needs: "
         f"apply them with the release step ({RELEASE_STEP}), then retry."
     )
-
-
-def forget() -> None:
-    """For tests that swap databases under a running process."""
-    _fully_migrated.clear()
