@@ -223,11 +223,16 @@ def record_result(
         status = status_for(violations, context.threshold)
     elif status != CheckStatus.ERROR:
         if violations is None:
-            raise ValidationError({"violations": [f"A {status!r} result needs its violations."]})
+            raise ValidationError({"violations": [f"A '{status}' result needs its violations."]})
         expected = status_for(violations, context.threshold)
         if status != expected:
             raise ValidationError(
-                {"status": [f"{violations:g} violations against threshold {context.threshold:g} is {expected!r}."]}
+                {
+                    "status": [
+                        f"{violations:g} violations against threshold {context.threshold:g} make the status "
+                        f"'{CheckStatus(expected).value}', not '{status}'."
+                    ]
+                }
             )
     return _save_result(
         organization,

@@ -16,3 +16,7 @@ LOGGING["handlers"]["secret_recorder"] = {  # noqa: F405
     "filters": ["redact_secrets"],
 }
 LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "secret_recorder"]  # noqa: F405
+
+# Pages render {% static %} without a collectstatic run: the manifest storage needs one (the Dockerfile's
+# build step does it; tests/config/test_static_files.py runs it once to prove the compression).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
