@@ -1,4 +1,5 @@
-"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress.
+"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress; a run's worst
+failed check; the rule for runs running longer than usual (`overruns`); the pipeline page's reads.
 
 Every list is bounded and reads its related rows in the same query.
 """
