@@ -1,6 +1,7 @@
 """Small renderers shared by every admin page: status badges, durations, admin links."""
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 
@@ -55,3 +56,100 @@ def table(headers, rows, empty="-", footer=""):
     return format_html(
         '<table class="console-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}', head, body, footer
     )
+
+
+SEVERITY_HINTS = {
+    "error": "severity error: a failure breaks the run",
+    "warn": "severity warn: a failure degrades the run",
+    "info": "severity info: for the record",
+}
+
+
+def severity_badge(value):
+    """A check's severity: outlined, lower case and flagged, so it never reads like the filled status badge
+    beside it ("ERROR" status, "⚑ error" severity)."""
+    if not value:
+        return "-"
+    return format_html(
+        '<span class="severity severity-{}" title="{}">⚑ {}</span>', value, SEVERITY_HINTS.get(value, value), value
+    )
+
+
+RUN_ID_CHARS = 24
+_RUN_ID_HEAD = 4
+
+
+def short_run_id(run_id: str, pipeline_name: str = "") -> str:
+    """A run id that fits a column. Airflow's ids (`<dag>__scheduled__2026-12-01T06:00:00+00:00`) differ at
+    their end, the logical date: the leading `<pipeline>__` (the pipeline column says it) and a UTC offset
+    go, then a still-long id keeps its first 4 and last 19 characters."""
+    if len(run_id) <= RUN_ID_CHARS:
+        return run_id
+    if pipeline_name and run_id.startswith(f"{pipeline_name}__"):
+        run_id = run_id[len(pipeline_name) + 2 :]
+    run_id = run_id.removesuffix("+00:00")
+    if len(run_id) <= RUN_ID_CHARS:
+        return run_id
+    return f"{run_id[:_RUN_ID_HEAD]}…{run_id[-(RUN_ID_CHARS - _RUN_ID_HEAD - 1) :]}"
+
+
+def run_cell(run_pk, run_id, pipeline_name=""):
+    """The run column of every list: the shortened id, the whole id on hover (title) and for screen readers."""
+    if not run_id:
+        return "-"
+    text = format_html(
+        '<span class="run-id" title="{}" aria-label="{}">{}</span>', run_id, run_id, short_run_id(run_id, pipeline_name)
+    )
+    url = admin_url("catalog_run_change", run_pk) if run_pk is not None else None
+    return format_html('<a href="{}">{}</a>', url, text) if url else text
+
+
+def first_line(text: str) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def error_cell(text):
+    """The first line of an error, cut to its column by CSS; the whole first line on hover."""
+    line = first_line(text)
+    if not line:
+        return "-"
+    return format_html('<span class="error-line" title="{}">{}</span>', line, line)
+
+
+def since(value):
+    """`12 min ago`, with the exact time (UTC) on hover."""
+    if not value:
+        return "-"
+    return format_html('<time datetime="{}" title="{} UTC">{}</time>', value.isoformat(), when(value), ago(value))
+
+
+def ago(value, now=None) -> str:
+    """`just now`, `12 min ago`, `3 h ago`, `2 d ago`: short enough for a narrow column."""
+    seconds = int(((now or timezone.now()) - value).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def overrun_flag(overrun):
+    """The flag beside a running run's status when it runs longer than usual (console.selectors.overruns)."""
+    if overrun is None:
+        return ""
+    return format_html(
+        ' <span class="overrun" title="running {} so far; usually {} (median of its last successful runs)">'
+        "▲ {}x usual</span>",
+        _minutes(overrun.elapsed),
+        _minutes(overrun.usual),
+        f"{overrun.factor:.1f}",
+    )
+
+
+def _minutes(delta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"

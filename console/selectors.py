@@ -1,19 +1,23 @@
-"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress.
+"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress; a run's worst
+failed check; the rule for runs running longer than usual (`overruns`); the pipeline page's reads.
 
 Every list is bounded and reads its related rows in the same query.
 """
 
 import difflib
 import json
+import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, IntegerField, JSONField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import JSONObject, Substr
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Pipeline, Run, RunStatus
 from checks.health import BREAKS_RUN
-from checks.models import CheckResult, CheckStatus
+from checks.models import CheckResult, CheckStatus, Severity
 from lineage.models import Dataset
 from orgs.admin_scoping import restrict
 
@@ -110,3 +114,101 @@ def spec_diff(older, newer) -> list[tuple[str, str]]:
     )
     classes = {"+": "diff-add", "-": "diff-del", "@": "diff-hunk"}
     return [(classes.get(line[:1], "") if not line.startswith(("+++", "---")) else "diff-file", line) for line in lines]
+
+
+# --- What went wrong in a run, read in the run's own query (one correlated subquery, no query per row).
+
+_FAILED_FIRST = Case(When(status=CheckStatus.FAIL, then=Value(0)), default=Value(1), output_field=IntegerField())
+_SEVERE_FIRST = Case(
+    When(severity=Severity.ERROR, then=Value(0)),
+    When(severity=Severity.WARN, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def with_worst_check(runs):
+    """`runs` annotated with `worst_check`: the run's worst failed or errored check result (a failure before
+    an error, then the higher severity, then the newest) as a dict of check_id, status, severity,
+    error_message, violations and threshold; None when none failed. The Runs list and a run's page show
+    it as the run's severity and the first line of its error."""
+    worst = (
+        CheckResult.objects.filter(run=OuterRef("pk"), status__in=[CheckStatus.FAIL, CheckStatus.ERROR])
+        .order_by(_FAILED_FIRST.asc(), _SEVERE_FIRST.asc(), "-executed_at", "-id")
+        .values(
+            summary=JSONObject(
+                check_id="check_id",
+                status="status",
+                severity="severity",
+                error_message=Substr("error_message", 1, ERROR_CHARS_READ),
+                violations="violations",
+                threshold="threshold",
+            )
+        )[:1]
+    )
+    return runs.annotate(worst_check=Subquery(worst, output_field=JSONField()))
+
+
+ERROR_CHARS_READ = 500  # enough for any first line worth showing; a stack trace is not read whole per row
+
+
+# --- Overrunning runs: the one definition of "running longer than usual".
+
+USUAL_DURATION_SAMPLE = 20  # the pipeline's last 20 successful runs
+USUAL_DURATION_MINIMUM = 3  # fewer successful runs than this: no usual duration, never flagged
+OVERRUN_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Overrun:
+    elapsed: timedelta
+    usual: timedelta
+
+    @property
+    def factor(self) -> float:
+        return self.elapsed / self.usual
+
+
+def usual_durations(pipeline_ids) -> dict[int, timedelta]:
+    """Pipeline id -> the median duration of its last USUAL_DURATION_SAMPLE successful runs (those with
+    both times), for pipelines with at least USUAL_DURATION_MINIMUM of them.
+
+    One query whatever the number of pipelines: a pk IN (latest 20 of pipeline p) per pipeline, each
+    an index range scan on run_pipeline_status_history, so the whole history is never read.
+    """
+    pipeline_ids = sorted(set(pipeline_ids))
+    if not pipeline_ids:
+        return {}
+    # Pipelines are already scoped by the runs they came from: their own runs are the only ones read.
+    successful = Run.objects.unscoped().filter(
+        status=RunStatus.SUCCESS, started_at__isnull=False, finished_at__isnull=False
+    )
+    latest = Q()
+    for pipeline_id in pipeline_ids:
+        ids = successful.filter(pipeline_id=pipeline_id).order_by("-created_at", "-id").values("pk")
+        latest |= Q(pk__in=ids[:USUAL_DURATION_SAMPLE])
+    durations: dict[int, list[timedelta]] = {}
+    for pipeline_id, started, finished in successful.filter(latest).values_list(
+        "pipeline_id", "started_at", "finished_at"
+    ):
+        durations.setdefault(pipeline_id, []).append(max(finished - started, timedelta(0)))
+    return {
+        pipeline_id: statistics.median(values)
+        for pipeline_id, values in durations.items()
+        if len(values) >= USUAL_DURATION_MINIMUM and statistics.median(values) > timedelta(0)
+    }
+
+
+def overruns(runs, now=None) -> dict[int, Overrun]:
+    """Run pk -> Overrun for each running run of `runs` that has been running longer than OVERRUN_FACTOR
+    (2) times its pipeline's usual duration (`usual_durations`). A queued run, a finished one and a run of
+    a pipeline without a usual duration are never flagged. At most one query, whatever the number of runs."""
+    now = now or timezone.now()
+    running = [run for run in runs if run.status == RunStatus.RUNNING and run.started_at]
+    usual = usual_durations(run.pipeline_id for run in running)
+    flagged = {}
+    for run in running:
+        elapsed = now - run.started_at
+        if run.pipeline_id in usual and elapsed > OVERRUN_FACTOR * usual[run.pipeline_id]:
+            flagged[run.pk] = Overrun(elapsed=elapsed, usual=usual[run.pipeline_id])
+    return flagged

@@ -9,6 +9,7 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,9 +24,27 @@ from config.pagination import CappedCountPaginator
 from console import selectors as console_selectors
 from console.admin.checks import CheckResultInline
 from console.admin_errors import DomainErrorsAdminMixin
-from console.display import admin_link, admin_url, badge, duration, table, when
+from console.display import (
+    admin_link,
+    admin_url,
+    badge,
+    duration,
+    error_cell,
+    overrun_flag,
+    run_cell,
+    severity_badge,
+    since,
+    table,
+    when,
+)
 from console.filters import OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
+
+
+def _number(value):
+    if value is None:
+        return "-"
+    return int(value) if float(value).is_integer() else value
 
 
 def _pretty_json(value) -> str:
@@ -231,19 +250,33 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         return _pretty_json(obj.current_version.spec) if obj.current_version else "-"
 
 
+class RunChangeList(ChangeList):
+    """The Runs list, with each running run of the page checked against its usual duration in one query."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        flagged = console_selectors.overruns(self.result_list)
+        for run in self.result_list:
+            run.overrun = flagged.get(run.pk)
+
+
 @admin.register(Run)
 class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
     """Run history is a record: viewed and cancelled here, never edited or deleted."""
 
+    # Read at 1366 px without scrolling sideways (tests/console/test_incident_browser.py measures it).
     list_display = [
-        "run_id",
-        "status_badge",
+        "run",
         "pipeline_link",
-        "version",
-        "organization",
-        "started_at",
+        "status_badge",
+        "severity",
+        "error_line",
+        "started",
         "run_duration",
+        "organization",
     ]
+    list_display_links = None  # the run column links to the run; the whole id is its hover text
     list_filter = ["status", PipelineFilter, OrganizationFilter, "created_at"]
     list_select_related = ["pipeline", "organization", "pipeline_version"]
     # Exact match on the indexed (organization, run_id) key; a LIKE over millions of rows is not an option.
@@ -260,6 +293,8 @@ class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
         "pipeline_link",
         "version",
         "status_badge",
+        "severity",
+        "error_line",
         "started_at",
         "finished_at",
         "run_duration",
@@ -273,13 +308,16 @@ class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
 
     def get_queryset(self, request):
         # A run names its organization, pipeline and version (list and page); their specs and
-        # descriptions are never shown here.
-        return (
+        # descriptions are never shown here. Its worst failed check comes in the same query.
+        return console_selectors.with_worst_check(
             super()
             .get_queryset(request)
             .select_related("organization", "pipeline", "pipeline_version")
             .defer("pipeline_version__spec", "pipeline__description", "pipeline__tags")
         )
+
+    def get_changelist(self, request, **kwargs):
+        return RunChangeList
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -291,9 +329,34 @@ class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
             actions.pop("cancel_selected", None)
         return actions
 
+    @admin.display(description="run", ordering="run_id")
+    def run(self, obj):
+        return run_cell(obj.pk, obj.run_id, obj.pipeline.name)
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return badge(obj.status)
+        if not hasattr(obj, "overrun"):  # the run's own page: its list did not check it
+            obj.overrun = console_selectors.overruns([obj]).get(obj.pk)
+        return format_html("{}{}", badge(obj.status), overrun_flag(obj.overrun))
+
+    @admin.display(description="severity")
+    def severity(self, obj):
+        """The severity of the run's worst failed check (console.selectors.with_worst_check)."""
+        worst = getattr(obj, "worst_check", None)
+        return severity_badge(worst["severity"]) if worst else "-"
+
+    @admin.display(description="error (first line)")
+    def error_line(self, obj):
+        worst = getattr(obj, "worst_check", None)
+        if not worst:
+            return "-"
+        if worst["error_message"]:
+            return error_cell(f"{worst['check_id']}: {worst['error_message']}")
+        return error_cell(f"{worst['check_id']} failed: {_number(worst['violations'])} > {_number(worst['threshold'])}")
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return since(obj.started_at)
 
     @admin.display(description="pipeline", ordering="pipeline__name")
     def pipeline_link(self, obj):

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
 from config.pagination import CappedCountPaginator
-from console.display import admin_link, badge
+from console.display import badge, error_cell, first_line, run_cell, severity_badge, since
 from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
 
@@ -32,7 +32,15 @@ class _ResultColumns:
 
     @admin.display(description="severity", ordering="severity")
     def severity_badge(self, obj):
-        return badge(obj.severity)
+        return severity_badge(obj.severity)
+
+    @admin.display(description="error (first line)")
+    def error_line(self, obj):
+        return error_cell(obj.error_message)
+
+    @admin.display(description="when", ordering="executed_at")
+    def executed(self, obj):
+        return since(obj.executed_at)
 
     @admin.display(description="violations / threshold")
     def violations_vs_threshold(self, obj):
@@ -44,18 +52,20 @@ class _ResultColumns:
 
 
 class _ResultAdminBase(_ResultColumns, ScopedAdmin):
+    # Read at 1366 px without scrolling sideways (tests/console/test_incident_browser.py measures it):
+    # short cells, the run id shortened, the error's first line cut by CSS, full texts on hover.
     list_display = [
-        "executed_at",
+        "executed",
+        "run_link",
+        "pipeline_name",
         "check_id",
         "status_badge",
         "severity_badge",
-        "pipeline_name",
-        "dataset",
-        "run_link",
+        "error_line",
         "violations_vs_threshold",
         "organization",
     ]
-    list_display_links = ["executed_at", "check_id"]
+    list_display_links = ["check_id"]
     list_filter = ["status", "severity", PipelineFilter, DatasetFilter, OrganizationFilter, "executed_at"]
     list_select_related = ["organization", "pipeline", "run", "dataset"]
     # Exact matches on indexed keys: a LIKE over an unbounded history would scan it.
@@ -91,6 +101,9 @@ class _ResultAdminBase(_ResultColumns, ScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a result is history; it is viewed, not edited
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # nor deleted, one by one or by the bulk action (docs/console.md)
+
     def get_queryset(self, request):
         # Rows name the run and pipeline; their JSON attributes and descriptions are never shown.
         return (
@@ -106,7 +119,9 @@ class _ResultAdminBase(_ResultColumns, ScopedAdmin):
 
     @admin.display(description="run", ordering="run__run_id")
     def run_link(self, obj):
-        return admin_link("catalog_run_change", obj.run_id, obj.run.run_id) if obj.run_id else "-"
+        if not obj.run_id:
+            return "-"
+        return run_cell(obj.run_id, obj.run.run_id, obj.pipeline.name if obj.pipeline_id else "")
 
 
 @admin.register(CheckResult)
@@ -158,7 +173,7 @@ class CheckResultInline(_ResultColumns, ScopedInlineMixin, admin.TabularInline):
         "violations_vs_threshold",
         "sql_text",
         "error",
-        "executed_at",
+        "executed",
     ]
     readonly_fields = fields
     classes = ["check-results"]
@@ -169,6 +184,17 @@ class CheckResultInline(_ResultColumns, ScopedInlineMixin, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="error")
     def error(self, obj):
-        return format_html('<span class="check-error">{}</span>', obj.error_message) if obj.error_message else "-"
+        """The first line, then the rest folded: a long driver message must not widen the run page."""
+        if not obj.error_message:
+            return "-"
+        line = first_line(obj.error_message)
+        if line == obj.error_message.strip():
+            return format_html('<span class="check-error">{}</span>', line)
+        return format_html(
+            '<details class="check-error"><summary>{}</summary><pre>{}</pre></details>', line, obj.error_message
+        )

@@ -1,33 +1,36 @@
-"""`seed_demo`'s checks part: a SQLite warehouse, its connection, passing and failing results, idempotent."""
+"""`seed_demo`'s checks part: a SQLite warehouse, its connection, and results on the demo's own new runs only."""
 
 import io
 
 from catalog.models import Connection
 from checks.models import CheckResult
+from orgs.models import UsageCounter
 from tests.checks.factories import make_run, register_pipeline
 from workflows.demo import checks as demo
 
 
-def test_seed_creates_the_warehouse_connection_and_results(org_a, allowed_dir):
-    demo.seed(org_a, io.StringIO())
+def test_seed_creates_the_warehouse_and_connection_and_executes_nothing_without_new_runs(org_a, allowed_dir):
+    output = io.StringIO()
+    demo.seed(org_a, output)
     connection = Connection.objects.unscoped().get(organization=org_a, connection_id="demo-warehouse")
     assert connection.type == "sqlite"
     assert connection.config["path"] == "demo_warehouse.sqlite3"  # relative to the organization's directory
     assert (allowed_dir / "demo_warehouse.sqlite3").is_file()
-    statuses = dict(CheckResult.objects.unscoped().filter(organization=org_a).values_list("check_id", "status"))
-    assert statuses == {"chk_order_id_unique": "pass", "chk_revenue_not_negative": "fail", "chk_freshness": "fail"}
+    assert not CheckResult.objects.unscoped().filter(organization=org_a).exists()
+    assert not UsageCounter.objects.unscoped().filter(organization=org_a, metric="check_executions_per_month").exists()
+    assert "0 new result(s), none executed" in output.getvalue()
 
 
-def test_seed_attaches_results_to_the_demo_pipelines_runs_and_is_idempotent(org_a, tmp_path, settings, client_a):
+def test_results_attach_only_to_the_new_demo_runs_given_and_only_once(org_a, tmp_path, settings, client_a):
     settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path / "not-yet-created")]
     pipeline = register_pipeline(
         org_a, "orders_sync", checks=[{"id": "chk_revenue_not_negative", "dataset": "orders_daily", "severity": "warn"}]
     )
-    make_run(org_a, pipeline, "run-1", status="success")
-    make_run(org_a, pipeline, "run-2", status="failed")
+    demo_runs = [make_run(org_a, pipeline, "run-1", status="success"), make_run(org_a, pipeline, "run-2")]
+    make_run(org_a, pipeline, "users-own-run", status="failed")  # newest, but not the demo's
     output = io.StringIO()
-    demo.seed(org_a, output)
-    demo.seed(org_a, output)
+    demo.seed(org_a, output, new_runs=demo_runs)
+    demo.seed(org_a, output, new_runs=demo_runs)
     assert CheckResult.objects.unscoped().filter(organization=org_a).count() == 6  # 3 checks x 2 runs, once
     assert Connection.objects.unscoped().filter(organization=org_a).count() == 1
     assert "0 new result(s)" in output.getvalue()

@@ -10,6 +10,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 # The committed screenshots are rewritten only on request (DATAXPIPE_SCREENSHOTS=1), so an ordinary
 # test run leaves the work tree clean; otherwise they go to a temporary directory.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# A laptop screen (issue 14): the incident pages must read at this size without scrolling sideways.
+VIEWPORT = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +43,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport=VIEWPORT)
     # The admin's navigation sidebar starts closed: it is sticky, and full-page screenshots would
     # paint it halfway down the page.
     context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")

@@ -1,6 +1,6 @@
 """The incident the browser tests (and the screenshots) show: the demo organization, plus a failed
-revenue_report run whose checks failed and errored, and a second organization the operator's
-organization user must never see."""
+revenue_report run whose checks failed and errored, an orders_sync backfill running far longer than
+its usual duration, and a second organization the operator's organization user must never see."""
 
 import copy
 import io
@@ -19,6 +19,8 @@ from workflows.demo.checks import CONNECTION_ID
 from workflows.registration import register_pipeline
 
 FAILED_RUN_ID = "revenue_report__manual__incident-42"
+# orders_sync's demo runs take 8-19 minutes; this one has been running for two hours.
+OVERRUNNING_RUN_ID = "orders_sync__backfill__2026-11-30T06:00:00+00:00"
 
 
 def seed_incident(settings, tmp_path) -> Organization:
@@ -37,6 +39,13 @@ def seed_incident(settings, tmp_path) -> Organization:
             started_at=started,
             finished_at=at if status == RunStatus.FAILED else None,
         )
+    catalog_services.apply_run_event(
+        organization=demo,
+        pipeline=Pipeline.objects.unscoped().get(organization=demo, name="orders_sync"),
+        status=RunStatus.RUNNING,
+        run_id=OVERRUNNING_RUN_ID,
+        started_at=timezone.now() - timedelta(hours=2),
+    )
     check_services.execute_check(
         demo,
         check_id="chk_revenue_positive",

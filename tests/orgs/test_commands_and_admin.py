@@ -40,18 +40,21 @@ class TestCommands:
         with pytest.raises(CommandError, match="No organization"):
             run("create_api_key", "ghost", "k")
 
-    def test_seed_demo_supersedes_its_previous_key(self):
+    def test_seed_demo_keeps_its_key_and_says_how_to_get_a_new_one(self):
         first = run("seed_demo")[-1]
-        second = run("seed_demo")[-1]
-        assert APIClient(HTTP_X_API_KEY=first).get("/api/v1/organizations/me").status_code == 401
-        assert APIClient(HTTP_X_API_KEY=second).get("/api/v1/organizations/me").status_code == 200
+        again = run("seed_demo")
+        assert first not in "\n".join(again)  # only the digest is stored: the key is never printed twice
+        assert "still works" in again[-2] and f"dxp_{first[4:12]}..." in again[-2]
+        assert again[-1].endswith("manage.py seed_demo --new-key")
+        assert APIClient(HTTP_X_API_KEY=first).get("/api/v1/organizations/me").status_code == 200
         assert ApiKey.objects.unscoped().filter(organization__slug="demo", revoked_at__isnull=True).count() == 1
 
-    def test_seed_demo_is_repeatable_and_prints_a_usable_admin_key(self):
+    def test_seed_demo_new_key_replaces_the_demo_key(self):
         first = run("seed_demo")[-1]
-        second = run("seed_demo")[-1]
+        second = run("seed_demo", "--new-key")[-1]
         assert first != second
         assert Organization.objects.filter(slug="demo").count() == 1
+        assert APIClient(HTTP_X_API_KEY=first).get("/api/v1/organizations/me").status_code == 401
         response = APIClient(HTTP_X_API_KEY=second).get("/api/v1/organizations/me")
         assert (response.json()["slug"], response.json()["role"]) == ("demo", "admin")
 

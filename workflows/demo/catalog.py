@@ -1,7 +1,8 @@
 """Demo data for `manage.py seed_demo`: the example pipeline and two more, connections, a run history.
 
-Idempotent: registering the same versions again writes nothing, and existing connections and runs
-are left as they are (an operator may have changed them since).
+Idempotent: registering the same versions again writes nothing, existing connections are left as they
+are (an operator may have changed them since), and the run history is written once: only while none of the
+demo's pipelines has a run, so a second seed (on any later day) adds no run beside a user's own.
 """
 
 import json
@@ -125,26 +126,36 @@ def seed(organization, stdout):
             )
 
     pipelines = {p.name: p for p in Pipeline.objects.for_organization(organization).select_related("current_version")}
+    history = Run.objects.for_organization(organization).filter(pipeline__in=pipelines.values())
+    new_runs = [] if history.exists() else _write_history(organization, pipelines)
+    stdout.write(
+        f"catalog: {len(pipelines)} pipelines, {len(demo_connections)} connections, {len(new_runs)} new runs "
+        f"({Run.objects.for_organization(organization).count()} in all)."
+    )
+    return new_runs
+
+
+def _write_history(organization, pipelines) -> list[Run]:
+    """The two-week history ending now; returns the runs it created (newest last)."""
     today = timezone.now().replace(minute=0, second=0, microsecond=0)
-    created = 0
+    created = []
     for name, days_ago, hour, status in sorted(_history(), key=lambda item: (-item[1], item[2])):
         started = (today - timedelta(days=days_ago)).replace(hour=hour)
         # Run ids are unique per organization; Airflow's are unique per DAG, so the DAG id leads.
         run_id = f"{name}__scheduled__{started:%Y-%m-%dT%H:%M:%S}+00:00"
         if Run.objects.for_organization(organization).filter(run_id=run_id).exists():
-            continue
+            continue  # someone else's run under this id: the demo neither reuses nor touches it
         first = RunStatus.QUEUED if status == RunStatus.QUEUED else RunStatus.RUNNING
         event = {"organization": organization, "pipeline": pipelines[name], "run_id": run_id}
-        services.apply_run_event(
+        outcome = services.apply_run_event(
             **event,
             status=first,
             started_at=started if first == RunStatus.RUNNING else None,
             attributes={"dag_id": name, "seeded": True},
         )
         if status not in (RunStatus.QUEUED, RunStatus.RUNNING):
-            services.apply_run_event(**event, status=status, finished_at=started + timedelta(minutes=7 + days_ago))
-        created += 1
-    stdout.write(
-        f"catalog: {len(pipelines)} pipelines, {len(demo_connections)} connections, {created} new runs "
-        f"({Run.objects.for_organization(organization).count()} in all)."
-    )
+            outcome = services.apply_run_event(
+                **event, status=status, finished_at=started + timedelta(minutes=7 + days_ago)
+            )
+        created.append(outcome.run)
+    return created

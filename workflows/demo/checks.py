@@ -2,9 +2,9 @@
 
 The warehouse file lives in the organization's own directory of the first DATAXPIPE_SQLITE_ALLOWED_DIRS
 entry (`var/warehouses/demo/` for `make run`); the connection names it relative to that directory. The checks are
-those of the example pipeline `orders_sync`, rewritten for SQLite; some pass and some fail. When
-the catalog's demo registered `orders_sync` and its runs, the results attach to its latest runs.
-Running it again changes nothing: fixed result ids make each execution happen once.
+those of the example pipeline `orders_sync`, rewritten for SQLite; some pass and some fail. They run only
+for the `orders_sync` runs the catalog's demo has just created (`new_runs`), attached to the latest two:
+never on a run someone else posted, so a second seed executes nothing and spends none of the plan's checks.
 """
 
 import os
@@ -14,7 +14,7 @@ from contextlib import closing
 from django.conf import settings
 
 from catalog import services as catalog_services
-from catalog.models import Connection, ConnectionType, Pipeline
+from catalog.models import Connection, ConnectionType
 from checks import services
 from checks.models import CheckResult
 
@@ -77,17 +77,15 @@ def ensure_connection(organization, path: str) -> Connection:
     return connection
 
 
-def seed(organization, stdout) -> None:
+def seed(organization, stdout, new_runs=()) -> None:
     path = build_warehouse(organization)
     ensure_connection(organization, FILE_NAME)
-    pipeline = Pipeline.objects.for_organization(organization).filter(name=PIPELINE).first()
-    runs = []
-    if pipeline is not None:
-        runs = list(pipeline.runs.order_by("-created_at", "-id")[:RUNS_WITH_RESULTS])
+    demo_runs = [run for run in new_runs if run.pipeline.name == PIPELINE]
+    demo_runs = sorted(demo_runs, key=lambda run: (run.created_at, run.pk), reverse=True)[:RUNS_WITH_RESULTS]
     created = 0
-    for run in runs or [None]:
+    for run in demo_runs:
         for check_id, sql in DEMO_CHECKS:
-            result_id = f"demo-{check_id}-{run.run_id if run else 'adhoc'}"
+            result_id = f"demo-{check_id}-{run.run_id}"
             if CheckResult.objects.for_organization(organization).filter(result_id=result_id).exists():
                 continue
             services.execute_check(
@@ -95,10 +93,14 @@ def seed(organization, stdout) -> None:
                 check_id=check_id,
                 connection_id=CONNECTION_ID,
                 sql=sql,
-                run_id=run.run_id if run else None,
-                pipeline_name=PIPELINE if pipeline else None,
+                run_id=run.run_id,
+                pipeline_name=PIPELINE,
                 result_id=result_id,
             )
             created += 1
-    linked = f"attached to {len(runs)} run(s) of {PIPELINE}" if runs else f"not attached (no {PIPELINE} runs)"
+    linked = (
+        f"attached to {len(demo_runs)} new demo run(s) of {PIPELINE}"
+        if demo_runs
+        else "none executed (no new demo run to attach them to)"
+    )
     stdout.write(f"checks: demo warehouse {path}, connection '{CONNECTION_ID}', {created} new result(s), {linked}.")
