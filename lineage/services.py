@@ -6,12 +6,13 @@ go through the same `upsert_datasets`. Applying a whole OpenLineage event spans 
 the catalog's, assertion results are checks'): `workflows.openlineage` does that, calling these.
 """
 
+import hashlib
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-
 from config.logging import redact
-from lineage.models import Dataset, LineageEdge, OpenLineageEvent
+from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
+from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
+from lineage.sql import insert_unless_conflict
 from orgs.models import Organization
 
 DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace
@@ -39,29 +40,37 @@ class StoredEvent:
     duplicate: bool
 
 
-def store_event(*, organization: Organization, event: dict, payload: dict) -> StoredEvent:
-    """Stores a validated RunEvent once: its unique key (run, type, time) makes a redelivery a duplicate."""
-    try:
-        with transaction.atomic():
-            stored = OpenLineageEvent.objects.create(
-                organization=organization,
-                run_id=event["run"]["runId"],
-                event_type=event["eventType"],
-                event_time=event["eventTime"],
-                job_namespace=event["job"]["namespace"],
-                job_name=event["job"]["name"],
-                producer=event["producer"],
-                payload=payload,
-            )
-    except IntegrityError:
-        existing = OpenLineageEvent.objects.get(
-            organization=organization,
-            run_id=event["run"]["runId"],
-            event_type=event["eventType"],
-            event_time=event["eventTime"],
-        )
-        return StoredEvent(event=existing, duplicate=True)
-    return StoredEvent(event=stored, duplicate=False)
+def subject_digest(kind: str, namespace: str, name: str) -> str:
+    """What a static event is about (its job or dataset), as the digest its uniqueness is keyed on."""
+    return hashlib.sha256(f"{kind}\x00{namespace}\x00{name}".encode()).hexdigest()
+
+
+def store_event(*, organization: Organization, event: ParsedEvent, payload: dict) -> StoredEvent:
+    """Stores a parsed event once. A RunEvent's key is (run, type, time); a static event's its subject and
+    time: a redelivery is a duplicate, answered with the stored row. One statement when new."""
+    if event.kind == RUN_EVENT:
+        key = {"kind": EventKind.RUN, "run_id": event.run_id, "event_type": event.event_type}
+    elif event.kind == JOB_EVENT:
+        key = {"kind": EventKind.JOB, "subject_digest": subject_digest(JOB_EVENT, event.job_namespace, event.job_name)}
+    else:
+        dataset = event.dataset
+        key = {
+            "kind": EventKind.DATASET,
+            "subject_digest": subject_digest(DATASET_EVENT, dataset.namespace, dataset.name),
+        }
+    stored = OpenLineageEvent(
+        organization=organization,
+        event_time=event.event_time,
+        job_namespace=event.job_namespace,
+        job_name=event.job_name,
+        producer=event.producer,
+        payload=payload,
+        **key,
+    )
+    if insert_unless_conflict(stored):
+        return StoredEvent(event=stored, duplicate=False)
+    existing = OpenLineageEvent.objects.get(organization=organization, event_time=event.event_time, **key)
+    return StoredEvent(event=existing, duplicate=True)
 
 
 def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:

@@ -1,10 +1,14 @@
-"""Receiving one OpenLineage RunEvent: mask, validate, apply across the apps it touches.
+"""Receiving OpenLineage events (RunEvent, JobEvent, DatasetEvent): mask, read, apply across the apps.
 
 `ingest` is the one entry point for the API view and the demo seeder, so that nothing is stored
-unmasked. The event is applied in one transaction, each app writing its own rows: the stored
-event (lineage; its unique key makes a redelivery a no-op), the plan's monthly event quota (orgs),
-the job's pipeline and the run through the catalog's run state machine (catalog), the datasets
-and edges (lineage), and the check results of its dataQualityAssertions facets (checks).
+unmasked (the batch endpoint goes through `ingest_many`). An event is applied in one transaction,
+each app writing its own rows: the stored event (lineage; its unique key makes a redelivery a
+no-op), the plan's monthly event quota (orgs), the job's pipeline and the run through the catalog's
+run state machine (catalog), the datasets and edges (lineage), and the check results of its
+dataQualityAssertions facets (checks).
+
+Static lineage (a JobEvent's inputs and outputs, a DatasetEvent's facets) updates datasets and
+edges the same way, without a run.
 """
 
 from dataclasses import dataclass
@@ -16,8 +20,8 @@ from catalog import services as catalog_services
 from catalog.models import RunStatus
 from checks import services as checks_services
 from lineage import services as lineage_services
-from lineage.api.serializers import OpenLineageRunEventSerializer
 from lineage.models import OpenLineageEvent
+from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, ParsedEvent, parse_event
 from orgs import limits
 from orgs.models import Organization
 
@@ -30,6 +34,7 @@ RUN_STATUS_BY_EVENT_TYPE = {
     "ABORT": RunStatus.CANCELLED,
 }
 TERMINAL_EVENT_TYPES = frozenset({"COMPLETE", "FAIL", "ABORT"})
+EVENT_QUOTA = "openlineage_events_per_month"
 
 
 @dataclass(frozen=True)
@@ -42,27 +47,31 @@ class IngestOutcome:
     check_results: int = 0
 
 
-def ingest(*, organization: Organization, payload: dict) -> IngestOutcome:
-    """Masks, validates (DRF ValidationError -> 400) and applies one received RunEvent body."""
+def ingest(*, organization: Organization, payload) -> IngestOutcome:
+    """Masks, reads (InvalidInput -> 400 with field messages) and applies one received event body."""
     payload = lineage_services.redact_payload(payload)
-    event = OpenLineageRunEventSerializer(data=payload)
-    event.is_valid(raise_exception=True)
-    return ingest_run_event(organization=organization, event=event.validated_data, payload=payload)
-
-
-def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:
-    """Applies one validated RunEvent (`event`) received as `payload`, already masked by `redact_payload`."""
+    event = parse_event(payload)
     with transaction.atomic():
-        stored = lineage_services.store_event(organization=organization, event=event, payload=payload)
-        if stored.duplicate:
-            return IngestOutcome(duplicate=True, event=stored.event)
-        limits.consume_monthly(organization, "openlineage_events_per_month")
-        pipeline = catalog_services.pipeline_for_job(organization, event["job"]["namespace"], event["job"]["name"])
-        run = _apply_lifecycle(organization, pipeline, event)
-        datasets_in = lineage_services.upsert_datasets(organization, _keys(event["inputs"]))
-        datasets_out = lineage_services.upsert_datasets(organization, _keys(event["outputs"]))
-        edges = lineage_services.record_edges(organization, pipeline, datasets_in, datasets_out)
-        results = checks_services.record_assertions(organization, pipeline, run, event, datasets_in)
+        return apply_event(organization=organization, event=event, payload=payload)
+
+
+def apply_event(*, organization: Organization, event: ParsedEvent, payload: dict) -> IngestOutcome:
+    """Applies one parsed event (`payload` already masked by `redact_payload`); call inside a transaction."""
+    stored = lineage_services.store_event(organization=organization, event=event, payload=payload)
+    if stored.duplicate:
+        return IngestOutcome(duplicate=True, event=stored.event)
+    limits.consume_monthly(organization, EVENT_QUOTA)
+    if event.kind == DATASET_EVENT:
+        datasets = lineage_services.upsert_datasets(organization, _keys([event.dataset]))
+        return IngestOutcome(duplicate=False, event=stored.event, datasets=len(datasets))
+    pipeline = catalog_services.pipeline_for_job(organization, event.job_namespace, event.job_name)
+    run = _apply_lifecycle(organization, pipeline, event) if event.kind == RUN_EVENT else None
+    datasets_in = lineage_services.upsert_datasets(organization, _keys(event.inputs))
+    datasets_out = lineage_services.upsert_datasets(organization, _keys(event.outputs))
+    edges = lineage_services.record_edges(organization, pipeline, datasets_in, datasets_out)
+    results = 0
+    if run is not None:
+        results = checks_services.record_assertions(organization, pipeline, run, _assertions(event), datasets_in)
     return IngestOutcome(
         duplicate=False,
         event=stored.event,
@@ -73,14 +82,22 @@ def ingest_run_event(*, organization: Organization, event: dict, payload: dict) 
     )
 
 
-def _keys(declared: list[dict]) -> dict:
+def _keys(declared) -> dict:
     """OpenLineage datasets as upsert_datasets keys, in order, without a location (events carry none we keep)."""
-    return {(item["namespace"], item["name"]): {} for item in declared}
+    return {(item.namespace, item.name): {} for item in declared}
 
 
-def _apply_lifecycle(organization, pipeline, event):
-    event_type = event["eventType"]
-    event_time = event["eventTime"]
+def _assertions(event: ParsedEvent) -> dict:
+    """The shape checks.services.record_assertions reads."""
+    return {
+        "run": {"runId": event.run_id},
+        "eventTime": event.event_time,
+        "inputs": [{"namespace": d.namespace, "name": d.name, "assertions": d.assertions} for d in event.inputs],
+    }
+
+
+def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
+    event_type = event.event_type
     status = RUN_STATUS_BY_EVENT_TYPE.get(event_type)
     if status is None:
         # OTHER: no lifecycle step. The run is created (queued) if this is the first word of it,
@@ -88,10 +105,10 @@ def _apply_lifecycle(organization, pipeline, event):
         status = RunStatus.QUEUED
     # The event time stands in for the start of non-terminal events: that is what lets the state
     # machine recognise a START that arrives after the COMPLETE as late, and absorb it.
-    started_at = event_time if event_type in ("START", "RUNNING") else None
-    finished_at = event_time if event_type in TERMINAL_EVENT_TYPES else None
+    started_at = event.event_time if event_type in ("START", "RUNNING") else None
+    finished_at = event.event_time if event_type in TERMINAL_EVENT_TYPES else None
     if status == RunStatus.QUEUED:
-        existing = catalog_selectors.run_in_organization(organization, event["run"]["runId"])
+        existing = catalog_selectors.run_in_organization(organization, event.run_id)
         # A run of another job falls through: the state machine answers that conflict (409).
         if existing is not None and existing.pipeline_id == pipeline.pk:
             return existing
@@ -99,9 +116,9 @@ def _apply_lifecycle(organization, pipeline, event):
         organization=organization,
         pipeline=pipeline,
         status=status,
-        run_id=event["run"]["runId"],
+        run_id=event.run_id,
         started_at=started_at,
         finished_at=finished_at,
-        attributes={"source": "openlineage", "job_namespace": event["job"]["namespace"]},
+        attributes={"source": "openlineage", "job_namespace": event.job_namespace},
     )
     return outcome.run

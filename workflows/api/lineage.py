@@ -50,7 +50,8 @@ class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
 
 
 class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
-    """POST /api/v1/lineage: an OpenLineage RunEvent, as the openlineage-python HttpTransport sends it."""
+    """POST /api/v1/lineage: one OpenLineage event (RunEvent, JobEvent or DatasetEvent), as the
+    openlineage-python HttpTransport sends it."""
 
     queryset = OpenLineageEvent.objects.all()
     parser_classes = [MaybeGzipJSONParser]
@@ -62,13 +63,16 @@ class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
     def post(self, request):
         payload = request.data
         if not isinstance(payload, dict):
-            raise serializers.ValidationError({"non_field_errors": ["The body must be one OpenLineage RunEvent."]})
+            raise serializers.ValidationError(
+                {"non_field_errors": ["The body must be one OpenLineage event (a JSON object)."]}
+            )
         outcome = ingest(organization=self.organization, payload=payload)
         body = {
             "status": "duplicate" if outcome.duplicate else "accepted",
-            "run_id": outcome.event.run_id,
-            "event_type": outcome.event.event_type,
-            "pipeline": outcome.event.job_name,
+            "kind": outcome.event.kind,
+            "run_id": outcome.event.run_id or None,
+            "event_type": outcome.event.event_type or None,
+            "pipeline": outcome.event.job_name or None,
         }
         if outcome.duplicate:
             return Response(body, status=status.HTTP_200_OK)
