@@ -12,7 +12,8 @@ serialize, and applies these rules:
   start time fills a missing started_at). Anything else that would move a terminal run is a
   conflict (409): a different terminal status, or a start after the run ended.
 - Creating a run counts one `runs_per_month` for the plan, in the same transaction: a run the
-  plan does not allow is not created (402), and a duplicate delivery never counts twice.
+  plan does not allow is not created (402), and a duplicate delivery never counts twice. A run
+  created by an OpenLineage event is metered as that event (`openlineage_events_per_month`) instead.
 
 Pipeline registration spans apps (catalog, lineage, checks): `workflows.registration` runs it and
 calls `record_pipeline_version` here for the catalog's part. Pipelines first seen through OpenLineage
@@ -157,7 +158,10 @@ def apply_run_event(
     finished_at=None,
     pipeline_version: PipelineVersion | None = None,
     attributes: dict | None = None,
+    counts_as_run: bool = True,
 ) -> RunEventOutcome:
+    """`counts_as_run=False`: the caller meters the event under another quota (an OpenLineage event is
+    one `openlineage_events_per_month`, not also a run)."""
     if status not in RunStatus.values:
         raise ValueError(f"Unknown run status {status!r}.")
     run_id = run_id or new_run_id()
@@ -183,7 +187,8 @@ def apply_run_event(
                 attributes=attributes or {},
             )
             if _insert_unless_exists(candidate):
-                consume_monthly(organization, "runs_per_month")
+                if counts_as_run:
+                    consume_monthly(organization, "runs_per_month")
                 return RunEventOutcome(run=candidate, created=True, changed=True)
             # It exists (perhaps created a moment ago by a parallel delivery): apply the event to it.
             run = _locked_run(organization, run_id)

@@ -323,3 +323,7 @@ DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS = env_bool("DATAXPIPE_BIGQUERY_ALL
 # --- Lineage ------------------------------------------------------------------------------
 DATAXPIPE_LINEAGE_MAX_NODES = env_int("DATAXPIPE_LINEAGE_MAX_NODES", 5000)
 DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = env_int("DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", 8 * 1024 * 1024)
+# A batch (POST /lineage/batch, /runs/batch, up to 1,000 events) decompressed: a gzip bomb stops here.
+DATAXPIPE_MAX_BATCH_BYTES = env_int("DATAXPIPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
+# OpenLineage events per API key and minute, batches counted by their events (orgs/throttling.py).
+DATAXPIPE_OPENLINEAGE_THROTTLE_RATE = env_str("DATAXPIPE_OPENLINEAGE_THROTTLE_RATE", "30000/min")

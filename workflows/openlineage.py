@@ -24,6 +24,7 @@ from lineage.models import OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, ParsedEvent, parse_event
 from orgs import limits
 from orgs.models import Organization
+from workflows import batches
 
 # OpenLineage eventType -> run status. OTHER carries no lifecycle information.
 RUN_STATUS_BY_EVENT_TYPE = {
@@ -120,5 +121,36 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
         started_at=started_at,
         finished_at=finished_at,
         attributes={"source": "openlineage", "job_namespace": event.job_namespace},
+        counts_as_run=False,
     )
     return outcome.run
+
+
+def ingest_batch(*, organization: Organization, payloads) -> list:
+    """Up to 1,000 events, each accepted, a duplicate, or refused with its reason (workflows.batches)."""
+    events = batches.check_batch(payloads)
+
+    def ingest_one(payload):
+        payload = lineage_services.redact_payload(payload)
+        outcome = apply_event(organization=organization, event=parse_event(payload), payload=payload)
+        return (batches.DUPLICATE if outcome.duplicate else batches.ACCEPTED), describe(outcome)
+
+    return batches.apply_each(events, ingest_one)
+
+
+def describe(outcome: IngestOutcome) -> dict:
+    """The answer for one event (POST /lineage's body without its status)."""
+    body = {
+        "kind": outcome.event.kind,
+        "run_id": outcome.event.run_id or None,
+        "event_type": outcome.event.event_type or None,
+        "pipeline": outcome.event.job_name or None,
+    }
+    if not outcome.duplicate:
+        body |= {
+            "run_status": outcome.run_status,
+            "datasets": outcome.datasets,
+            "edges": outcome.edges,
+            "check_results": outcome.check_results,
+        }
+    return body

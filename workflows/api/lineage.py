@@ -4,16 +4,18 @@ catalog's runs and checks' results as well as lineage), so they live in workflow
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.response import Response
 
-from lineage.api.parsers import MaybeGzipJSONParser
+from lineage.api.parsers import BATCH_PARSERS, MaybeGzipJSONParser, max_batch_bytes
 from lineage.api.serializers import LineageQuerySerializer, OpenLineageRunEventSerializer
 from lineage.models import Dataset, OpenLineageEvent
 from lineage.selectors import AmbiguousDataset, resolve_dataset
+from orgs.throttling import EventRateThrottle
 from orgs.viewsets import OrganizationScopedMixin
+from workflows import batches
 from workflows.lineage import lineage_graph
-from workflows.openlineage import ingest
+from workflows.openlineage import describe, ingest, ingest_batch
 
 
 class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
@@ -50,6 +52,9 @@ class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
 
 
 class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
+    # Events, not requests, are what the throttle counts here (orgs.throttling.EventRateThrottle).
+    throttle_classes = [EventRateThrottle]
+
     """POST /api/v1/lineage: one OpenLineage event (RunEvent, JobEvent or DatasetEvent), as the
     openlineage-python HttpTransport sends it."""
 
@@ -67,19 +72,46 @@ class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
                 {"non_field_errors": ["The body must be one OpenLineage event (a JSON object)."]}
             )
         outcome = ingest(organization=self.organization, payload=payload)
-        body = {
-            "status": "duplicate" if outcome.duplicate else "accepted",
-            "kind": outcome.event.kind,
-            "run_id": outcome.event.run_id or None,
-            "event_type": outcome.event.event_type or None,
-            "pipeline": outcome.event.job_name or None,
-        }
-        if outcome.duplicate:
-            return Response(body, status=status.HTTP_200_OK)
-        body |= {
-            "run_status": outcome.run_status,
-            "datasets": outcome.datasets,
-            "edges": outcome.edges,
-            "check_results": outcome.check_results,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        body = {"status": "duplicate" if outcome.duplicate else "accepted", **describe(outcome)}
+        return Response(body, status=status.HTTP_200_OK if outcome.duplicate else status.HTTP_201_CREATED)
+
+
+class OpenLineageBatchView(LineageGraphView):
+    """POST /api/v1/lineage/batch: up to 1,000 OpenLineage events (a JSON array, or NDJSON), gzip allowed.
+
+    Answers 200 with one status per event (accepted, duplicate, refused with its reason); the good
+    events are kept when some are refused. GET is the graph of a dataset named "batch", as before
+    this route existed.
+    """
+
+    parser_classes = BATCH_PARSERS
+    throttle_classes = [EventRateThrottle]
+    charges_events_itself = True
+
+    @staticmethod
+    def max_decompressed_bytes() -> int:
+        return max_batch_bytes()
+
+    @extend_schema(exclude=True)
+    def get(self, request, dataset_id="batch"):
+        return super().get(request, dataset_id)
+
+    @extend_schema(
+        request={
+            "application/json": {"type": "array", "items": {"type": "object"}, "maxItems": batches.MAX_BATCH_EVENTS},
+            "application/x-ndjson": {"type": "string", "description": "One OpenLineage event per line."},
+        },
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        events = batches.check_batch(request.data)
+        charge_events(request, len(events))
+        items = ingest_batch(organization=self.organization, payloads=events)
+        return Response(batches.summary(items))
+
+
+def charge_events(request, count: int) -> None:
+    """The batch's events against the producer's event budget (429 when it is spent)."""
+    throttle = EventRateThrottle()
+    if not throttle.charge(request, count):
+        raise Throttled(wait=throttle.wait())
