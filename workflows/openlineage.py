@@ -19,6 +19,7 @@ from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.models import RunStatus
 from checks import services as checks_services
+from lineage import event_facets, event_lineage
 from lineage import services as lineage_services
 from lineage.models import OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, ParsedEvent, parse_event
@@ -63,29 +64,24 @@ def apply_event(*, organization: Organization, event: ParsedEvent, payload: dict
         return IngestOutcome(duplicate=True, event=stored.event)
     limits.consume_monthly(organization, EVENT_QUOTA)
     if event.kind == DATASET_EVENT:
-        datasets = lineage_services.upsert_datasets(organization, _keys([event.dataset]))
-        return IngestOutcome(duplicate=False, event=stored.event, datasets=len(datasets))
+        refs, columns = event_facets.event_refs(event)
+        recorded = event_lineage.record(organization, None, refs, columns)
+        return IngestOutcome(duplicate=False, event=stored.event, datasets=len(recorded.datasets))
     pipeline = catalog_services.pipeline_for_job(organization, event.job_namespace, event.job_name)
     run = _apply_lifecycle(organization, pipeline, event) if event.kind == RUN_EVENT else None
-    datasets_in = lineage_services.upsert_datasets(organization, _keys(event.inputs))
-    datasets_out = lineage_services.upsert_datasets(organization, _keys(event.outputs))
-    edges = lineage_services.record_edges(organization, pipeline, datasets_in, datasets_out)
+    refs, columns = event_facets.event_refs(event)
+    recorded = event_lineage.record(organization, pipeline, refs, columns)
     results = 0
-    if run is not None:
-        results = checks_services.record_assertions(organization, pipeline, run, _assertions(event), datasets_in)
+    if run is not None and any(item.assertions for item in event.inputs):
+        results = checks_services.record_assertions(organization, pipeline, run, _assertions(event), recorded.datasets)
     return IngestOutcome(
         duplicate=False,
         event=stored.event,
         run_status=run.status if run else None,
-        datasets=len(set(datasets_in) | set(datasets_out)),
-        edges=edges,
+        datasets=len({dataset.pk for dataset in recorded.datasets.values()}),
+        edges=recorded.edges,
         check_results=results,
     )
-
-
-def _keys(declared) -> dict:
-    """OpenLineage datasets as upsert_datasets keys, in order, without a location (events carry none we keep)."""
-    return {(item.namespace, item.name): {} for item in declared}
 
 
 def _assertions(event: ParsedEvent) -> dict:
