@@ -47,6 +47,7 @@ __all__ = [
     "delete_connection",
     "pipeline_for_job",
     "record_pipeline_version",
+    "run_event_for_job",
     "update_connection",
 ]
 
@@ -234,6 +235,58 @@ def _finish_in_one_statement(organization, pipeline, run_id, event, attributes) 
     run = finished[0]
     _reuse_loaded_relations(run, pipeline, None)
     return run
+
+
+_START_FOR_JOB_SQL = """
+INSERT INTO catalog_run (organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at,
+    attributes, created_at, updated_at)
+SELECT p.organization_id, p.id, p.current_version_id, %s, %s, %s, NULL, %s::jsonb, %s, %s
+FROM catalog_pipeline p WHERE p.organization_id = %s AND p.name = %s
+ON CONFLICT (organization_id, run_id) DO NOTHING
+RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at, attributes,
+    created_at, updated_at
+"""
+_FINISH_FOR_JOB_SQL = """
+UPDATE catalog_run r SET status = %s, finished_at = COALESCE(r.finished_at, %s), attributes = r.attributes || %s::jsonb,
+    updated_at = %s
+FROM catalog_pipeline p
+WHERE p.id = r.pipeline_id AND p.organization_id = %s AND p.name = %s
+  AND r.organization_id = %s AND r.run_id = %s AND r.status IN ('queued', 'running')
+RETURNING r.id, r.organization_id, r.pipeline_id, r.pipeline_version_id, r.run_id, r.status, r.started_at,
+    r.finished_at, r.attributes, r.created_at, r.updated_at, p.current_version_id
+"""
+
+
+def run_event_for_job(
+    *, organization: Organization, job_name: str, status: str, run_id: str, event_time, attributes: dict
+) -> tuple[Pipeline, Run] | None:
+    """The two usual OpenLineage lifecycle steps, each ONE statement on PostgreSQL that finds the job's
+    pipeline too: the START of a new run of a known pipeline (an insert that selects the pipeline), and
+    the finish of its running run (an update joined to the pipeline). The run is metered as the
+    OpenLineage event, not as a run. None for anything else (a new pipeline, a run that exists already,
+    a finished run, another database): the caller takes the general path (`pipeline_for_job`,
+    `apply_run_event`), whose outcome these statements match."""
+    if connections[router.db_for_write(Run)].vendor != "postgresql":
+        return None
+    now = timezone.now()
+    if status == RunStatus.RUNNING:
+        params = [run_id, status, event_time, json.dumps(attributes), now, now, organization.pk, job_name]
+        rows = list(Run.objects.raw(_START_FOR_JOB_SQL, params))
+        version_id = rows[0].pipeline_version_id if rows else None
+    elif status in TERMINAL_RUN_STATUSES:
+        params = [status, event_time, json.dumps(attributes), now, organization.pk, job_name, organization.pk, run_id]
+        rows = list(Run.objects.raw(_FINISH_FOR_JOB_SQL, params))
+        version_id = rows[0].current_version_id if rows else None
+    else:
+        return None
+    if not rows:
+        return None
+    run = rows[0]
+    # What callers use of the pipeline (its key, name and current version), without reading it again.
+    pipeline = Pipeline(pk=run.pipeline_id, organization=organization, name=job_name, current_version_id=version_id)
+    pipeline._state.adding = False
+    run.pipeline = pipeline
+    return pipeline, run
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:

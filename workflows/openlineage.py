@@ -67,8 +67,7 @@ def apply_event(*, organization: Organization, event: ParsedEvent, payload: dict
         refs, columns = event_facets.event_refs(event)
         recorded = event_lineage.record(organization, None, refs, columns)
         return IngestOutcome(duplicate=False, event=stored.event, datasets=len(recorded.datasets))
-    pipeline = catalog_services.pipeline_for_job(organization, event.job_namespace, event.job_name)
-    run = _apply_lifecycle(organization, pipeline, event) if event.kind == RUN_EVENT else None
+    pipeline, run = _pipeline_and_run(organization, event)
     refs, columns = event_facets.event_refs(event)
     recorded = event_lineage.record(organization, pipeline, refs, columns)
     results = 0
@@ -91,6 +90,28 @@ def _assertions(event: ParsedEvent) -> dict:
         "eventTime": event.event_time,
         "inputs": [{"namespace": d.namespace, "name": d.name, "assertions": d.assertions} for d in event.inputs],
     }
+
+
+def _pipeline_and_run(organization, event: ParsedEvent):
+    """The job's pipeline and (for a RunEvent) the run the event moves: one statement in the usual cases."""
+    if event.kind == RUN_EVENT and event.event_type in RUN_STATUS_BY_EVENT_TYPE:
+        found = catalog_services.run_event_for_job(
+            organization=organization,
+            job_name=event.job_name,
+            status=RUN_STATUS_BY_EVENT_TYPE[event.event_type],
+            run_id=event.run_id,
+            event_time=event.event_time,
+            attributes=_run_attributes(event),
+        )
+        if found is not None:
+            return found
+    pipeline = catalog_services.pipeline_for_job(organization, event.job_namespace, event.job_name)
+    run = _apply_lifecycle(organization, pipeline, event) if event.kind == RUN_EVENT else None
+    return pipeline, run
+
+
+def _run_attributes(event: ParsedEvent) -> dict:
+    return {"source": "openlineage", "job_namespace": event.job_namespace}
 
 
 def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
@@ -116,7 +137,7 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
         run_id=event.run_id,
         started_at=started_at,
         finished_at=finished_at,
-        attributes={"source": "openlineage", "job_namespace": event.job_namespace},
+        attributes=_run_attributes(event),
         counts_as_run=False,
     )
     return outcome.run
