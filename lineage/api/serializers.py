@@ -22,6 +22,7 @@ class LineageQuerySerializer(serializers.Serializer):
     )
     direction = serializers.ChoiceField(choices=(UPSTREAM, DOWNSTREAM, BOTH), default=BOTH)
     namespace = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=False)
+    columns = serializers.BooleanField(default=False)
 
     def to_internal_value(self, data):
         # DRF would read an empty ?depth= as "use the default"; it is a malformed number instead.

@@ -28,6 +28,11 @@ class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
             OpenApiParameter("depth", OpenApiTypes.INT, description="Hops to walk, 0-20 (default 3)."),
             OpenApiParameter("direction", OpenApiTypes.STR, enum=["upstream", "downstream", "both"]),
             OpenApiParameter("namespace", OpenApiTypes.STR, description="Disambiguates an id used in several."),
+            OpenApiParameter(
+                "columns",
+                OpenApiTypes.BOOL,
+                description="Add the dataset's schema and, per column, its upstream columns within the depth.",
+            ),
         ],
         responses=OpenApiTypes.OBJECT,
     )
@@ -48,7 +53,10 @@ class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
             ) from None
         if dataset is None:
             raise NotFound(f"No dataset {dataset_id!r}.")
-        return Response(lineage_graph(dataset=dataset, direction=params["direction"], depth=params["depth"]))
+        answer = lineage_graph(
+            dataset=dataset, direction=params["direction"], depth=params["depth"], columns=params["columns"]
+        )
+        return Response(answer)
 
 
 class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
