@@ -477,3 +477,99 @@ def update_connection(
 
 def delete_connection(*, connection: Connection) -> None:
     connection.delete()
+
+
+# --- Many OpenLineage runs at once (the batch endpoint's set-based path) ---------------------
+
+
+def pipelines_for_jobs(organization: Organization, jobs: dict[str, str]) -> dict[str, Pipeline]:
+    """`pipeline_for_job` for many jobs (name -> namespace): one read, plus one insert when some are new."""
+    found = {p.name: p for p in Pipeline.objects.filter(organization=organization, name__in=list(jobs))}
+    missing = [
+        Pipeline(
+            organization=organization,
+            name=name,
+            is_external=True,
+            description=f"Reported by OpenLineage (job namespace {jobs[name]!r}).",
+        )
+        for name in sorted(set(jobs) - set(found))
+    ]
+    if missing:
+        Pipeline.objects.bulk_create(missing, ignore_conflicts=True)
+        found = {p.name: p for p in Pipeline.objects.filter(organization=organization, name__in=list(jobs))}
+    return found
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Where a run ends after a sequence of lifecycle events that never leave a terminal state."""
+
+    run_id: str
+    pipeline: Pipeline
+    status: str
+    started_at: object
+    finished_at: object
+    attributes: dict
+
+
+def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[str, Run] | None:
+    """Applies many runs' planned outcomes in a few statements, or answers None (having written nothing)
+    when one of them is not simple: a run that exists finished or under another pipeline, or that a
+    parallel request created meanwhile. The caller then applies the events one by one through
+    `apply_run_event`, the state machine, whose outcome this matches for the simple cases. Runs are
+    metered as OpenLineage events by the caller, not as runs."""
+    if not plans:
+        return {}
+    by_id = {plan.run_id: plan for plan in plans}
+    existing = {
+        run.run_id: run
+        for run in Run.objects.select_for_update()
+        .filter(organization=organization, run_id__in=sorted(by_id))
+        .order_by("run_id")
+    }
+    for run_id, run in existing.items():
+        if run.status in TERMINAL_RUN_STATUSES or run.pipeline_id != by_id[run_id].pipeline.pk:
+            return None
+    now = timezone.now()
+    new = [
+        Run(
+            organization=organization,
+            pipeline=plan.pipeline,
+            pipeline_version_id=plan.pipeline.current_version_id,
+            run_id=plan.run_id,
+            status=plan.status,
+            started_at=plan.started_at,
+            finished_at=plan.finished_at,
+            attributes=plan.attributes,
+            created_at=now,
+        )
+        for plan in plans
+        if plan.run_id not in existing
+    ]
+    if new:
+        Run.objects.bulk_create(new, ignore_conflicts=True)
+        # Ours are the rows with this call's creation time; a run a parallel request created is not.
+        inserted = dict(
+            Run.objects.filter(
+                organization=organization, run_id__in=[r.run_id for r in new], created_at=now
+            ).values_list("run_id", "id")
+        )
+        if len(inserted) != len(new):
+            return None
+        for run in new:
+            run.pk = inserted[run.run_id]
+            run._state.adding = False
+    changed = []
+    for run_id, run in existing.items():
+        plan = by_id[run_id]
+        if _stage(plan.status) >= _stage(run.status):
+            run.status = plan.status
+        run.started_at = run.started_at or plan.started_at
+        run.finished_at = run.finished_at or plan.finished_at
+        run.attributes = {**run.attributes, **plan.attributes}
+        run.updated_at = now
+        changed.append(run)
+    if changed:
+        Run.objects.bulk_update(changed, ["status", "started_at", "finished_at", "attributes", "updated_at"])
+    runs = {run.run_id: run for run in new} | existing
+    return runs

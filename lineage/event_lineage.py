@@ -28,6 +28,10 @@ class DatasetRef:
     role: int
     physical_name: str = ""
     schema_fields: list | None = None  # the `schema` facet's fields when reported
+    # Edges join inputs to outputs of the same group (one event), tied to the group's pipeline.
+    group: int = 0
+    pipeline_id: int | None = None
+    pipeline_version_id: int | None = None
 
 
 @dataclass
@@ -56,9 +60,12 @@ def record(
     if not refs:
         return EventLineage()
     refs = _merged(refs)
+    for ref in refs:
+        ref.pipeline_id = pipeline.pk if pipeline is not None else None
+        ref.pipeline_version_id = pipeline.current_version_id if pipeline is not None else None
     now = timezone.now()
     if connection.vendor == "postgresql":
-        ids = _record_postgres(organization, pipeline, refs, now)
+        ids = _record_postgres(organization, refs, now)
     else:
         ids = _record_generic(organization, pipeline, refs, now)
     found = EventLineage()
@@ -75,15 +82,36 @@ def record(
     return found
 
 
+def record_many(organization: Organization, refs: list[DatasetRef], column_edges: list[ColumnEdge] = ()) -> dict:
+    """Several events' datasets at once (PostgreSQL): each ref carries its event's group and pipeline.
+    Returns (group, namespace, name) -> dataset pk."""
+    refs = _merged(refs)
+    now = timezone.now()
+    ids = _record_postgres(organization, refs, now)
+    found = {(ref.group, ref.namespace, ref.name): ids[index] for index, ref in enumerate(refs)}
+    if column_edges:
+        rows = {
+            (ns, name): _known_row(organization, pk, DatasetRef(ns, name, REFERENCED))
+            for (_, ns, name), pk in found.items()
+        }
+        _record_columns(organization, rows, column_edges, now)
+    return found
+
+
 def _merged(refs: list[DatasetRef]) -> list[DatasetRef]:
-    """One ref per (namespace, name, role); the last reported schema wins."""
+    """One ref per (group, namespace, name, role); the last reported schema wins."""
     merged: dict[tuple, DatasetRef] = {}
     for ref in refs:
-        key = (ref.namespace, ref.name, ref.role)
+        key = (ref.group, ref.namespace, ref.name, ref.role)
         if key in merged and ref.schema_fields is None:
             continue
         merged[key] = ref
     return list(merged.values())
+
+
+def known_row(organization, pk: int, namespace: str, name: str) -> Dataset:
+    """A dataset row known by its key (see `_known_row`)."""
+    return _known_row(organization, pk, DatasetRef(namespace, name, REFERENCED))
 
 
 def _known_row(organization, pk: int, ref: DatasetRef) -> Dataset:
@@ -96,9 +124,11 @@ def _known_row(organization, pk: int, ref: DatasetRef) -> Dataset:
 
 
 _UPSERT_SQL = """
-WITH wanted(ord, namespace, dataset_id, physical_name, physical_digest, role, schema_fields) AS (
+WITH wanted(ord, namespace, dataset_id, physical_name, physical_digest, role, schema_fields, grp, pipeline,
+            version) AS (
     SELECT * FROM unnest(%(ords)s::int[], %(namespaces)s::text[], %(names)s::text[], %(physical)s::text[],
-                         %(digests)s::text[], %(roles)s::int[], %(schemas)s::text[])
+                         %(digests)s::text[], %(roles)s::int[], %(schemas)s::text[], %(groups)s::int[],
+                         %(pipelines)s::bigint[], %(versions)s::bigint[])
 ),
 matches AS (
     SELECT w.ord, d.id, 0 AS preference FROM wanted w
@@ -106,7 +136,7 @@ matches AS (
     UNION ALL
     SELECT w.ord, d.id, 1 FROM wanted w
     JOIN lineage_dataset d ON d.organization_id = %(org)s AND d.physical_digest = w.physical_digest
-    WHERE w.physical_digest <> ''
+    WHERE w.physical_digest <> '' AND d.physical_digest <> ''
 ),
 existing AS (
     SELECT DISTINCT ON (ord) ord, id FROM matches ORDER BY ord, preference
@@ -135,22 +165,24 @@ schemas AS (
 edges AS (
     INSERT INTO lineage_lineageedge
         (organization_id, source_id, target_id, pipeline_id, pipeline_version_id, created_at)
-    SELECT DISTINCT %(org)s, s.id, t.id, %(pipeline)s::bigint, %(version)s::bigint, %(now)s
+    SELECT DISTINCT ON (s.id, t.id, sw.pipeline) %(org)s, s.id, t.id, sw.pipeline, sw.version, %(now)s
     FROM resolved s JOIN wanted sw ON sw.ord = s.ord AND sw.role = 0
-    CROSS JOIN resolved t JOIN wanted tw ON tw.ord = t.ord AND tw.role = 1
-    WHERE s.id <> t.id AND %(pipeline)s::bigint IS NOT NULL
+    JOIN wanted tw ON tw.grp = sw.grp AND tw.role = 1 JOIN resolved t ON t.ord = tw.ord
+    WHERE s.id <> t.id AND sw.pipeline IS NOT NULL
+    ORDER BY s.id, t.id, sw.pipeline
     ON CONFLICT DO NOTHING
 )
 SELECT ord, id FROM resolved
 """
 
 
-def _params(organization, pipeline, refs, now) -> dict:
+def _params(organization, refs, now) -> dict:
     return {
         "org": organization.pk,
         "now": now,
-        "pipeline": pipeline.pk if pipeline is not None else None,
-        "version": pipeline.current_version_id if pipeline is not None else None,
+        "groups": [ref.group for ref in refs],
+        "pipelines": [ref.pipeline_id for ref in refs],
+        "versions": [ref.pipeline_version_id for ref in refs],
         "ords": list(range(len(refs))),
         "namespaces": [ref.namespace for ref in refs],
         "names": [ref.name for ref in refs],
@@ -161,13 +193,13 @@ def _params(organization, pipeline, refs, now) -> dict:
     }
 
 
-def _record_postgres(organization, pipeline, refs, now) -> dict[int, int]:
+def _record_postgres(organization, refs, now) -> dict[int, int]:
     """ref index -> dataset pk. A dataset inserted by a parallel transaction after this statement's
     snapshot is neither seen nor inserted: the statement then runs once more, and sees it."""
     ids: dict[int, int] = {}
     for _attempt in range(3):
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT_SQL, _params(organization, pipeline, refs, now))
+            cursor.execute(_UPSERT_SQL, _params(organization, refs, now))
             ids = dict(cursor.fetchall())
         if len(ids) == len(refs):
             return ids

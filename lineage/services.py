@@ -9,6 +9,8 @@ the catalog's, assertion results are checks'): `workflows.openlineage` does that
 import hashlib
 from dataclasses import dataclass
 
+from django.db import connection
+
 from config.logging import redact
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
@@ -154,3 +156,71 @@ def record_edges(organization, pipeline, inputs: dict, outputs: dict) -> int:
     ]
     LineageEdge.objects.bulk_create(edges, ignore_conflicts=True)
     return len(edges)
+
+
+def event_key(event: ParsedEvent) -> dict:
+    """The columns that make a stored event unique (see OpenLineageEvent)."""
+    if event.kind == RUN_EVENT:
+        return {"kind": EventKind.RUN, "run_id": event.run_id, "event_type": event.event_type, "subject_digest": ""}
+    if event.kind == JOB_EVENT:
+        digest = subject_digest(JOB_EVENT, event.job_namespace, event.job_name)
+        return {"kind": EventKind.JOB, "run_id": "", "event_type": "", "subject_digest": digest}
+    digest = subject_digest(DATASET_EVENT, event.dataset.namespace, event.dataset.name)
+    return {"kind": EventKind.DATASET, "run_id": "", "event_type": "", "subject_digest": digest}
+
+
+def store_events(
+    *, organization: Organization, events: list[tuple[ParsedEvent, dict]]
+) -> list[OpenLineageEvent | None]:
+    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row, or None for a duplicate
+    (of a stored event, or of an earlier one in the same list)."""
+    rows = [
+        OpenLineageEvent(
+            organization=organization,
+            event_time=event.event_time,
+            job_namespace=event.job_namespace,
+            job_name=event.job_name,
+            producer=event.producer,
+            payload=payload,
+            **event_key(event),
+        )
+        for event, payload in events
+    ]
+    inserted = {_row_key(row): row.pk for row in _insert_returning(rows)}
+    stored = []
+    for row in rows:
+        pk = inserted.pop(_row_key(row), None)
+        if pk is None:
+            stored.append(None)
+        else:
+            row.pk = pk
+            row._state.adding = False
+            stored.append(row)
+    return stored
+
+
+def _row_key(row: OpenLineageEvent) -> tuple:
+    return (row.kind, row.run_id, row.event_type, row.subject_digest, row.event_time)
+
+
+def _insert_returning(rows: list[OpenLineageEvent]) -> list[OpenLineageEvent]:
+    database = connection
+    quote = database.ops.quote_name
+    fields = [field for field in OpenLineageEvent._meta.concrete_fields if not field.primary_key]
+    values, params = [], []
+    for row in rows:
+        values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params.extend(field.get_db_prep_save(field.pre_save(row, add=True), database) for field in fields)
+    # Only quoted model metadata is interpolated; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {quote(OpenLineageEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join(values)} ON CONFLICT DO NOTHING "
+        "RETURNING id, kind, run_id, event_type, subject_digest, event_time"
+    )
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    return [
+        OpenLineageEvent(pk=pk, kind=kind, run_id=run_id, event_type=event_type, subject_digest=digest, event_time=when)
+        for pk, kind, run_id, event_type, digest, when in returned
+    ]

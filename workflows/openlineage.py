@@ -25,7 +25,7 @@ from lineage.models import OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, ParsedEvent, parse_event
 from orgs import limits
 from orgs.models import Organization
-from workflows import batches
+from workflows import batches, openlineage_batch
 
 # OpenLineage eventType -> run status. OTHER carries no lifecycle information.
 RUN_STATUS_BY_EVENT_TYPE = {
@@ -144,15 +144,24 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
 
 
 def ingest_batch(*, organization: Organization, payloads) -> list:
-    """Up to 1,000 events, each accepted, a duplicate, or refused with its reason (workflows.batches)."""
+    """Up to 1,000 events, each accepted, a duplicate, or refused with its reason (workflows.batches).
+
+    The usual batch (new runs' lifecycle events, static events, replays) is applied set-based, a few
+    statements for the whole batch (workflows.openlineage_batch); anything else (an OTHER event, a run
+    that moves back or finished earlier, the plan's quota running out mid-batch, another database)
+    is applied event by event, each in its own savepoint, with the same outcome."""
     events = batches.check_batch(payloads)
+    with transaction.atomic():
+        items = openlineage_batch.ingest_set_based(organization, events)
+        if items is not None:
+            return items
 
-    def ingest_one(payload):
-        payload = lineage_services.redact_payload(payload)
-        outcome = apply_event(organization=organization, event=parse_event(payload), payload=payload)
-        return (batches.DUPLICATE if outcome.duplicate else batches.ACCEPTED), describe(outcome)
+        def ingest_one(payload):
+            payload = lineage_services.redact_payload(payload)
+            outcome = apply_event(organization=organization, event=parse_event(payload), payload=payload)
+            return (batches.DUPLICATE if outcome.duplicate else batches.ACCEPTED), describe(outcome)
 
-    return batches.apply_each(events, ingest_one)
+        return batches.apply_each(events, ingest_one)
 
 
 def describe(outcome: IngestOutcome) -> dict:

@@ -221,3 +221,53 @@ def test_runs_batch_counts_runs_against_the_plan(client, org_a, settings):
 
     assert [item["status"] for item in body["events"]] == ["accepted", "accepted", "refused"]
     assert body["events"][2]["reason"]["code"] == "plan_limit_reached"
+
+
+def _state(organization):
+    runs = sorted(
+        (r.run_id, r.pipeline.name, r.status, r.started_at, r.finished_at, r.attributes)
+        for r in Run.objects.filter(organization=organization).select_related("pipeline")
+    )
+    edges = sorted(
+        (e.source.dataset_id, e.target.dataset_id, e.pipeline.name)
+        for e in LineageEdge.objects.filter(organization=organization).select_related("source", "target", "pipeline")
+    )
+    events = sorted(
+        (e.kind, e.run_id, e.event_type, e.event_time)
+        for e in OpenLineageEvent.objects.filter(organization=organization)
+    )
+    usage = UsageCounter.objects.get(organization=organization, metric="openlineage_events_per_month").value
+    return runs, edges, events, usage
+
+
+def test_a_batch_ends_where_the_same_events_posted_one_by_one_end(make_key, org_a, org_b):
+    """The set-based path (new runs, replays, static events) matches the single-event path exactly."""
+    runs = [str(uuid.uuid4()) for _ in range(4)]
+    events = []
+    for n, run_id in enumerate(runs):
+        events.append(ol_event(run_id, "START", f"2026-11-26T06:0{n}:00Z", job=f"job_{n % 2}", source=f"raw.{n}"))
+    for n, run_id in enumerate(runs[:3]):
+        events.append(ol_event(run_id, "RUNNING", f"2026-11-26T06:1{n}:00Z", job=f"job_{n % 2}", source=f"raw.{n}"))
+        events.append(ol_event(run_id, "COMPLETE", f"2026-11-26T06:2{n}:00Z", job=f"job_{n % 2}", source=f"raw.{n}"))
+    events.append(events[0])  # a redelivery
+    events.append(
+        {
+            "eventTime": "2026-11-26T06:00:00Z",
+            "producer": "p",
+            "job": {"namespace": "static", "name": "view"},
+            "inputs": [{"namespace": "wh", "name": "mart.b"}],
+            "outputs": [{"namespace": "wh", "name": "mart.view"}],
+        }
+    )
+    one_by_one = APIClient()
+    one_by_one.credentials(HTTP_X_API_KEY=make_key(org_a, Role.WRITE))
+    answers = [one_by_one.post("/api/v1/lineage", e, format="json").json() for e in events]
+    batch = APIClient()
+    batch.credentials(HTTP_X_API_KEY=make_key(org_b, Role.WRITE))
+
+    response = batch.post("/api/v1/lineage/batch", events, format="json").json()
+
+    assert [item["status"] for item in response["events"]] == [a["status"] for a in answers]
+    for item, single in zip(response["events"], answers, strict=True):
+        assert {k: item.get(k) for k in single} == single | {"status": item["status"]}
+    assert _state(org_a) == _state(org_b)
