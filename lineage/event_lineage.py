@@ -124,11 +124,12 @@ def _known_row(organization, pk: int, ref: DatasetRef) -> Dataset:
 
 
 _UPSERT_SQL = """
-WITH wanted(ord, namespace, dataset_id, physical_name, physical_digest, role, schema_fields, grp, pipeline,
-            version) AS (
+WITH wanted(ord, namespace, dataset_id, physical_name, physical_digest, schema_fields) AS (
     SELECT * FROM unnest(%(ords)s::int[], %(namespaces)s::text[], %(names)s::text[], %(physical)s::text[],
-                         %(digests)s::text[], %(roles)s::int[], %(schemas)s::text[], %(groups)s::int[],
-                         %(pipelines)s::bigint[], %(versions)s::bigint[])
+                         %(digests)s::text[], %(schemas)s::text[])
+),
+pairs(source_ord, target_ord, pipeline, version) AS (
+    SELECT * FROM unnest(%(sources)s::int[], %(targets)s::int[], %(pipelines)s::bigint[], %(versions)s::bigint[])
 ),
 matches AS (
     SELECT w.ord, d.id, 0 AS preference FROM wanted w
@@ -144,10 +145,10 @@ existing AS (
 inserted AS (
     INSERT INTO lineage_dataset (organization_id, dataset_id, namespace, connection_id, "table",
                                  physical_name, physical_digest, schema_fields, created_at)
-    SELECT DISTINCT ON (w.namespace, w.dataset_id) %(org)s, w.dataset_id, w.namespace, '', '',
-           w.physical_name, w.physical_digest, COALESCE(w.schema_fields::jsonb, '[]'::jsonb), %(now)s
-    FROM wanted w WHERE w.ord NOT IN (SELECT ord FROM existing)
-    ORDER BY w.namespace, w.dataset_id, w.schema_fields IS NULL
+    SELECT %(org)s, w.dataset_id, w.namespace, '', '', w.physical_name, w.physical_digest,
+           COALESCE(w.schema_fields::jsonb, '[]'::jsonb), %(now)s
+    FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = w.ord)
+    ORDER BY w.namespace, w.dataset_id
     ON CONFLICT DO NOTHING
     RETURNING id, namespace, dataset_id
 ),
@@ -165,45 +166,76 @@ schemas AS (
 edges AS (
     INSERT INTO lineage_lineageedge
         (organization_id, source_id, target_id, pipeline_id, pipeline_version_id, created_at)
-    SELECT DISTINCT ON (s.id, t.id, sw.pipeline) %(org)s, s.id, t.id, sw.pipeline, sw.version, %(now)s
-    FROM resolved s JOIN wanted sw ON sw.ord = s.ord AND sw.role = 0
-    JOIN wanted tw ON tw.grp = sw.grp AND tw.role = 1 JOIN resolved t ON t.ord = tw.ord
-    WHERE s.id <> t.id AND sw.pipeline IS NOT NULL
-    ORDER BY s.id, t.id, sw.pipeline
+    SELECT DISTINCT ON (s.id, t.id, p.pipeline) %(org)s, s.id, t.id, p.pipeline, p.version, %(now)s
+    FROM pairs p JOIN resolved s ON s.ord = p.source_ord JOIN resolved t ON t.ord = p.target_ord
+    WHERE s.id <> t.id
+    ORDER BY s.id, t.id, p.pipeline
     ON CONFLICT DO NOTHING
 )
 SELECT ord, id FROM resolved
 """
 
 
-def _params(organization, refs, now) -> dict:
+def _plan(refs) -> tuple[list[DatasetRef], list[int], list[tuple]]:
+    """The distinct datasets (one per namespace and name, the last reported schema), each ref's position
+    among them, and the distinct (source, target, pipeline, version) edges between positions."""
+    distinct: dict[tuple[str, str], int] = {}
+    datasets: list[DatasetRef] = []
+    positions = []
+    for ref in refs:
+        key = (ref.namespace, ref.name)
+        if key not in distinct:
+            distinct[key] = len(datasets)
+            datasets.append(ref)
+        elif ref.schema_fields is not None:
+            datasets[distinct[key]] = ref
+        positions.append(distinct[key])
+    by_group: dict[int, tuple[list, list]] = {}
+    for ref, position in zip(refs, positions, strict=True):
+        if ref.pipeline_id is None or ref.role not in (INPUT, OUTPUT):
+            continue
+        sources, targets = by_group.setdefault(ref.group, ([], []))
+        (sources if ref.role == INPUT else targets).append((position, ref.pipeline_id, ref.pipeline_version_id))
+    pairs = {
+        (source, target, pipeline, version)
+        for sources, targets in by_group.values()
+        for source, pipeline, version in sources
+        for target, _, _ in targets
+        if source != target
+    }
+    return datasets, positions, sorted(pairs, key=lambda pair: (pair[0], pair[1], pair[2]))
+
+
+def _params(organization, datasets, pairs, now) -> dict:
     return {
         "org": organization.pk,
         "now": now,
-        "groups": [ref.group for ref in refs],
-        "pipelines": [ref.pipeline_id for ref in refs],
-        "versions": [ref.pipeline_version_id for ref in refs],
-        "ords": list(range(len(refs))),
-        "namespaces": [ref.namespace for ref in refs],
-        "names": [ref.name for ref in refs],
-        "physical": [ref.physical_name for ref in refs],
-        "digests": [naming.digest(ref.physical_name) for ref in refs],
-        "roles": [ref.role for ref in refs],
-        "schemas": [None if ref.schema_fields is None else json.dumps(ref.schema_fields) for ref in refs],
+        "ords": list(range(len(datasets))),
+        "namespaces": [ref.namespace for ref in datasets],
+        "names": [ref.name for ref in datasets],
+        "physical": [ref.physical_name for ref in datasets],
+        "digests": [naming.digest(ref.physical_name) for ref in datasets],
+        "schemas": [None if ref.schema_fields is None else json.dumps(ref.schema_fields) for ref in datasets],
+        "sources": [pair[0] for pair in pairs],
+        "targets": [pair[1] for pair in pairs],
+        "pipelines": [pair[2] for pair in pairs],
+        "versions": [pair[3] for pair in pairs],
     }
 
 
 def _record_postgres(organization, refs, now) -> dict[int, int]:
     """ref index -> dataset pk. A dataset inserted by a parallel transaction after this statement's
-    snapshot is neither seen nor inserted: the statement then runs once more, and sees it."""
+    snapshot (or under a physical name another new dataset of the same statement has) is neither seen
+    nor inserted: the statement then runs once more, and sees it."""
+    datasets, positions, pairs = _plan(refs)
     ids: dict[int, int] = {}
     for _attempt in range(3):
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT_SQL, _params(organization, refs, now))
+            cursor.execute(_UPSERT_SQL, _params(organization, datasets, pairs, now))
             ids = dict(cursor.fetchall())
-        if len(ids) == len(refs):
-            return ids
-    missing = [refs[i] for i in range(len(refs)) if i not in ids]
+        if len(ids) == len(datasets):
+            return {index: ids[position] for index, position in enumerate(positions)}
+    missing = [datasets[i] for i in range(len(datasets)) if i not in ids]
     raise RuntimeError(f"datasets could not be recorded: {[(r.namespace, r.name) for r in missing]}")
 
 

@@ -111,8 +111,11 @@ def _apply(organization, parsed, items) -> None:
         refs.extend(event_refs)
         columns.extend(event_columns)
     found = event_lineage.record_many(organization, refs, columns) if refs else {}
+    by_event: dict[int, dict] = {}
+    for (group, namespace, name), pk in found.items():
+        by_event.setdefault(group, {})[(namespace, name)] = pk
     for index, event in new:
-        datasets = {(ns, name): pk for (group, ns, name), pk in found.items() if group == index}
+        datasets = by_event.get(index, {})
         inputs = {(d.namespace, d.name) for d in event.inputs}
         outputs = {(d.namespace, d.name) for d in event.outputs}
         edges = {(datasets[i], datasets[o]) for i in inputs for o in outputs if datasets[i] != datasets[o]}
