@@ -161,6 +161,7 @@ def apply_run_event(
     pipeline_version: PipelineVersion | None = None,
     attributes: dict | None = None,
     counts_as_run: bool = True,
+    parent: Run | None = None,
 ) -> RunEventOutcome:
     """`counts_as_run=False`: the caller meters the event under another quota (an OpenLineage event is
     one `openlineage_events_per_month`, not also a run)."""
@@ -191,6 +192,7 @@ def apply_run_event(
                 started_at=event.started_at,
                 finished_at=event.finished_at,
                 attributes=attributes or {},
+                parent=parent,
             )
             if _insert_unless_exists(candidate):
                 if counts_as_run:
@@ -200,6 +202,10 @@ def apply_run_event(
             run = _locked_run(organization, run_id)
         _reuse_loaded_relations(run, pipeline, pipeline_version)
         changed = _transition(run, pipeline, event, pipeline_version, attributes)
+        if parent is not None and run.parent_id is None and parent.pk != run.pk:
+            run.parent = parent
+            run.save(update_fields=["parent", "updated_at"])
+            changed = True
         return RunEventOutcome(run=run, created=False, changed=changed)
 
 
@@ -207,8 +213,8 @@ _FINISH_SQL = """
 UPDATE catalog_run SET status = %s, started_at = COALESCE(started_at, %s), finished_at = COALESCE(finished_at, %s),
     attributes = attributes || %s::jsonb, updated_at = %s
 WHERE organization_id = %s AND run_id = %s AND pipeline_id = %s AND status IN ('queued', 'running')
-RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at, attributes,
-    created_at, updated_at
+RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, parent_id, status, started_at, finished_at,
+    attributes, created_at, updated_at
 """
 
 
@@ -239,12 +245,12 @@ def _finish_in_one_statement(organization, pipeline, run_id, event, attributes) 
 
 _START_FOR_JOB_SQL = """
 INSERT INTO catalog_run (organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at,
-    attributes, created_at, updated_at)
-SELECT p.organization_id, p.id, p.current_version_id, %s, %s, %s, NULL, %s::jsonb, %s, %s
+    attributes, created_at, updated_at, parent_id)
+SELECT p.organization_id, p.id, p.current_version_id, %s, %s, %s, NULL, %s::jsonb, %s, %s, NULL
 FROM catalog_pipeline p WHERE p.organization_id = %s AND p.name = %s
 ON CONFLICT (organization_id, run_id) DO NOTHING
-RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at, attributes,
-    created_at, updated_at
+RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, parent_id, status, started_at, finished_at,
+    attributes, created_at, updated_at
 """
 _FINISH_FOR_JOB_SQL = """
 UPDATE catalog_run r SET status = %s, finished_at = COALESCE(r.finished_at, %s), attributes = r.attributes || %s::jsonb,
@@ -252,7 +258,7 @@ UPDATE catalog_run r SET status = %s, finished_at = COALESCE(r.finished_at, %s),
 FROM catalog_pipeline p
 WHERE p.id = r.pipeline_id AND p.organization_id = %s AND p.name = %s
   AND r.organization_id = %s AND r.run_id = %s AND r.status IN ('queued', 'running')
-RETURNING r.id, r.organization_id, r.pipeline_id, r.pipeline_version_id, r.run_id, r.status, r.started_at,
+RETURNING r.id, r.organization_id, r.pipeline_id, r.pipeline_version_id, r.run_id, r.parent_id, r.status, r.started_at,
     r.finished_at, r.attributes, r.created_at, r.updated_at, p.current_version_id
 """
 

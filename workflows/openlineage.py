@@ -22,7 +22,7 @@ from checks import services as checks_services
 from lineage import event_facets, event_lineage
 from lineage import services as lineage_services
 from lineage.models import OpenLineageEvent
-from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, ParsedEvent, parse_event
+from lineage.openlineage_events import DATASET_EVENT, MAX_JOB_NAME, MAX_RUN_ID, RUN_EVENT, ParsedEvent, parse_event
 from orgs import limits
 from orgs.models import Organization
 from workflows import batches, openlineage_batch
@@ -92,8 +92,49 @@ def _assertions(event: ParsedEvent) -> dict:
     }
 
 
+def parent_of(event: ParsedEvent) -> tuple[str, str, str] | None:
+    """(job namespace, job name, run id) of the `parent` run facet: Airflow's DAG run for a task, dbt's
+    invocation for a model. None when absent, malformed, or naming the event's own run."""
+    facet = event.run_facets.get("parent")
+    if not isinstance(facet, dict):
+        return None
+    job, run = facet.get("job"), facet.get("run")
+    if not isinstance(job, dict) or not isinstance(run, dict):
+        return None
+    namespace, name, run_id = job.get("namespace"), job.get("name"), run.get("runId")
+    if not (isinstance(name, str) and name and isinstance(run_id, str) and run_id) or run_id == event.run_id:
+        return None
+    if len(name) > MAX_JOB_NAME or len(run_id) > MAX_RUN_ID:
+        return None
+    return (namespace if isinstance(namespace, str) else event.job_namespace), name, run_id
+
+
+def _task_of_parent(organization, event: ParsedEvent, parent):
+    """A task's event: the run belongs to the parent job's pipeline (the DAG) and hangs under the parent
+    run, created (queued) if the DAG's own events have not arrived yet. The task is the run's detail."""
+    namespace, name, parent_run_id = parent
+    pipeline = catalog_services.pipeline_for_job(organization, namespace, name)
+    parent_run = catalog_services.apply_run_event(
+        organization=organization,
+        pipeline=pipeline,
+        status=RunStatus.QUEUED,
+        run_id=parent_run_id,
+        attributes={"source": "openlineage", "job_namespace": namespace},
+        counts_as_run=False,
+    ).run
+    attributes = _run_attributes(event) | {"task": event.job_name, "parent_run_id": parent_run_id}
+    error = event.run_facets.get("errorMessage")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        attributes["error"] = error["message"][:2000]
+    run = _apply_lifecycle(organization, pipeline, event, attributes=attributes, parent=parent_run)
+    return pipeline, run
+
+
 def _pipeline_and_run(organization, event: ParsedEvent):
     """The job's pipeline and (for a RunEvent) the run the event moves: one statement in the usual cases."""
+    parent = parent_of(event) if event.kind == RUN_EVENT else None
+    if parent is not None:
+        return _task_of_parent(organization, event, parent)
     if event.kind == RUN_EVENT and event.event_type in RUN_STATUS_BY_EVENT_TYPE:
         found = catalog_services.run_event_for_job(
             organization=organization,
@@ -114,7 +155,7 @@ def _run_attributes(event: ParsedEvent) -> dict:
     return {"source": "openlineage", "job_namespace": event.job_namespace}
 
 
-def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
+def _apply_lifecycle(organization, pipeline, event: ParsedEvent, attributes=None, parent=None):
     event_type = event.event_type
     status = RUN_STATUS_BY_EVENT_TYPE.get(event_type)
     if status is None:
@@ -137,8 +178,9 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent):
         run_id=event.run_id,
         started_at=started_at,
         finished_at=finished_at,
-        attributes=_run_attributes(event),
+        attributes=attributes or _run_attributes(event),
         counts_as_run=False,
+        parent=parent,
     )
     return outcome.run
 

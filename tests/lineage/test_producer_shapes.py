@@ -363,3 +363,40 @@ def test_unknown_facets_and_keys_are_kept_verbatim(client, org_a):
     assert post(client, body).status_code == 201
 
     assert OpenLineageEvent.objects.get(organization=org_a).payload == expected
+
+
+def test_airflow_task_runs_belong_to_the_dag_pipeline_and_run(client, org_a):
+    """Task events (job `dag.task`, a `parent` facet naming the DAG run) arrive before and after the DAG's own."""
+    dag_run, extract, load = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    failed = airflow_task_event("FAIL", dag_run, load, "2026-11-26T06:04:00Z", task="load_orders")
+    failed["run"]["facets"]["errorMessage"] = {
+        "message": "relation mart.orders does not exist",
+        "programmingLanguage": "python",
+    }
+    dag_start = {
+        "eventType": "START",
+        "eventTime": "2026-11-26T06:00:00Z",
+        "producer": AIRFLOW_PRODUCER,
+        "run": {"runId": dag_run},
+        "job": {"namespace": "default", "name": "orders_dag"},
+    }
+    for body in (
+        airflow_task_event("START", dag_run, extract, "2026-11-26T06:00:05Z", task="extract"),
+        dag_start,
+        airflow_task_event("COMPLETE", dag_run, extract, "2026-11-26T06:02:00Z", task="extract"),
+        airflow_task_event("START", dag_run, load, "2026-11-26T06:02:05Z", task="load_orders"),
+        failed,
+    ):
+        assert post(client, body).status_code == 201
+
+    assert set(Pipeline.objects.filter(organization=org_a).values_list("name", flat=True)) == {"orders_dag"}
+    detail = client.get(f"/api/v1/runs/{dag_run}").json()
+    assert detail["pipeline_id"] == "orders_dag" and detail["status"] == "running"
+    tasks = [(t["task"], t["status"], t["error"]) for t in detail["task_runs"]]
+    assert tasks == [
+        ("orders_dag.extract", "success", None),
+        ("orders_dag.load_orders", "failed", "relation mart.orders does not exist"),
+    ]
+    assert detail["task_runs"][0]["started_at"] == "2026-11-26T06:00:05Z"
+    edge = LineageEdge.objects.get(organization=org_a)
+    assert edge.pipeline.name == "orders_dag"

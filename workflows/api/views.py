@@ -17,6 +17,7 @@ from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.api.serializers import PipelineSerializer, RunEventSerializer, RunSerializer
 from catalog.api.views import PipelineReadViewSet, RunEventViewSet
+from catalog.models import Run
 from checks import selectors as checks_selectors
 from lineage.api.parsers import BATCH_PARSERS, max_batch_bytes
 from orgs import limits
@@ -103,7 +104,12 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
             results = Prefetch(
                 "check_results", queryset=checks_selectors.results_newest_first(), to_attr="prefetched_check_results"
             )
-            return catalog_selectors.run_details(queryset).prefetch_related(results)
+            tasks = Prefetch(
+                "task_runs",
+                queryset=Run.objects.order_by("started_at", "created_at", "id"),
+                to_attr="prefetched_task_runs",
+            )
+            return catalog_selectors.run_details(queryset).prefetch_related(results, tasks)
         return super().scope_queryset(queryset)
 
 
