@@ -29,6 +29,8 @@ def physical_name(namespace: str, name: str) -> str:
     namespace, name = namespace.strip(), name.strip()
     if not namespace or not name:
         return ""
+    if namespace.lower() == "file":  # the spec's local files: namespace "file", name the absolute path
+        return f"file:///{name.strip('/')}" if name.strip("/") else ""
     if namespace.lower() == "bigquery":
         parts = name.split(".")
         return f"bigquery/{'.'.join(parts)}" if len(parts) == 3 and all(parts) else ""

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Pipeline
+from lineage import naming
 from lineage.models import ColumnLineageEdge, Dataset, LineageEdge
 
 UPSTREAM = "upstream"
@@ -46,7 +47,13 @@ def resolve_dataset(queryset, dataset_id: str, namespace: str | None) -> Dataset
     unique across namespaces, or AmbiguousDataset names the candidates.
     """
     if namespace is not None:
-        return queryset.filter(dataset_id=dataset_id, namespace=namespace).first()
+        found = queryset.filter(dataset_id=dataset_id, namespace=namespace).first()
+        if found is None:
+            # The name an OpenLineage producer uses for a table that is one node with a pipeline.json
+            # dataset (lineage/naming.py): the node answers to it too.
+            digest = naming.digest(naming.physical_name(namespace, dataset_id))
+            found = queryset.filter(physical_digest=digest).first() if digest else None
+        return found
     candidates = list(queryset.filter(dataset_id=dataset_id).order_by("namespace")[:20])
     if len(candidates) <= 1:
         return candidates[0] if candidates else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from config.logging import redact
+from lineage import naming
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
 from lineage.sql import insert_unless_conflict
@@ -78,19 +79,25 @@ def store_event(*, organization: Organization, event: ParsedEvent, payload: dict
 def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:
     """(namespace, dataset id) -> Dataset, created when new; datasets are shared by whoever names them.
 
-    `locations` maps each key to its physical location ({"connection_id", "table"}; empty values or
-    an empty dict when unknown). A known value that differs from the stored one updates it; an empty
-    one never erases. One query when every dataset exists unchanged; three when some are new.
+    `locations` maps each key to its physical location ({"connection_id", "table", "physical_name"};
+    empty values or an empty dict when unknown). A known value that differs from the stored one
+    updates it; an empty one never erases. A key not stored yet whose physical name a stored dataset
+    has (an OpenLineage dataset of the same table, reported first) is that dataset: it takes the
+    key, so the table stays one node (docs/lineage.md, "One node per physical dataset").
     """
     keys = list(locations)
     if not keys:
         return {}
     found = _datasets_by_key(organization, keys)
+    found.update(_adopt_by_physical_name(organization, {k: v for k, v in locations.items() if k not in found}))
     # Sorted, so that parallel writers sharing datasets insert and lock them in the same order
     # (one waits for the other instead of deadlocking).
-    missing = []
+    missing, digests = [], set()
     for namespace, dataset_id in sorted(key for key in keys if key not in found):
         location = _known(locations[(namespace, dataset_id)])
+        if location.get("physical_digest") in digests:  # two ids for one table in one spec: the first has it
+            location = {k: v for k, v in location.items() if k not in ("physical_name", "physical_digest")}
+        digests.add(location.get("physical_digest"))
         missing.append(Dataset(organization=organization, namespace=namespace, dataset_id=dataset_id, **location))
     # A parallel writer may create the same dataset: ignore_conflicts keeps both transactions going,
     # and the re-read below picks up whichever row won.
@@ -98,6 +105,13 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
     moved = []
     for key, dataset in found.items():
         location = _known(locations[key])
+        if dataset.physical_digest or not location.get("physical_digest"):
+            location.pop("physical_name", None)
+            location.pop("physical_digest", None)
+        elif _digest_taken(organization, location["physical_digest"]):
+            # Another node has this table already (an ambiguous case, see docs/lineage.md): kept apart.
+            location.pop("physical_name")
+            location.pop("physical_digest")
         if any(getattr(dataset, field) != value for field, value in location.items()):
             for field, value in location.items():
                 setattr(dataset, field, value)
@@ -105,14 +119,44 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
     if moved:
         moved.sort(key=lambda dataset: dataset.pk)
         list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in moved]).order_by("pk"))
-        Dataset.objects.bulk_update(moved, ["connection_id", "table"])
+        Dataset.objects.bulk_update(moved, ["connection_id", "table", "physical_name", "physical_digest"])
     if missing:
         found = _datasets_by_key(organization, keys)
     return {key: found[key] for key in keys}
 
 
+def _adopt_by_physical_name(organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:
+    wanted = {}
+    for key, location in locations.items():
+        digest = naming.digest((location or {}).get("physical_name") or "")
+        if digest:
+            wanted.setdefault(digest, key)
+    if not wanted:
+        return {}
+    adopted = {}
+    for dataset in Dataset.objects.select_for_update().filter(
+        organization=organization, physical_digest__in=list(wanted)
+    ):
+        key = wanted[dataset.physical_digest]
+        dataset.namespace, dataset.dataset_id = key
+        dataset.save(update_fields=["namespace", "dataset_id"])
+        adopted[key] = dataset
+    return adopted
+
+
+def _digest_taken(organization, digest: str) -> bool:
+    return Dataset.objects.filter(organization=organization, physical_digest=digest).exists()
+
+
 def _known(location: dict) -> dict:
-    return {field: value for field, value in (location or {}).items() if field in ("connection_id", "table") and value}
+    known = {
+        field: value
+        for field, value in (location or {}).items()
+        if field in ("connection_id", "table", "physical_name") and value
+    }
+    if known.get("physical_name"):
+        known["physical_digest"] = naming.digest(known["physical_name"])
+    return known
 
 
 def _datasets_by_key(organization, keys) -> dict[DatasetKey, Dataset]:
