@@ -194,6 +194,7 @@ def load_column_graph(organization):
             copy.write(columns.getvalue())
         cursor.execute("ANALYZE lineage_columnlineageedge")
         cursor.execute("ANALYZE lineage_lineageedge")
+        cursor.execute("ANALYZE lineage_dataset")
         cursor.execute("SELECT count(*) FROM lineage_columnlineageedge")
         return cursor.fetchone()[0]
 

@@ -282,7 +282,12 @@ nearest AS (
     FROM walk
 )
 SELECT n.origin, n.dataset, d.dataset_id, d.namespace, n.col, n.depth, n.transformation_type, n.transformation_subtype
-FROM nearest n JOIN {datasets} d ON d.id = n.dataset AND d.organization_id = %s
+-- A primary-key lookup per reached column (LATERAL): never a scan of the organization's datasets,
+-- whatever the planner believes about their number.
+FROM nearest n
+CROSS JOIN LATERAL (
+    SELECT x.dataset_id, x.namespace FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s LIMIT 1
+) d
 WHERE n.rank = 1
 ORDER BY n.origin, n.depth, d.dataset_id, d.namespace, n.col
 LIMIT %s
