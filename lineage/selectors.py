@@ -281,15 +281,15 @@ nearest AS (
            ROW_NUMBER() OVER (PARTITION BY origin, dataset, col ORDER BY depth, transformation_type) AS rank
     FROM walk
 )
-SELECT n.origin, n.dataset, d.dataset_id, d.namespace, n.col, n.depth, n.transformation_type, n.transformation_subtype
--- A primary-key lookup per reached column (LATERAL): never a scan of the organization's datasets,
--- whatever the planner believes about their number.
+-- Scalar primary-key lookups per reached column: never a scan of the organization's datasets,
+-- whatever the planner believes about their number (and SQLite has no LATERAL).
+SELECT n.origin, n.dataset,
+    (SELECT x.dataset_id FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS dataset_id,
+    (SELECT x.namespace FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS namespace,
+    n.col, n.depth, n.transformation_type, n.transformation_subtype
 FROM nearest n
-CROSS JOIN LATERAL (
-    SELECT x.dataset_id, x.namespace FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s LIMIT 1
-) d
 WHERE n.rank = 1
-ORDER BY n.origin, n.depth, d.dataset_id, d.namespace, n.col
+ORDER BY n.origin, n.depth, dataset_id, namespace, n.col
 LIMIT %s
 """
 
@@ -309,7 +309,15 @@ def column_upstream(*, organization_id: int, dataset_pk: int, depth: int) -> Col
     """
     quote = connection.ops.quote_name
     sql = _COLUMN_WALK_SQL.format(edges=quote(ColumnLineageEdge._meta.db_table), datasets=quote(Dataset._meta.db_table))
-    params = [organization_id, dataset_pk, organization_id, depth, organization_id, MAX_COLUMN_ROWS + 1]
+    params = [
+        organization_id,
+        dataset_pk,
+        organization_id,
+        depth,
+        organization_id,
+        organization_id,
+        MAX_COLUMN_ROWS + 1,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
