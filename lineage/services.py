@@ -218,6 +218,8 @@ def store_events(
 ) -> list[OpenLineageEvent | None]:
     """Stores many parsed events in one INSERT (PostgreSQL); per event its new row, or None for a duplicate
     (of a stored event, or of an earlier one in the same list)."""
+    if not events:
+        return []
     rows = [
         OpenLineageEvent(
             organization=organization,

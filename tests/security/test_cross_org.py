@@ -88,8 +88,6 @@ CROSS_ORG = {
         OwnScope([{"pipeline_id": "orders_sync", "status": "success", "run_id": "run-a-1"}]),
         OwnScope([{"pipeline_id": "b_pipe", "status": "success", "run_id": "run-a-1"}]),
     ],
-    # The run whose id is "batch": org A has none, and B's answer is its own 404.
-    ("api/v1/runs/batch", "get"): [OwnScope()],
     ("api/v1/runs/{run_id}", "patch"): [
         NotFound({"status": "failed"}),
         NotFound({"status": "failed", "pipeline_id": "b_pipe"}),
@@ -123,7 +121,6 @@ CROSS_ORG = {
     ("api/v1/lineage", "post"): [OwnScope(openlineage_event("orders_sync", "clean_orders"))],
     ("api/v1/lineage/{dataset_id}", "get"): [NotFound()],
     ("api/v1/lineage/batch", "post"): [OwnScope([openlineage_event("orders_sync", "clean_orders")])],
-    ("api/v1/lineage/batch", "get"): [OwnScope()],
     # Billing acts on the caller's organization only (no Stripe id taken from the body).
     ("api/v1/billing/checkout", "post"): [OwnScope({"plan": "enterprise"}, unavailable_ok=True)],
     ("api/v1/billing/portal", "post"): [OwnScope(unavailable_ok=True)],

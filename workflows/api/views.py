@@ -55,8 +55,12 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
 
     @extend_schema(
         request={
-            "application/json": {"type": "array", "items": {"type": "object"}, "maxItems": batches.MAX_BATCH_EVENTS},
-            "application/x-ndjson": {"type": "string", "description": "One run event (POST /runs body) per line."},
+            "application/json": {
+                "type": "array",
+                "items": {"type": "object"},
+                "maxItems": batches.MAX_BATCH_EVENTS,
+                "description": "Run events (POST /runs bodies); NDJSON (application/x-ndjson) is accepted too.",
+            },
         },
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -92,12 +96,6 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
             return (batches.ACCEPTED if changed else batches.DUPLICATE), {"run": RunSerializer(outcome.run).data}
 
         return Response(batches.summary(batches.apply_each(events, apply_one)))
-
-    @batch.mapping.get
-    def batch_run(self, request):
-        """GET /runs/batch is the run whose id is "batch", as before this route existed."""
-        self.kwargs[self.lookup_field] = "batch"
-        return self.retrieve(request)
 
     def scope_queryset(self, queryset):
         if self.action == "retrieve":
