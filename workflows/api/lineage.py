@@ -93,6 +93,7 @@ class OpenLineageBatchView(OrganizationScopedMixin, generics.GenericAPIView):
     """
 
     queryset = OpenLineageEvent.objects.all()
+    serializer_class = OpenLineageRunEventSerializer  # what OPTIONS describes: one event of the array
     parser_classes = BATCH_PARSERS
     throttle_classes = [EventRateThrottle]
     charges_events_itself = True
