@@ -72,6 +72,9 @@ class Run(models.Model):
         PipelineVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     run_id = models.CharField(max_length=250)
+    # The run this one is a step of: an Airflow task instance's run under its DAG run (OpenLineage's
+    # `parent` run facet). The DAG run lists its task runs.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="task_runs")
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

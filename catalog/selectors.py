@@ -66,3 +66,11 @@ def counted_pipelines(organization) -> QuerySet[Pipeline]:
 
 def counted_connections(organization) -> QuerySet[Connection]:
     return Connection.objects.for_organization(organization)
+
+
+def connections_by_id(organization, connection_ids) -> dict:
+    """connection id -> the organization's own Connection of that id (others' never)."""
+    return {
+        c.connection_id: c
+        for c in Connection.objects.for_organization(organization).filter(connection_id__in=list(connection_ids))
+    }

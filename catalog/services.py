@@ -12,13 +12,15 @@ serialize, and applies these rules:
   start time fills a missing started_at). Anything else that would move a terminal run is a
   conflict (409): a different terminal status, or a start after the run ended.
 - Creating a run counts one `runs_per_month` for the plan, in the same transaction: a run the
-  plan does not allow is not created (402), and a duplicate delivery never counts twice.
+  plan does not allow is not created (402), and a duplicate delivery never counts twice. A run
+  created by an OpenLineage event is metered as that event (`openlineage_events_per_month`) instead.
 
 Pipeline registration spans apps (catalog, lineage, checks): `workflows.registration` runs it and
 calls `record_pipeline_version` here for the catalog's part. Pipelines first seen through OpenLineage
 come from `pipeline_for_job`; connection writes are below.
 """
 
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -45,6 +47,7 @@ __all__ = [
     "delete_connection",
     "pipeline_for_job",
     "record_pipeline_version",
+    "run_event_for_job",
     "update_connection",
 ]
 
@@ -157,7 +160,11 @@ def apply_run_event(
     finished_at=None,
     pipeline_version: PipelineVersion | None = None,
     attributes: dict | None = None,
+    counts_as_run: bool = True,
+    parent: Run | None = None,
 ) -> RunEventOutcome:
+    """`counts_as_run=False`: the caller meters the event under another quota (an OpenLineage event is
+    one `openlineage_events_per_month`, not also a run)."""
     if status not in RunStatus.values:
         raise ValueError(f"Unknown run status {status!r}.")
     run_id = run_id or new_run_id()
@@ -169,6 +176,10 @@ def apply_run_event(
     with transaction.atomic():
         run = None
         if status in TERMINAL_RUN_STATUSES:
+            if pipeline_version is None:
+                finished = _finish_in_one_statement(organization, pipeline, run_id, event, attributes)
+                if finished is not None:
+                    return RunEventOutcome(run=finished, created=False, changed=True)
             # A finish is usually for a run that exists: look it up (and lock it) first.
             run = _locked_run(organization, run_id)
         if run is None:
@@ -181,15 +192,110 @@ def apply_run_event(
                 started_at=event.started_at,
                 finished_at=event.finished_at,
                 attributes=attributes or {},
+                parent=parent,
             )
             if _insert_unless_exists(candidate):
-                consume_monthly(organization, "runs_per_month")
+                if counts_as_run:
+                    consume_monthly(organization, "runs_per_month")
                 return RunEventOutcome(run=candidate, created=True, changed=True)
             # It exists (perhaps created a moment ago by a parallel delivery): apply the event to it.
             run = _locked_run(organization, run_id)
         _reuse_loaded_relations(run, pipeline, pipeline_version)
         changed = _transition(run, pipeline, event, pipeline_version, attributes)
+        if parent is not None and run.parent_id is None and parent.pk != run.pk:
+            run.parent = parent
+            run.save(update_fields=["parent", "updated_at"])
+            changed = True
         return RunEventOutcome(run=run, created=False, changed=changed)
+
+
+_FINISH_SQL = """
+UPDATE catalog_run SET status = %s, started_at = COALESCE(started_at, %s), finished_at = COALESCE(finished_at, %s),
+    attributes = attributes || %s::jsonb, updated_at = %s
+WHERE organization_id = %s AND run_id = %s AND pipeline_id = %s AND status IN ('queued', 'running')
+RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, parent_id, status, started_at, finished_at,
+    attributes, created_at, updated_at
+"""
+
+
+def _finish_in_one_statement(organization, pipeline, run_id, event, attributes) -> Run | None:
+    """The usual finish (a terminal event for a queued or running run of this pipeline), on PostgreSQL, as
+    one conditional UPDATE: the same outcome as `_transition` (status, missing times filled in, attributes
+    merged), without the locking read before it. None when the run is not in that state (or elsewhere
+    than PostgreSQL): the state machine decides."""
+    if connections[router.db_for_write(Run)].vendor != "postgresql":
+        return None
+    params = [
+        event.status,
+        event.started_at,
+        event.finished_at,
+        json.dumps(attributes or {}),
+        timezone.now(),
+        organization.pk,
+        run_id,
+        pipeline.pk,
+    ]
+    # unscoped: raw SQL ignores queryset filters; the statement itself is WHERE organization_id = %s.
+    finished = list(Run.objects.unscoped().raw(_FINISH_SQL, params))
+    if not finished:
+        return None
+    run = finished[0]
+    _reuse_loaded_relations(run, pipeline, None)
+    return run
+
+
+_START_FOR_JOB_SQL = """
+INSERT INTO catalog_run (organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at, finished_at,
+    attributes, created_at, updated_at, parent_id)
+SELECT p.organization_id, p.id, p.current_version_id, %s, %s, %s, NULL, %s::jsonb, %s, %s, NULL
+FROM catalog_pipeline p WHERE p.organization_id = %s AND p.name = %s
+ON CONFLICT (organization_id, run_id) DO NOTHING
+RETURNING id, organization_id, pipeline_id, pipeline_version_id, run_id, parent_id, status, started_at, finished_at,
+    attributes, created_at, updated_at
+"""
+_FINISH_FOR_JOB_SQL = """
+UPDATE catalog_run r SET status = %s, finished_at = COALESCE(r.finished_at, %s), attributes = r.attributes || %s::jsonb,
+    updated_at = %s
+FROM catalog_pipeline p
+WHERE p.id = r.pipeline_id AND p.organization_id = %s AND p.name = %s
+  AND r.organization_id = %s AND r.run_id = %s AND r.status IN ('queued', 'running')
+RETURNING r.id, r.organization_id, r.pipeline_id, r.pipeline_version_id, r.run_id, r.parent_id, r.status, r.started_at,
+    r.finished_at, r.attributes, r.created_at, r.updated_at, p.current_version_id
+"""
+
+
+def run_event_for_job(
+    *, organization: Organization, job_name: str, status: str, run_id: str, event_time, attributes: dict
+) -> tuple[Pipeline, Run] | None:
+    """The two usual OpenLineage lifecycle steps, each ONE statement on PostgreSQL that finds the job's
+    pipeline too: the START of a new run of a known pipeline (an insert that selects the pipeline), and
+    the finish of its running run (an update joined to the pipeline). The run is metered as the
+    OpenLineage event, not as a run. None for anything else (a new pipeline, a run that exists already,
+    a finished run, another database): the caller takes the general path (`pipeline_for_job`,
+    `apply_run_event`), whose outcome these statements match."""
+    if connections[router.db_for_write(Run)].vendor != "postgresql":
+        return None
+    now = timezone.now()
+    if status == RunStatus.RUNNING:
+        params = [run_id, status, event_time, json.dumps(attributes), now, now, organization.pk, job_name]
+        # unscoped: raw SQL; the statement filters by organization_id itself.
+        rows = list(Run.objects.unscoped().raw(_START_FOR_JOB_SQL, params))
+        version_id = rows[0].pipeline_version_id if rows else None
+    elif status in TERMINAL_RUN_STATUSES:
+        params = [status, event_time, json.dumps(attributes), now, organization.pk, job_name, organization.pk, run_id]
+        # unscoped: raw SQL; the statement filters by organization_id itself.
+        rows = list(Run.objects.unscoped().raw(_FINISH_FOR_JOB_SQL, params))
+        version_id = rows[0].current_version_id if rows else None
+    else:
+        return None
+    if not rows:
+        return None
+    run = rows[0]
+    # What callers use of the pipeline (its key, name and current version), without reading it again.
+    pipeline = Pipeline(pk=run.pipeline_id, organization=organization, name=job_name, current_version_id=version_id)
+    pipeline._state.adding = False
+    run.pipeline = pipeline
+    return pipeline, run
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
@@ -380,3 +486,102 @@ def update_connection(
 
 def delete_connection(*, connection: Connection) -> None:
     connection.delete()
+
+
+# --- Many OpenLineage runs at once (the batch endpoint's set-based path) ---------------------
+
+
+def pipelines_for_jobs(organization: Organization, jobs: dict[str, str]) -> dict[str, Pipeline]:
+    """`pipeline_for_job` for many jobs (name -> namespace): one read, plus one insert when some are new."""
+    found = {p.name: p for p in Pipeline.objects.for_organization(organization).filter(name__in=list(jobs))}
+    missing = [
+        Pipeline(
+            organization=organization,
+            name=name,
+            is_external=True,
+            description=f"Reported by OpenLineage (job namespace {jobs[name]!r}).",
+        )
+        for name in sorted(set(jobs) - set(found))
+    ]
+    if missing:
+        Pipeline.objects.bulk_create(missing, ignore_conflicts=True)
+        found = {p.name: p for p in Pipeline.objects.for_organization(organization).filter(name__in=list(jobs))}
+    return found
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Where a run ends after a sequence of lifecycle events that never leave a terminal state."""
+
+    run_id: str
+    pipeline: Pipeline
+    status: str
+    started_at: object
+    finished_at: object
+    attributes: dict
+
+
+def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[str, Run] | None:
+    """Applies many runs' planned outcomes in a few statements, or answers None (having written nothing)
+    when one of them is not simple: a run that exists finished or under another pipeline, or that a
+    parallel request created meanwhile. The caller then applies the events one by one through
+    `apply_run_event`, the state machine, whose outcome this matches for the simple cases. Runs are
+    metered as OpenLineage events by the caller, not as runs."""
+    if not plans:
+        return {}
+    by_id = {plan.run_id: plan for plan in plans}
+    existing = {
+        run.run_id: run
+        for run in Run.objects.for_organization(organization)
+        .select_for_update()
+        .filter(run_id__in=sorted(by_id))
+        .order_by("run_id")
+    }
+    for run_id, run in existing.items():
+        if run.status in TERMINAL_RUN_STATUSES or run.pipeline_id != by_id[run_id].pipeline.pk:
+            return None
+    now = timezone.now()
+    new = [
+        Run(
+            organization=organization,
+            pipeline=plan.pipeline,
+            pipeline_version_id=plan.pipeline.current_version_id,
+            run_id=plan.run_id,
+            status=plan.status,
+            started_at=plan.started_at,
+            finished_at=plan.finished_at,
+            attributes=plan.attributes,
+            created_at=now,
+        )
+        for plan in plans
+        if plan.run_id not in existing
+    ]
+    if new:
+        Run.objects.bulk_create(new, ignore_conflicts=True)
+        # Ours are the rows with this call's creation time; a run a parallel request created is not.
+        inserted = dict(
+            Run.objects.for_organization(organization)
+            .filter(run_id__in=[r.run_id for r in new], created_at=now)
+            .values_list("run_id", "id")
+        )
+        if len(inserted) != len(new):
+            return None
+        for run in new:
+            run.pk = inserted[run.run_id]
+            run._state.adding = False
+    changed = []
+    for run_id, run in existing.items():
+        plan = by_id[run_id]
+        if _stage(plan.status) >= _stage(run.status):
+            run.status = plan.status
+        run.started_at = run.started_at or plan.started_at
+        run.finished_at = run.finished_at or plan.finished_at
+        run.attributes = {**run.attributes, **plan.attributes}
+        run.updated_at = now
+        changed.append(run)
+    if changed:
+        Run.objects.for_organization(organization).bulk_update(
+            changed, ["status", "started_at", "finished_at", "attributes", "updated_at"]
+        )
+    runs = {run.run_id: run for run in new} | existing
+    return runs

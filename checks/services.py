@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from checks import selectors
@@ -395,6 +395,28 @@ def assertion_result_id(run_id: str, namespace: str, name: str, label: str, colu
     return "ol-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
+def _upsert_newer(results: list[CheckResult]) -> None:
+    """One statement for all of an event's assertion results: insert each, or update the stored one when
+    this event is later (`INSERT ... ON CONFLICT DO UPDATE ... WHERE`, PostgreSQL and SQLite alike)."""
+    database = connections[router.db_for_write(CheckResult)]
+    quote = database.ops.quote_name
+    fields = [field for field in CheckResult._meta.concrete_fields if not field.primary_key]
+    rows, params = [], []
+    for result in sorted(results, key=lambda r: r.result_id):  # one lock order for parallel writers
+        rows.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params.extend(field.get_db_prep_save(field.pre_save(result, add=True), database) for field in fields)
+    table = quote(CheckResult._meta.db_table)
+    refreshed = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ("status", "violations", "executed_at"))
+    # Only quoted model metadata is interpolated; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join(rows)} "  # noqa: S608
+        f"ON CONFLICT ({quote('organization_id')}, {quote('result_id')}) DO UPDATE SET {refreshed} "
+        f"WHERE {table}.{quote('executed_at')} < excluded.{quote('executed_at')}"
+    )
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
     """dataQualityAssertions input facets -> CheckResult rows on the run (pass/fail per assertion).
 
@@ -426,21 +448,5 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
             )
     if not wanted:
         return 0
-    existing = {
-        result.result_id: result
-        for result in CheckResult.objects.for_organization(organization).filter(result_id__in=list(wanted))
-    }
-    CheckResult.objects.bulk_create(
-        [result for result_id, result in wanted.items() if result_id not in existing], ignore_conflicts=True
-    )
-    newer = []
-    for result_id, current in existing.items():
-        incoming = wanted[result_id]
-        if incoming.executed_at > current.executed_at:
-            current.status = incoming.status
-            current.violations = incoming.violations
-            current.executed_at = incoming.executed_at
-            newer.append(current)
-    if newer:
-        CheckResult.objects.for_organization(organization).bulk_update(newer, ["status", "violations", "executed_at"])
+    _upsert_newer(list(wanted.values()))
     return len(wanted)

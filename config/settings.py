@@ -337,3 +337,8 @@ SPECTACULAR_SETTINGS.update(SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="
 # Django's own "django" handler prints every request warning a second time, unformatted, when DEBUG is on:
 # one line per event (the root handler's, with the request id) is enough.
 LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}
+
+# A batch (POST /lineage/batch, /runs/batch, up to 1,000 events) decompressed: a gzip bomb stops here.
+DATAXPIPE_MAX_BATCH_BYTES = env_int("DATAXPIPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
+# OpenLineage events per API key and minute, batches counted by their events (orgs/throttling.py).
+DATAXPIPE_OPENLINEAGE_THROTTLE_RATE = env_str("DATAXPIPE_OPENLINEAGE_THROTTLE_RATE", "30000/min")

@@ -33,13 +33,25 @@ def snapshot():
         yield
 
 
-def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
+def lineage_graph(*, dataset: Dataset, direction: str, depth: int, columns: bool = False) -> dict:
     """The answer without the checks of the impact (see the module docstring)."""
     with snapshot():
-        return build(dataset, direction, depth)
+        return build(dataset, direction, depth, columns=columns)
 
 
-def build(dataset: Dataset, direction: str, depth: int) -> dict:
+def column_answer(dataset: Dataset, depth: int) -> dict:
+    """`columns`: the dataset's schema (its latest `schema` facet) and, per column, its upstream columns."""
+    walk = selectors.column_upstream(organization_id=dataset.organization_id, dataset_pk=dataset.pk, depth=depth)
+    schema = dataset.schema_fields or []
+    names = [field["name"] for field in schema] + sorted(set(walk.upstream) - {f["name"] for f in schema})
+    return {
+        "schema": schema,
+        "columns": [{"column": name, "upstream": walk.upstream.get(name, [])} for name in names],
+        "truncated": walk.truncated,
+    }
+
+
+def build(dataset: Dataset, direction: str, depth: int, columns: bool = False) -> dict:
     organization_id = dataset.organization_id
     walks = {}
     for side in (UPSTREAM, DOWNSTREAM):
@@ -103,6 +115,8 @@ def build(dataset: Dataset, direction: str, depth: int) -> dict:
     }
     if down is not None:
         answer["impact"] = _impact(dataset, down, rows)
+    if columns:
+        answer["columns"] = column_answer(dataset, depth)
     return answer
 
 

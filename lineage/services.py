@@ -6,12 +6,16 @@ go through the same `upsert_datasets`. Applying a whole OpenLineage event spans 
 the catalog's, assertion results are checks'): `workflows.openlineage` does that, calling these.
 """
 
+import hashlib
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 
 from config.logging import redact
-from lineage.models import Dataset, LineageEdge, OpenLineageEvent
+from lineage import naming
+from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
+from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
+from lineage.sql import insert_unless_conflict
 from orgs.models import Organization
 
 DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace
@@ -39,46 +43,61 @@ class StoredEvent:
     duplicate: bool
 
 
-def store_event(*, organization: Organization, event: dict, payload: dict) -> StoredEvent:
-    """Stores a validated RunEvent once: its unique key (run, type, time) makes a redelivery a duplicate."""
-    try:
-        with transaction.atomic():
-            stored = OpenLineageEvent.objects.create(
-                organization=organization,
-                run_id=event["run"]["runId"],
-                event_type=event["eventType"],
-                event_time=event["eventTime"],
-                job_namespace=event["job"]["namespace"],
-                job_name=event["job"]["name"],
-                producer=event["producer"],
-                payload=payload,
-            )
-    except IntegrityError:
-        existing = OpenLineageEvent.objects.for_organization(organization).get(
-            run_id=event["run"]["runId"],
-            event_type=event["eventType"],
-            event_time=event["eventTime"],
-        )
-        return StoredEvent(event=existing, duplicate=True)
-    return StoredEvent(event=stored, duplicate=False)
+def subject_digest(kind: str, namespace: str, name: str) -> str:
+    """What a static event is about (its job or dataset), as the digest its uniqueness is keyed on."""
+    return hashlib.sha256(f"{kind}\x00{namespace}\x00{name}".encode()).hexdigest()
+
+
+def store_event(*, organization: Organization, event: ParsedEvent, payload: dict) -> StoredEvent:
+    """Stores a parsed event once. A RunEvent's key is (run, type, time); a static event's its subject and
+    time: a redelivery is a duplicate, answered with the stored row. One statement when new."""
+    if event.kind == RUN_EVENT:
+        key = {"kind": EventKind.RUN, "run_id": event.run_id, "event_type": event.event_type}
+    elif event.kind == JOB_EVENT:
+        key = {"kind": EventKind.JOB, "subject_digest": subject_digest(JOB_EVENT, event.job_namespace, event.job_name)}
+    else:
+        dataset = event.dataset
+        key = {
+            "kind": EventKind.DATASET,
+            "subject_digest": subject_digest(DATASET_EVENT, dataset.namespace, dataset.name),
+        }
+    stored = OpenLineageEvent(
+        organization=organization,
+        event_time=event.event_time,
+        job_namespace=event.job_namespace,
+        job_name=event.job_name,
+        producer=event.producer,
+        payload=payload,
+        **key,
+    )
+    if insert_unless_conflict(stored):
+        return StoredEvent(event=stored, duplicate=False)
+    existing = OpenLineageEvent.objects.for_organization(organization).get(event_time=event.event_time, **key)
+    return StoredEvent(event=existing, duplicate=True)
 
 
 def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:
     """(namespace, dataset id) -> Dataset, created when new; datasets are shared by whoever names them.
 
-    `locations` maps each key to its physical location ({"connection_id", "table"}; empty values or
-    an empty dict when unknown). A known value that differs from the stored one updates it; an empty
-    one never erases. One query when every dataset exists unchanged; three when some are new.
+    `locations` maps each key to its physical location ({"connection_id", "table", "physical_name"};
+    empty values or an empty dict when unknown). A known value that differs from the stored one
+    updates it; an empty one never erases. A key not stored yet whose physical name a stored dataset
+    has (an OpenLineage dataset of the same table, reported first) is that dataset: it takes the
+    key, so the table stays one node (docs/lineage.md, "One node per physical dataset").
     """
     keys = list(locations)
     if not keys:
         return {}
     found = _datasets_by_key(organization, keys)
+    found.update(_adopt_by_physical_name(organization, {k: v for k, v in locations.items() if k not in found}))
     # Sorted, so that parallel writers sharing datasets insert and lock them in the same order
     # (one waits for the other instead of deadlocking).
-    missing = []
+    missing, digests = [], set()
     for namespace, dataset_id in sorted(key for key in keys if key not in found):
         location = _known(locations[(namespace, dataset_id)])
+        if location.get("physical_digest") in digests:  # two ids for one table in one spec: the first has it
+            location = {k: v for k, v in location.items() if k not in ("physical_name", "physical_digest")}
+        digests.add(location.get("physical_digest"))
         missing.append(Dataset(organization=organization, namespace=namespace, dataset_id=dataset_id, **location))
     # A parallel writer may create the same dataset: ignore_conflicts keeps both transactions going,
     # and the re-read below picks up whichever row won.
@@ -86,6 +105,13 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
     moved = []
     for key, dataset in found.items():
         location = _known(locations[key])
+        if dataset.physical_digest or not location.get("physical_digest"):
+            location.pop("physical_name", None)
+            location.pop("physical_digest", None)
+        elif _digest_taken(organization, location["physical_digest"]):
+            # Another node has this table already (an ambiguous case, see docs/lineage.md): kept apart.
+            location.pop("physical_name")
+            location.pop("physical_digest")
         if any(getattr(dataset, field) != value for field, value in location.items()):
             for field, value in location.items():
                 setattr(dataset, field, value)
@@ -98,14 +124,46 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
             .filter(pk__in=[d.pk for d in moved])
             .order_by("pk")
         )
-        Dataset.objects.for_organization(organization).bulk_update(moved, ["connection_id", "table"])
+        Dataset.objects.for_organization(organization).bulk_update(
+            moved, ["connection_id", "table", "physical_name", "physical_digest"]
+        )
     if missing:
         found = _datasets_by_key(organization, keys)
     return {key: found[key] for key in keys}
 
 
+def _adopt_by_physical_name(organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:
+    wanted = {}
+    for key, location in locations.items():
+        digest = naming.digest((location or {}).get("physical_name") or "")
+        if digest:
+            wanted.setdefault(digest, key)
+    if not wanted:
+        return {}
+    adopted = {}
+    for dataset in (
+        Dataset.objects.for_organization(organization).select_for_update().filter(physical_digest__in=list(wanted))
+    ):
+        key = wanted[dataset.physical_digest]
+        dataset.namespace, dataset.dataset_id = key
+        dataset.save(update_fields=["namespace", "dataset_id"])
+        adopted[key] = dataset
+    return adopted
+
+
+def _digest_taken(organization, digest: str) -> bool:
+    return Dataset.objects.for_organization(organization).filter(physical_digest=digest).exists()
+
+
 def _known(location: dict) -> dict:
-    return {field: value for field, value in (location or {}).items() if field in ("connection_id", "table") and value}
+    known = {
+        field: value
+        for field, value in (location or {}).items()
+        if field in ("connection_id", "table", "physical_name") and value
+    }
+    if known.get("physical_name"):
+        known["physical_digest"] = naming.digest(known["physical_name"])
+    return known
 
 
 def _datasets_by_key(organization, keys) -> dict[DatasetKey, Dataset]:
@@ -149,3 +207,73 @@ def record_edges(organization, pipeline, inputs: dict, outputs: dict) -> int:
     ]
     LineageEdge.objects.bulk_create(edges, ignore_conflicts=True)
     return len(edges)
+
+
+def event_key(event: ParsedEvent) -> dict:
+    """The columns that make a stored event unique (see OpenLineageEvent)."""
+    if event.kind == RUN_EVENT:
+        return {"kind": EventKind.RUN, "run_id": event.run_id, "event_type": event.event_type, "subject_digest": ""}
+    if event.kind == JOB_EVENT:
+        digest = subject_digest(JOB_EVENT, event.job_namespace, event.job_name)
+        return {"kind": EventKind.JOB, "run_id": "", "event_type": "", "subject_digest": digest}
+    digest = subject_digest(DATASET_EVENT, event.dataset.namespace, event.dataset.name)
+    return {"kind": EventKind.DATASET, "run_id": "", "event_type": "", "subject_digest": digest}
+
+
+def store_events(
+    *, organization: Organization, events: list[tuple[ParsedEvent, dict]]
+) -> list[OpenLineageEvent | None]:
+    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row, or None for a duplicate
+    (of a stored event, or of an earlier one in the same list)."""
+    if not events:
+        return []
+    rows = [
+        OpenLineageEvent(
+            organization=organization,
+            event_time=event.event_time,
+            job_namespace=event.job_namespace,
+            job_name=event.job_name,
+            producer=event.producer,
+            payload=payload,
+            **event_key(event),
+        )
+        for event, payload in events
+    ]
+    inserted = {_row_key(row): row.pk for row in _insert_returning(rows)}
+    stored = []
+    for row in rows:
+        pk = inserted.pop(_row_key(row), None)
+        if pk is None:
+            stored.append(None)
+        else:
+            row.pk = pk
+            row._state.adding = False
+            stored.append(row)
+    return stored
+
+
+def _row_key(row: OpenLineageEvent) -> tuple:
+    return (row.kind, row.run_id, row.event_type, row.subject_digest, row.event_time)
+
+
+def _insert_returning(rows: list[OpenLineageEvent]) -> list[OpenLineageEvent]:
+    database = connection
+    quote = database.ops.quote_name
+    fields = [field for field in OpenLineageEvent._meta.concrete_fields if not field.primary_key]
+    values, params = [], []
+    for row in rows:
+        values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params.extend(field.get_db_prep_save(field.pre_save(row, add=True), database) for field in fields)
+    # Only quoted model metadata is interpolated; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {quote(OpenLineageEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join(values)} ON CONFLICT DO NOTHING "
+        "RETURNING id, kind, run_id, event_type, subject_digest, event_time"
+    )
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    return [
+        OpenLineageEvent(pk=pk, kind=kind, run_id=run_id, event_type=event_type, subject_digest=digest, event_time=when)
+        for pk, kind, run_id, event_type, digest, when in returned
+    ]

@@ -8,10 +8,11 @@ from lineage import graph
 from lineage.models import Dataset
 
 
-def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
-    """lineage.graph's answer, its impact naming the live checks on the dataset and everything downstream."""
+def lineage_graph(*, dataset: Dataset, direction: str, depth: int, columns: bool = False) -> dict:
+    """lineage.graph's answer, its impact naming the live checks on the dataset and everything downstream
+    (and with `columns`, each column's upstream columns)."""
     with graph.snapshot():
-        answer = graph.build(dataset, direction, depth)
+        answer = graph.build(dataset, direction, depth, columns=columns)
         if answer["impact"] is not None:
             answer["impact"]["checks"] = _impacted_checks(dataset, answer)
     return answer

@@ -16,9 +16,11 @@ which then sees the winner's row and answers 200 or 409 like any later request.
 
 from django.db import IntegrityError, transaction
 
+from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.services import VersionOutcome
 from checks import services as checks_services
+from lineage import naming
 from lineage import services as lineage_services
 from orgs.errors import Conflict
 from orgs.models import Organization
@@ -53,9 +55,14 @@ def _register(organization: Organization, spec: PipelineSpec) -> VersionOutcome:
     )
     if not outcome.created:
         return outcome
+    physical = _physical_names(organization, spec.datasets)
     declared = lineage_services.upsert_datasets(
         organization,
-        {(lineage_services.DECLARED_NAMESPACE, dataset_id): location for dataset_id, location in spec.datasets.items()},
+        {
+            (lineage_services.DECLARED_NAMESPACE, dataset_id): location
+            | {"physical_name": physical.get(dataset_id, "")}
+            for dataset_id, location in spec.datasets.items()
+        },
     )
     datasets = {dataset_id: dataset for (_namespace, dataset_id), dataset in declared.items()}
     lineage_services.replace_declared_edges(
@@ -72,3 +79,22 @@ def _register(organization: Organization, spec: PipelineSpec) -> VersionOutcome:
         datasets=datasets,
     )
     return outcome
+
+
+def _physical_names(organization: Organization, datasets: dict) -> dict[str, str]:
+    """dataset id -> its physical name in OpenLineage's naming, from the organization's own connection of
+    that id (never another organization's: the lookup is scoped) and the table; what an OpenLineage event
+    naming the same table is matched by (lineage/naming.py)."""
+    wanted = {location.get("connection_id") for location in datasets.values() if location.get("table")}
+    wanted.discard("")
+    if not wanted:
+        return {}
+    connections = catalog_selectors.connections_by_id(organization, wanted)
+    names = {}
+    for dataset_id, location in datasets.items():
+        connection = connections.get(location.get("connection_id"))
+        if connection is not None:
+            name = naming.connection_physical_name(connection.type, connection.config, location.get("table", ""))
+            if name:
+                names[dataset_id] = name
+    return names

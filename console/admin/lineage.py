@@ -10,14 +10,14 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from config.pagination import CappedCountPaginator
 from console import lineage_view
 from console.display import admin_link, badge, table
 from console.filters import OrganizationFilter
 from console.scoping import ScopedAdmin
-from lineage.models import Dataset, LineageEdge, OpenLineageEvent
+from lineage.models import ColumnLineageEdge, Dataset, LineageEdge, OpenLineageEvent
 
 
 class TextInputFilter(admin.SimpleListFilter):
@@ -90,6 +90,7 @@ class DatasetAdmin(ReadOnlyScopedAdmin):
         (None, {"fields": ["organization", "dataset_id", "namespace", "connection_id", "table", "created_at"]}),
         (f"Lineage ({lineage_view.DEPTH} hops each way)", {"fields": ["upstream_tree", "downstream_tree"]}),
         ("Impact of a change to this dataset", {"fields": ["impacted_checks", "impacted_pipelines"]}),
+        ("Schema and column sources (OpenLineage facets)", {"fields": ["physical_name", "schema", "column_sources"]}),
     ]
     readonly_fields = [
         "organization",
@@ -98,6 +99,9 @@ class DatasetAdmin(ReadOnlyScopedAdmin):
         "connection_id",
         "table",
         "created_at",
+        "physical_name",
+        "schema",
+        "column_sources",
         "upstream_tree",
         "downstream_tree",
         "impacted_checks",
@@ -118,6 +122,47 @@ class DatasetAdmin(ReadOnlyScopedAdmin):
         if not hasattr(obj, "_console_lineage"):
             obj._console_lineage = lineage_view.dataset_lineage(obj)
         return obj._console_lineage
+
+    @admin.display(description="schema")
+    def schema(self, obj):
+        """The latest `schema` facet: one row per field."""
+        if not obj.schema_fields:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (f.get("name", ""), f.get("type", "") or "", f.get("description", "") or "")
+                for f in obj.schema_fields[:500]
+            ),
+        )
+        return format_html("<table><tr><th>field</th><th>type</th><th>description</th></tr>{}</table>", rows)
+
+    @admin.display(description="column sources")
+    def column_sources(self, obj):
+        """Each column's direct sources (the `columnLineage` facet), one query, at most 500 rows."""
+        edges = (
+            ColumnLineageEdge.objects.for_organization(obj.organization_id)
+            .filter(target=obj)
+            .select_related("source")
+            .order_by("target_column", "source__dataset_id", "source_column")[:500]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}.{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.target_column,
+                    e.source,
+                    e.source_column,
+                    " / ".join(filter(None, [e.transformation_type, e.transformation_subtype])),
+                )
+                for e in edges
+            ),
+        )
+        if not rows:
+            return "-"
+        return format_html("<table><tr><th>column</th><th>from</th><th>transformation</th></tr>{}</table>", rows)
 
     @admin.display(description="upstream edges", ordering="upstream_edges")
     def upstream(self, obj):

@@ -1,16 +1,22 @@
-"""JSON bodies that may arrive gzip-compressed (`Content-Encoding: gzip`), as OpenLineage clients send them.
+"""JSON bodies that may arrive gzip-compressed (`Content-Encoding: gzip`), as OpenLineage clients send them,
+and the batch endpoints' bodies: a JSON array, or NDJSON (one JSON value per line).
 
 The compressed size is capped by the body-size middleware; the decompressed size is capped here
-(DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES), so a small gzip bomb cannot expand into memory.
+(DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES for one event, DATAXPIPE_MAX_BATCH_BYTES for a batch), so a
+small gzip bomb cannot expand into memory.
 """
 
 import io
+import json
 import zlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
+from rest_framework.parsers import BaseParser
 
+from config import json_depth
 from config.parsers import BoundedJSONParser
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
@@ -26,8 +32,38 @@ class DecompressedBodyTooLarge(APIException):
         )
 
 
+DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def max_event_bytes() -> int:
     return getattr(settings, "DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES)
+
+
+def max_batch_bytes() -> int:
+    return getattr(settings, "DATAXPIPE_MAX_BATCH_BYTES", DEFAULT_MAX_BATCH_BYTES)
+
+
+def _decompressed_cap(parser_context) -> int:
+    """A view may allow more than one event's worth (a batch), through `max_decompressed_bytes()`."""
+    view = (parser_context or {}).get("view")
+    allowance = getattr(view, "max_decompressed_bytes", None)
+    return allowance() if allowance is not None else max_event_bytes()
+
+
+def _content_encoding(parser_context) -> str:
+    request = (parser_context or {}).get("request")
+    return (request.META.get("HTTP_CONTENT_ENCODING", "") if request is not None else "").strip().lower()
+
+
+def _body(stream, media_type, parser_context) -> bytes:
+    """The request body, decompressed when it says gzip (capped), refused under another encoding."""
+    raw = stream.read() if stream is not None else b""
+    encoding = _content_encoding(parser_context)
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise UnsupportedMediaType(media_type, detail=f"Content-Encoding {encoding!r} is not supported; use gzip.")
+    return gunzip_capped(raw, _decompressed_cap(parser_context))
 
 
 def gunzip_capped(data: bytes, cap: int) -> bytes:
@@ -54,11 +90,49 @@ class MaybeGzipJSONParser(BoundedJSONParser):
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
     def _parse(self, stream, media_type, parser_context):
-        request = (parser_context or {}).get("request")
-        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request is not None else "").strip().lower()
-        if encoding in ("", "identity"):
+        if _content_encoding(parser_context) in ("", "identity"):
             return super().parse(stream, media_type, parser_context)
-        if encoding != "gzip":
-            raise UnsupportedMediaType(media_type, detail=f"Content-Encoding {encoding!r} is not supported; use gzip.")
-        body = gunzip_capped(stream.read() if stream is not None else b"", max_event_bytes())
+        body = _body(stream, media_type, parser_context)
         return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+@dataclass(frozen=True)
+class UnreadableLine:
+    """An NDJSON line that is not JSON: refused on its own, the other lines still count."""
+
+    reason: str
+
+
+class NDJSONParser(BaseParser):
+    """`application/x-ndjson`: one JSON value per line, blank lines skipped. Returns a list: the parsed
+    values, and an `UnreadableLine` where a line is not JSON (or is nested too deeply)."""
+
+    media_type = "application/x-ndjson"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = _body(stream, media_type, parser_context)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"NDJSON parse error - the body is not valid utf-8: {exc.reason}") from None
+        values = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            if json_depth.too_deep(line):
+                values.append(UnreadableLine(f"Line {number} is nested too deeply."))
+                continue
+            try:
+                values.append(json.loads(line))
+            except (ValueError, RecursionError) as exc:
+                values.append(UnreadableLine(f"Line {number} is not JSON: {str(exc)[:200]}"))
+        return values
+
+
+class JSONLinesParser(NDJSONParser):
+    """The same body under the other name producers give it (DRF matches one media type per parser)."""
+
+    media_type = "application/jsonl"
+
+
+BATCH_PARSERS = [MaybeGzipJSONParser, NDJSONParser, JSONLinesParser]

@@ -1,7 +1,8 @@
-"""Validation of lineage query parameters and of OpenLineage RunEvents (spec 2-0-2).
+"""Validation of lineage query parameters, and the OpenAPI description of an OpenLineage event.
 
-The event serializers check only what ingestion relies on; every other key and facet is accepted
-as is and kept in the stored payload.
+Events are read by `lineage.openlineage_events.parse_event` (plain Python, on the hot path); the
+event serializers below describe the body for the OpenAPI schema and check the same rules, so a
+client generated from the schema sends what ingestion accepts.
 """
 
 from drf_spectacular.utils import extend_schema_serializer
@@ -21,6 +22,7 @@ class LineageQuerySerializer(serializers.Serializer):
     )
     direction = serializers.ChoiceField(choices=(UPSTREAM, DOWNSTREAM, BOTH), default=BOTH)
     namespace = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=False)
+    columns = serializers.BooleanField(default=False)
 
     def to_internal_value(self, data):
         # DRF would read an empty ?depth= as "use the default"; it is a malformed number instead.
@@ -89,15 +91,8 @@ class OpenLineageRunEventSerializer(serializers.Serializer):
     eventType = serializers.ChoiceField(choices=EVENT_TYPES, required=False, default="OTHER")
     eventTime = serializers.DateTimeField()
     producer = serializers.CharField(max_length=1000)
-    schemaURL = serializers.CharField(max_length=1000)
-    run = RunSerializer()
-    job = JobSerializer()
+    schemaURL = serializers.CharField(max_length=1000, required=False)
+    run = RunSerializer(help_text="RunEvent only; a JobEvent has none, a DatasetEvent has `dataset` instead.")
+    job = JobSerializer(required=False)
     inputs = DatasetSerializer(many=True, required=False, default=list)
     outputs = DatasetSerializer(many=True, required=False, default=list)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and "run" not in data and ("dataset" in data or "job" in data):
-            raise serializers.ValidationError(
-                {"run": ["Only OpenLineage RunEvents are accepted (DatasetEvent and JobEvent are not)."]}
-            )
-        return super().to_internal_value(data)

@@ -217,7 +217,7 @@ class TestGetRun:
         post_run(client_a, {**START, "run_id": "r1"})
         run = Run.objects.unscoped().get()
         self._result(run, "a", "pass", "error")
-        with django_assert_num_queries(3) as one:  # key lookup, run (+pipeline, version), results
+        with django_assert_num_queries(4) as one:  # key lookup, run (+pipeline, version), results, task runs
             client_a.get("/api/v1/runs/r1")
         for index in range(10):
             self._result(run, f"more{index}", "fail", "warn")

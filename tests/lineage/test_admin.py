@@ -84,3 +84,50 @@ def test_events_are_browsable_by_run_and_read_only(admin_client, org_a):
     assert detail.status_code == 200
     assert "&quot;eventType&quot;: &quot;COMPLETE&quot;" in _rows(detail.content)
     assert admin_client.get("/admin/lineage/openlineageevent/add/").status_code == 403
+
+
+def test_the_dataset_page_shows_its_schema_and_a_columns_sources(admin_client, org_a, make_key):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=make_key(org_a, "write"))
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-26T06:00:00Z",
+        "producer": "p",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "spark", "name": "enrich"},
+        "inputs": [{"namespace": "wh", "name": "raw.orders"}],
+        "outputs": [
+            {
+                "namespace": "wh",
+                "name": "mart.orders",
+                "facets": {
+                    "schema": {"fields": [{"name": "amount_eur", "type": "decimal", "description": "<b>EUR</b>"}]},
+                    "columnLineage": {
+                        "fields": {
+                            "amount_eur": {
+                                "inputFields": [
+                                    {
+                                        "namespace": "wh",
+                                        "name": "raw.orders",
+                                        "field": "amount",
+                                        "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION"}],
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                },
+            }
+        ],
+    }
+    assert client.post("/api/v1/lineage", event, format="json").status_code == 201
+    from lineage.models import Dataset
+
+    mart = Dataset.objects.unscoped().get(organization=org_a, dataset_id="mart.orders")
+
+    page = admin_client.get(f"/admin/lineage/dataset/{mart.pk}/change/").content.decode()
+
+    assert "amount_eur" in page and "decimal" in page and "&lt;b&gt;EUR&lt;/b&gt;" in page
+    assert "wh/raw.orders.amount" in page and "DIRECT / TRANSFORMATION" in page

@@ -37,6 +37,8 @@ OWN_BODIES = {
     ("api/v1/checks/execute", "post"): {"check_id": "adhoc", "connection_id": "wh-a", "sql": "SELECT 0 AS violations"},
     ("api/v1/checks/results", "post"): {"check_id": "adhoc", "status": "pass", "violations": 0},
     ("api/v1/lineage", "post"): openlineage_event("orders_sync", "clean_orders"),
+    ("api/v1/lineage/batch", "post"): [openlineage_event("orders_sync", "clean_orders")],
+    ("api/v1/runs/batch", "post"): [{"pipeline_id": "orders_sync", "status": "running"}],
     ("api/v1/billing/checkout", "post"): {"plan": "enterprise"},
     ("api/v1/billing/portal", "post"): None,
 }

@@ -82,6 +82,12 @@ CROSS_ORG = {
         OwnScope({"pipeline_id": "b_pipe", "status": "success", "run_id": "run-a-1"}),
     ],
     ("api/v1/runs/{run_id}", "get"): [NotFound()],
+    # Each event of a batch resolves inside the caller's organization, like POST /runs: A's pipeline
+    # name is refused per event (200 with the refusal; nothing of A's named), B's own are applied.
+    ("api/v1/runs/batch", "post"): [
+        OwnScope([{"pipeline_id": "orders_sync", "status": "success", "run_id": "run-a-1"}]),
+        OwnScope([{"pipeline_id": "b_pipe", "status": "success", "run_id": "run-a-1"}]),
+    ],
     ("api/v1/runs/{run_id}", "patch"): [
         NotFound({"status": "failed"}),
         NotFound({"status": "failed", "pipeline_id": "b_pipe"}),
@@ -114,6 +120,7 @@ CROSS_ORG = {
     # An OpenLineage job named like A's pipeline and reading A's dataset: B's own rows only.
     ("api/v1/lineage", "post"): [OwnScope(openlineage_event("orders_sync", "clean_orders"))],
     ("api/v1/lineage/{dataset_id}", "get"): [NotFound()],
+    ("api/v1/lineage/batch", "post"): [OwnScope([openlineage_event("orders_sync", "clean_orders")])],
     # Billing acts on the caller's organization only (no Stripe id taken from the body).
     ("api/v1/billing/checkout", "post"): [OwnScope({"plan": "enterprise"}, unavailable_ok=True)],
     ("api/v1/billing/portal", "post"): [OwnScope(unavailable_ok=True)],

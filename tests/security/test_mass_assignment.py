@@ -291,6 +291,30 @@ def test_openlineage_event_lands_in_the_callers_organization(admin_a, world_a, w
     assert Pipeline.objects.unscoped().get(organization=world_a.organization, name="ol_job").is_external
 
 
+@probes(("api/v1/lineage/batch", "post"))
+def test_openlineage_batch_events_land_in_the_callers_organization(admin_a, world_a, world_b):
+    event = {**openlineage_event("ol_batch_job", "ol_batch_input"), **server_owned(world_b)}
+    response = admin_a.post("/api/v1/lineage/batch", [event], format="json")
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.content
+    assert Dataset.objects.unscoped().filter(organization=world_a.organization, dataset_id="ol_batch_input").exists()
+    assert (
+        not Dataset.objects.unscoped().filter(organization=world_b.organization, dataset_id="ol_batch_input").exists()
+    )
+    assert not OpenLineageEvent.objects.unscoped().filter(organization=world_b.organization).exists()
+
+
+@probes(("api/v1/runs/batch", "post"))
+def test_run_batch_ignores_tenancy_and_timestamps(admin_a, world_a, world_b):
+    other = Pipeline.objects.unscoped().get(organization=world_b.organization)
+    body = {"pipeline_id": "orders_sync", "status": "running", "run_id": "run-batch-forged", "pipeline": other.pk}
+    response = admin_a.post("/api/v1/runs/batch", [{**body, **server_owned(world_b)}], format="json")
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.content
+    stored = Run.objects.unscoped().get(run_id="run-batch-forged")
+    assert stored.organization_id == world_a.organization.pk
+    assert stored.pipeline.organization_id == world_a.organization.pk
+    assert stored.pk != FORGED_ID and _recent(stored.created_at)
+
+
 @probes(("api/v1/billing/checkout", "post"), ("api/v1/billing/portal", "post"))
 def test_billing_never_changes_the_plan_from_a_body(admin_a, world_a, world_b):
     for url in ("/api/v1/billing/checkout", "/api/v1/billing/portal"):

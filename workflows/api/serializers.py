@@ -17,16 +17,32 @@ class RunCheckResultSerializer(serializers.Serializer):
     error_message = serializers.CharField()
 
 
+class TaskRunSerializer(serializers.Serializer):
+    """A step of the run (an Airflow task's run under its DAG run), as its OpenLineage events reported it."""
+
+    run_id = serializers.CharField()
+    task = serializers.CharField(source="attributes.task", default=None)
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    error = serializers.CharField(source="attributes.error", default=None)
+
+
 class RunDetailSerializer(RunSerializer):
     """A run with its check results (prefetched as `prefetched_check_results`) and a health verdict."""
 
     check_results = serializers.SerializerMethodField()
+    task_runs = serializers.SerializerMethodField()
     failed_error_checks = serializers.SerializerMethodField()
     health = serializers.SerializerMethodField()
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "health", "failed_error_checks", "check_results"]
+        fields = [*RunSerializer.Meta.fields, "health", "failed_error_checks", "check_results", "task_runs"]
         read_only_fields = fields
+
+    def get_task_runs(self, run) -> list[dict]:
+        """The run's steps (prefetched as `prefetched_task_runs`), in start order."""
+        return TaskRunSerializer(getattr(run, "prefetched_task_runs", []), many=True).data
 
     def get_check_results(self, run) -> list[dict]:
         return RunCheckResultSerializer(run.prefetched_check_results, many=True).data

@@ -1,7 +1,7 @@
 from django.urls import re_path
 
 from config.routers import OptionalSlashRouter
-from workflows.api.lineage import LineageGraphView, OpenLineageIngestView
+from workflows.api.lineage import LineageGraphView, OpenLineageBatchView, OpenLineageIngestView
 from workflows.api.views import OrganizationMeView, PipelineViewSet, RunViewSet
 
 router = OptionalSlashRouter()
@@ -13,6 +13,7 @@ router.register("runs", RunViewSet, basename="run")
 urlpatterns = [
     re_path(r"^organizations/me/?$", OrganizationMeView.as_view(), name="organization-me"),
     re_path(r"^lineage/?$", OpenLineageIngestView.as_view(), name="lineage-ingest"),
+    re_path(r"^lineage/batch/?$", OpenLineageBatchView.as_view(), name="lineage-batch"),
     re_path(r"^lineage/(?P<dataset_id>.+?)/?$", LineageGraphView.as_view(), name="lineage-graph"),
     *router.urls,
 ]
