@@ -1,7 +1,6 @@
 """A live catalog for the client's tests: the suite's gunicorn (tests/system/servers.py) on a fresh
 SQLite file, with one organization, an admin key and a SQLite warehouse holding a duplicated order id."""
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,12 @@ class LiveCatalog:
     read_key: str = field(repr=False)
 
     def env(self, **extra) -> dict:
-        return {"DATAXPIPE_URL": self.url, "DATAXPIPE_API_KEY": self.api_key, "DATAXPIPE_TIMEOUT_SECONDS": "10", **extra}
+        return {
+            "DATAXPIPE_URL": self.url,
+            "DATAXPIPE_API_KEY": self.api_key,
+            "DATAXPIPE_TIMEOUT_SECONDS": "10",
+            **extra,
+        }
 
 
 def pipeline_spec(name: str = "client_orders", version: str = "1.0.0") -> dict:
@@ -92,4 +96,6 @@ def live(tmp_path_factory):
 def run_cli(*args, env: dict, input_text: str | None = None) -> subprocess.CompletedProcess:
     """The installed `dataxpipe` console script, as a CI job runs it."""
     command = [str(Path(sys.executable).with_name("dataxpipe")), *args]
-    return subprocess.run(command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )

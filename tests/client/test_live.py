@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from dataxpipe import ApiError, Client
+
 from tests.client.conftest import pipeline_spec, run_cli
 
 
@@ -90,7 +90,9 @@ def test_cli_register(live, tmp_path):
 def test_cli_check_exit_code_follows_error_severity(live, tmp_path):
     env = live.env()
     sql = tmp_path / "dupes.sql"
-    sql.write_text("SELECT COUNT(*) AS violations FROM (SELECT order_id FROM clean_orders GROUP BY 1 HAVING COUNT(*) > 1)")
+    sql.write_text(
+        "SELECT COUNT(*) AS violations FROM (SELECT order_id FROM clean_orders GROUP BY 1 HAVING COUNT(*) > 1)"
+    )
     failing = run_cli(
         "checks", "execute", "--connection", "wh", "--sql-file", str(sql), "--check-id", "chk_order_id_unique", env=env
     )

@@ -63,8 +63,8 @@ def _lineage(client, args):
 
 def _whoami(client, args):
     me = client.organization_me()
-    text = f"organization: {me.get('name') or me.get('slug')} ({me.get('slug')})\nplan: {me.get('plan')}\nrole: {me.get('role')}"
-    return me, text
+    lines = [f"organization: {me.get('name') or me.get('slug')} ({me.get('slug')})", f"plan: {me.get('plan')}"]
+    return me, "\n".join([*lines, f"role: {me.get('role')}"])
 
 
 def is_breaking(result: dict) -> bool:

@@ -10,14 +10,13 @@ import http.client
 import json
 import logging
 import random
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-from dataxpipe.errors import ApiError, TransportError
+from dataxpipe.errors import ApiError, ConfigurationError, TransportError
 
 logger = logging.getLogger("dataxpipe")
 
@@ -76,6 +75,8 @@ def _decode(raw: bytes):
 class Transport:
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float, retry: RetryPolicy | None = None):
         self.base_url = base_url.rstrip("/")
+        if urllib.parse.urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise ConfigurationError(f"DATAXPIPE_URL must be an http(s) URL, not {self.base_url!r}.")
         self._api_key = api_key
         self.timeout_seconds = timeout_seconds
         self.retry = retry or RetryPolicy()
@@ -110,7 +111,8 @@ class Transport:
         for attempt in range(self.retry.attempts):
             retry_after = None
             try:
-                request = urllib.request.Request(url, data=data, headers=headers, method=method)
+                # The scheme was checked in __init__ (http or https only).
+                request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
                 with self._opener.open(request, timeout=self.timeout_seconds) as answer:
                     return Response(answer.status, _decode(answer.read()), dict(answer.headers.items()))
             except urllib.error.HTTPError as error:
@@ -121,7 +123,7 @@ class Transport:
                 last_problem = f"HTTP {status}"
                 if attempt == self.retry.attempts - 1:
                     raise ApiError(status, payload, method, path) from None
-            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout) as error:
+            except (TimeoutError, urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:
                 reason = getattr(error, "reason", error)
                 last_problem = f"{type(reason).__name__}: {reason}"
             if attempt < self.retry.attempts - 1:
