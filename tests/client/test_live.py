@@ -98,7 +98,8 @@ def test_cli_check_exit_code_follows_error_severity(live, tmp_path):
     )
     assert failing.returncode == 1
     assert failing.stdout.startswith("fail") and "error-severity check chk_order_id_unique fail" in failing.stderr
-    warn = run_cli("checks", "execute", "--check-id", "chk_amount_positive", env=env)  # the definition's SQL
+    # The definition's connection and SQL, of the named pipeline.
+    warn = run_cli("checks", "execute", "--check-id", "chk_amount_positive", "--pipeline", "client_orders", env=env)
     assert warn.returncode == 0, warn.stderr
     listed = run_cli("checks", "results", "--status", "fail", "--json", env=env)
     assert all(result["status"] == "fail" for result in json.loads(listed.stdout)["results"])

@@ -38,7 +38,9 @@ def _checks_execute(client, args):
         sql = Path(args.sql_file).read_text() if args.sql_file else None
     except OSError as error:
         raise DataXPipeError(f"Cannot read {args.sql_file}: {error}") from None
-    result = client.execute_check(args.check_id, connection_id=args.connection, sql=sql, run_id=args.run_id)
+    result = client.execute_check(
+        args.check_id, connection_id=args.connection, sql=sql, run_id=args.run_id, pipeline=args.pipeline
+    )
     return result, render.check_result_line(result)
 
 
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument("--connection", help="connection id (default: the check definition's)")
     execute.add_argument("--sql-file", help="file holding the check's SQL (default: the check definition's)")
     execute.add_argument("--run-id")
+    execute.add_argument("--pipeline", help="the pipeline defining the check, when several define its id")
     execute.set_defaults(handler=_checks_execute)
     results = checks.add_parser("results", parents=[json_flag], help="recent check results, newest first")
     results.add_argument("--pipeline")
