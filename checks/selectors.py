@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
-from checks.models import CheckDefinition, CheckResult
+from checks.models import CheckDefinition, CheckExecution, CheckResult
 from lineage.models import Dataset
 from orgs.models import Organization
 
@@ -80,3 +80,12 @@ def find_check_definition(
             {"check_id": [f"Several pipelines define {check_id!r}; say which with pipeline (or run_id)."]}
         )
     return found[0]
+
+
+def execution_detail(organization: Organization, execution_id: str) -> CheckExecution | None:
+    """One of the organization's executions with what its representation needs (its result's names)."""
+    return (
+        CheckExecution.objects.filter(organization=organization, execution_id=execution_id)
+        .select_related("result__pipeline", "result__run", "result__dataset")
+        .first()
+    )

@@ -16,3 +16,7 @@ LOGGING["handlers"]["secret_recorder"] = {  # noqa: F405
     "filters": ["redact_secrets"],
 }
 LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "secret_recorder"]  # noqa: F405
+
+# The suite's tests wrap each test in a transaction that another thread cannot see: executions run in the
+# caller's thread unless a test (tests/checks/test_executions_*.py) picks the pool or a broker itself.
+CHECK_EXECUTION_BACKEND = os.environ.get("CHECK_EXECUTION_BACKEND", "inline")
