@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from config.logging import forget_secrets
 
@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_pool_stopping = threading.Event()
 _inline = threading.local()
 
 
@@ -70,7 +71,8 @@ def _run_in_thread(execution_id: str) -> None:
     except Exception:
         logger.exception("check execution %s failed in the in-process pool", execution_id)
     finally:
-        close_old_connections()
+        # The pool serves the embedded mode (SQLite closes after each use anyway): no connection outlives its work.
+        connections.close_all()
 
 
 def _run_inline(execution_ids: list[str]) -> None:
@@ -91,6 +93,7 @@ def _thread_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            _pool_stopping.clear()
             _pool = ThreadPoolExecutor(
                 max_workers=max(1, settings.CHECK_EXECUTION_THREADS), thread_name_prefix="check-execution"
             )
@@ -101,12 +104,21 @@ def _thread_pool() -> ThreadPoolExecutor:
 def _periodic_pass() -> None:
     from checks.execution_services import reap_and_admit
 
-    stop = threading.Event()
-    while not stop.wait(settings.CHECK_EXECUTION_REAP_SECONDS):
+    while not _pool_stopping.wait(settings.CHECK_EXECUTION_REAP_SECONDS):
         close_old_connections()
         try:
             reap_and_admit()
         except Exception:
             logger.exception("the periodic pass over check executions failed")
         finally:
-            close_old_connections()
+            connections.close_all()
+
+
+def shutdown_pool() -> None:
+    """Waits for the in-process pool's executions and stops its timer (tests; an orderly process exit)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+        _pool_stopping.set()
+    if pool is not None:
+        pool.shutdown(wait=True)
