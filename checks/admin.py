@@ -172,3 +172,6 @@ class CheckResultInline(_ResultColumns, admin.TabularInline):
     @admin.display(description="error")
     def error(self, obj):
         return format_html('<span class="check-error">{}</span>', obj.error_message) if obj.error_message else "-"
+
+
+from checks import admin_executions  # noqa: E402, F401  (registers the executions page; a module of its own)
