@@ -279,6 +279,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 # One message per worker process at a time: a busy worker holds no other organization's check back.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes per `celery -A config worker` (its -c flag wins).
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 4)
 # Results live in the database (CheckExecution, CheckResult), not in a result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
