@@ -64,8 +64,9 @@ def broker(settings, queue_name):
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = BROKER_URL
     yield
+    # The app's producer pool stays open for the next broker test of this process (same broker); a closed
+    # pool cannot be reopened.
     celery_app.conf.broker_url = previous
-    celery_app.pool.force_close_all()
 
 
 @pytest.fixture
