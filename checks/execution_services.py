@@ -85,9 +85,13 @@ def _lock_organization(organization_id: int) -> str | None:
     return organizations.select_for_update().values_list("plan", flat=True).first()
 
 
-def admit(organization_id: int) -> list[str]:
-    """Dispatches the organization's oldest queued executions into its free slots; returns their ids."""
-    reap_expired(organization_id=organization_id)
+def admit(organization_id: int, *, reap: bool = True) -> list[str]:
+    """Dispatches the organization's oldest queued executions into its free slots; returns their ids.
+
+    `reap`: first end the organization's expired leases (a lost worker's slot is freed by the next request).
+    """
+    if reap:
+        reap_expired(organization_id=organization_id)
     with transaction.atomic():
         plan = _lock_organization(organization_id)
         if plan is None:
@@ -191,7 +195,10 @@ def _finish(
         lease_expires_at=None,
         latency_ms=(now - execution.created_at).total_seconds() * 1000,
     )
-    admit(execution.organization_id)
+    # Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
+    # own request, which sees the slot this finish freed.
+    if CheckExecution.objects.filter(organization_id=execution.organization_id, state=ExecutionState.QUEUED).exists():
+        admit(execution.organization_id, reap=False)
     with _finished:
         _finished.notify_all()
 
@@ -200,11 +207,14 @@ def reap_expired(organization_id: int | None = None) -> int:
     """Records running executions whose lease expired as `error` results (their worker was lost) and sends
     dispatched ones no worker picked up again. Returns how many executions it changed."""
     now = timezone.now()
-    expired = CheckExecution.objects.filter(lease_expires_at__lt=now)
+    expired = CheckExecution.objects.filter(lease_expires_at__lt=now, state__in=SLOT_STATES)
     if organization_id is not None:
         expired = expired.filter(organization_id=organization_id)
+    found = list(expired.select_related("organization")[:REAP_BATCH])  # one query, nearly always empty
+    if not found:
+        return 0
     changed = 0
-    for execution in expired.filter(state=ExecutionState.RUNNING).select_related("organization")[:REAP_BATCH]:
+    for execution in (execution for execution in found if execution.state == ExecutionState.RUNNING):
         claimed = CheckExecution.objects.filter(
             pk=execution.pk, state=ExecutionState.RUNNING, lease_expires_at__lt=now
         ).update(
@@ -217,7 +227,7 @@ def reap_expired(organization_id: int | None = None) -> int:
         if not claimed:
             continue  # finished or reaped by someone else meanwhile
         changed += 1
-        logger.warning("check execution %s of %s: %s", execution.execution_id, execution.organization.slug, "lost")
+        logger.warning("check execution %s of %s: worker lost", execution.execution_id, execution.organization.slug)
         result = services.record_execution_error(
             execution.organization,
             execution.request,
@@ -225,7 +235,7 @@ def reap_expired(organization_id: int | None = None) -> int:
             message=WORKER_LOST_MESSAGE,
         )
         CheckExecution.objects.filter(pk=execution.pk).update(result=result)
-    resend = list(expired.filter(state=ExecutionState.DISPATCHED).values_list("execution_id", flat=True)[:REAP_BATCH])
+    resend = [execution.execution_id for execution in found if execution.state == ExecutionState.DISPATCHED]
     if resend:
         # A duplicate message is harmless: only the first worker to start an execution runs it.
         CheckExecution.objects.filter(execution_id__in=resend, state=ExecutionState.DISPATCHED).update(
@@ -261,8 +271,9 @@ def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecu
         return execution
     try:
         deadline = time.monotonic() + seconds
-        # Short first: a quick check on an idle worker finishes in milliseconds; then at most every 100 ms.
-        interval = 0.002
+        # Every 2 ms for the first 40 ms (a quick check on an idle worker finishes in milliseconds), then
+        # less and less often, at most every 100 ms.
+        interval, started = 0.002, time.monotonic()
         while True:
             current = CheckExecution.objects.filter(pk=execution.pk).select_related("result").first()
             if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
@@ -272,6 +283,7 @@ def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecu
                 return current
             with _finished:
                 _finished.wait(timeout=min(interval, remaining))
-            interval = min(interval * 1.5, 0.1)
+            if time.monotonic() - started > 0.04:
+                interval = min(interval * 1.5, 0.1)
     finally:
         _waiters.release()

@@ -306,6 +306,7 @@ def prepare_check(
     )
     definition = context.definition
     connection = selectors.find_connection(organization, connection_id or (definition and definition.connection_id))
+    connection.organization = organization  # found inside it: its secrets and paths resolve without a query
     sql = sql or (definition.sql if definition else "")
     if not sql:
         raise ValidationError({"sql": ["This field is required (the check defines no SQL)."]})
