@@ -27,12 +27,14 @@ from orgs.models import Plan
 from tests.checks.factories import make_connection
 
 BROKER_URL = os.environ.get("DATAXPIPE_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# Redis works as a broker too; tested when a server answers on 6379 (a database the cache does not use).
+REDIS_BROKER_URL = os.environ.get("DATAXPIPE_TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/11")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rabbitmq_answers() -> bool:
+def _answers(port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
         return True
     except OSError:
         return False
@@ -44,33 +46,39 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.broker,
     pytest.mark.xdist_group("broker"),
-    pytest.mark.skipif(not _rabbitmq_answers(), reason="needs RabbitMQ on 127.0.0.1:5672 (.ci/run starts it)"),
+    pytest.mark.skipif(not _answers(5672), reason="needs RabbitMQ on 127.0.0.1:5672 (.ci/run starts it)"),
 ]
 
 
 @pytest.fixture
-def queue_name():
+def broker_url():
+    return BROKER_URL
+
+
+@pytest.fixture
+def queue_name(broker_url):
     name = f"dxp-test-{uuid.uuid4().hex[:12]}"
     yield name
-    with Connection(BROKER_URL, connect_timeout=3) as connection:
+    with Connection(broker_url, connect_timeout=3) as connection:
         connection.default_channel.queue_delete(name)
 
 
 @pytest.fixture
-def broker(settings, queue_name):
+def broker(settings, queue_name, broker_url):
     """This process publishes to the queue; the workers the test starts consume it."""
     settings.CHECK_EXECUTION_BACKEND = "celery"
     settings.CHECK_EXECUTION_QUEUE = queue_name
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = BROKER_URL
-    yield
-    # The app's producer pool stays open for the next broker test of this process (same broker); a closed
-    # pool cannot be reopened.
-    celery_app.conf.broker_url = previous
+    if celery_app.conf.broker_url != broker_url:
+        # The app's producer pool is bound to the broker it first published to: a test of another broker
+        # gets fresh pools (the old ones are left to this process's exit; a closed kombu pool cannot reopen).
+        celery_app.conf.broker_url = broker_url
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+    yield  # the pools stay open for the next broker test of this process
 
 
 @pytest.fixture
-def start_worker(queue_name, tmp_path):
+def start_worker(queue_name, tmp_path, broker_url):
     """start_worker(**env) -> a running `celery -A config worker` process (stopped after the test)."""
     started = []
     database = django_settings.DATABASES["default"]
@@ -80,7 +88,7 @@ def start_worker(queue_name, tmp_path):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.test_settings",
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_BROKER_URL": broker_url,
             "CHECK_EXECUTION_BACKEND": "celery",
             "CHECK_EXECUTION_QUEUE": queue_name,
             "DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS": "127.0.0.1/32",
@@ -120,6 +128,17 @@ def execute(client, **body):
     return client.post("/api/v1/checks/execute", {"connection_id": "pg", "check_id": "chk", **body}, format="json")
 
 
+@pytest.mark.parametrize(
+    "broker_url",
+    [
+        pytest.param(BROKER_URL, id="rabbitmq"),
+        pytest.param(
+            REDIS_BROKER_URL,
+            id="redis",
+            marks=pytest.mark.skipif(not _answers(6379), reason="needs Redis on 127.0.0.1:6379 for this broker"),
+        ),
+    ],
+)
 def test_a_worker_runs_checks_end_to_end(broker, start_worker, client_a, org_a, pg_warehouse_dsn):
     make_connection(org_a, "pg", "postgres", {"dsn": pg_warehouse_dsn, "statement_timeout_seconds": 10})
     start_worker()
