@@ -15,6 +15,7 @@ Two gunicorn nodes (2 workers x 4 threads each) share the PostgreSQL catalog dat
 
 Usage (PostgreSQL on 127.0.0.1:5432 with trust auth, RabbitMQ on 127.0.0.1:5672):
     .venv/bin/python bench/scale_out.py [--sleep 1] [--quiet-checks 20] [--flood-checks 200] [--fresh]
+        [--before-tree DIR]   (e.g. mkdir /tmp/before && git archive main | tar -x -C /tmp/before)
 Traffic goes only to 127.0.0.1; every loop is bounded.
 """
 
@@ -127,10 +128,10 @@ class Processes:
     def __init__(self):
         self.running = []
 
-    def start(self, command, env, name):
+    def start(self, command, env, name, cwd=None):
         log_file = open(ROOT / "var" / "bench" / f"scale_out-{name}.log", "w")  # noqa: SIM115 (closed in stop)
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=cwd or ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.running.append((process, log_file))
         return process
@@ -153,9 +154,9 @@ class Processes:
             self.stop(process)
 
 
-def start_web(processes, env, port, name, **extra):
+def start_web(processes, env, port, name, cwd=None, **extra):
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", **extra}
-    processes.start([GUNICORN, "-c", "config/gunicorn.conf.py"], env, name)
+    processes.start([GUNICORN, "-c", "config/gunicorn.conf.py"], env, name, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -302,12 +303,12 @@ def load_phase(bases, keys, sleep, quiet_checks, flood_checks, label):
     }
 
 
-def added_latency(queued_base, inline_base, key, rounds):
-    """A quick check with idle workers, through the queue vs in-process, interleaved; ms per request."""
+def added_latency(bases: dict, key, rounds):
+    """A quick check with idle workers on each path, interleaved; ms per request (201 with the result)."""
     session = requests.Session()
-    samples = {"queue": [], "inline": []}
+    samples = {name: [] for name in bases}
     for index in range(rounds + 20):
-        for name, base in (("queue", queued_base), ("inline", inline_base)):
+        for name, base in bases.items():
             started = time.perf_counter()
             response = execute(session, base, key, QUICK_SQL, 20, f"latency-{name}-{index}")
             elapsed = (time.perf_counter() - started) * 1000
@@ -318,8 +319,10 @@ def added_latency(queued_base, inline_base, key, rounds):
         name: {"p50_ms": round(statistics.median(v), 2), "p95_ms": round(percentile(v, 0.95), 2)}
         for name, v in samples.items()
     }
-    figures["added_p50_ms"] = round(figures["queue"]["p50_ms"] - figures["inline"]["p50_ms"], 2)
-    figures["added_p95_ms"] = round(figures["queue"]["p95_ms"] - figures["inline"]["p95_ms"], 2)
+    reference = "before" if "before" in figures else "inline"
+    figures["added_p50_ms"] = round(figures["queue"]["p50_ms"] - figures[reference]["p50_ms"], 2)
+    figures["added_p95_ms"] = round(figures["queue"]["p95_ms"] - figures[reference]["p95_ms"], 2)
+    figures["reference"] = reference
     figures["rounds"] = rounds
     return figures
 
@@ -365,18 +368,26 @@ def write_report(report):
         ]
     latency = report.get("added_latency")
     if latency:
+        names = {
+            "before": "In-process, before this change (main's code: the check runs in the request)",
+            "inline": "In-process with the execution bookkeeping (`CHECK_EXECUTION_BACKEND=inline`)",
+            "queue": "Through RabbitMQ and an idle worker (this change)",
+        }
         lines += [
             "",
-            f"Added latency of a quick check (`{QUICK_SQL}`, 1,000 rows) through the queue with idle workers vs "
-            f"in-process execution (a gunicorn node with `CHECK_EXECUTION_BACKEND=inline`, the way checks ran "
-            f"before), {latency['rounds']} interleaved requests each, `wait_seconds` 20 (201 with the result):",
+            f"Added latency of a quick check (`{QUICK_SQL}`, 1,000 rows), {latency['rounds']} requests per path, "
+            "interleaved, `wait_seconds` 20 (201 with the result), one gunicorn node per path:",
             "",
             "| Path | p50 | p95 |",
             "|---|---|---|",
-            f"| In-process (before) | {latency['inline']['p50_ms']} ms | {latency['inline']['p95_ms']} ms |",
-            f"| Through RabbitMQ and a worker | {latency['queue']['p50_ms']} ms | {latency['queue']['p95_ms']} ms |",
-            f"| **Added** | **{latency['added_p50_ms']} ms** | **{latency['added_p95_ms']} ms** |",
         ]
+        for name in ("before", "inline", "queue"):
+            if name in latency:
+                lines.append(f"| {names[name]} | {latency[name]['p50_ms']} ms | {latency[name]['p95_ms']} ms |")
+        lines.append(
+            f"| **Added (queue - {latency['reference']})** | **{latency['added_p50_ms']} ms** "
+            f"| **{latency['added_p95_ms']} ms** |"
+        )
     lines.append("")
     (ROOT / "docs" / "benchmarks-scale-out.md").write_text("\n".join(lines))
 
@@ -390,6 +401,11 @@ def main():
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--baseline-workers", type=int, default=2)
     parser.add_argument("--latency-rounds", type=int, default=200)
+    parser.add_argument(
+        "--before-tree",
+        help="a checkout of the code before this change (git archive main | tar -x -C DIR): its in-process path "
+        "is the latency reference",
+    )
     parser.add_argument("--fresh", action="store_true", help="drop and re-migrate the catalog database")
     args = parser.parse_args()
     args.sleep = max(0.05, min(args.sleep, 5))
@@ -431,10 +447,14 @@ def main():
                 log(f"{count} worker node(s): the quiet load alone")
                 report["without_flood"] = load_phase(bases, keys, args.sleep, args.quiet_checks, 0, f"alone{count}")
                 log(json.dumps(report["without_flood"]))
-            if count == max(worker_counts) or count == worker_counts[-1]:
-                inline_base = start_web(processes, env, free_port(), "web-inline", CHECK_EXECUTION_BACKEND="inline")
+            if count == worker_counts[-1] and args.latency_rounds:
+                wait_until_idle()
+                paths = {"queue": bases[0]}
+                paths["inline"] = start_web(processes, env, free_port(), "web-inline", CHECK_EXECUTION_BACKEND="inline")
+                if args.before_tree:
+                    paths["before"] = start_web(processes, env, free_port(), "web-before", cwd=args.before_tree)
                 log("added latency: queue vs in-process")
-                report["added_latency"] = added_latency(bases[0], inline_base, keys["quiet-1"], args.latency_rounds)
+                report["added_latency"] = added_latency(paths, keys["quiet-1"], args.latency_rounds)
                 log(json.dumps(report["added_latency"]))
             for worker in workers:
                 processes.stop(worker)
