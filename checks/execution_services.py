@@ -2,11 +2,14 @@
 execution slots, start, finish, and leases.
 
 Fairness is decided here, in the database, not by the broker: an execution is dispatched only while its
-organization has fewer dispatched or running executions than its plan's `check_concurrency`; the rest stay
-`queued` in the database and are admitted, oldest first, as that organization's executions finish. The
-broker therefore never holds more than the cap of any organization, and a flooding organization's backlog
-stays in its own queue. Admission runs under a lock on the organization row (PostgreSQL) or the database's
-write lock (SQLite), so two parallel admissions cannot both take the last slot.
+organization has fewer dispatched or running executions than its plan's `check_concurrency`, and fewer than
+CHECK_EXECUTION_DISPATCH_AHEAD (1) dispatched ones that no worker has started yet; the rest stay `queued` in
+the database and are admitted, oldest first, as that organization's executions start and finish. So the
+broker holds at most one waiting message per organization: its FIFO queue serves the organizations in turn,
+and a flooding organization's backlog stays in its own queue in the database, ahead of another
+organization's check by at most one message (one execution slot). Admission runs under a lock on the
+organization row (PostgreSQL) or the database's write lock (SQLite), so two parallel admissions cannot both
+take the last slot.
 
 `checks.services.execute_check` stays the one code path that runs a check and records its result.
 """
@@ -21,7 +24,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from checks import dispatch, services
@@ -97,7 +100,13 @@ def admit(organization_id: int, *, reap: bool = True) -> list[str]:
         if plan is None:
             return []
         executions = CheckExecution.objects.filter(organization_id=organization_id)
-        free = check_concurrency_for_plan(plan) - executions.filter(state__in=SLOT_STATES).count()
+        counts = executions.filter(state__in=SLOT_STATES).aggregate(
+            busy=Count("id"), waiting=Count("id", filter=Q(state=ExecutionState.DISPATCHED))
+        )
+        free = min(
+            check_concurrency_for_plan(plan) - counts["busy"],
+            settings.CHECK_EXECUTION_DISPATCH_AHEAD - counts["waiting"],
+        )
         if free <= 0:
             return []
         admitted = list(
@@ -152,6 +161,9 @@ def start_execution(execution_id: str) -> CheckExecution | None:
     if not started:
         return None
     execution.state, execution.started_at, execution.lease_expires_at = ExecutionState.RUNNING, now, lease
+    # Its message left the broker: the organization may send its next one (see admit, DISPATCH_AHEAD).
+    if CheckExecution.objects.filter(organization_id=execution.organization_id, state=ExecutionState.QUEUED).exists():
+        admit(execution.organization_id, reap=False)
     return execution
 
 

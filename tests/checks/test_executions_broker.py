@@ -183,3 +183,27 @@ def test_a_killed_worker_leaves_an_error_result_and_the_message_is_not_run_twice
     after = execute(client, sql="SELECT 0 AS violations", wait_seconds=30)
     assert after.status_code == 201, after.content
     assert after.json()["status"] == "pass"
+
+
+def test_the_broker_holds_one_waiting_message_per_organization(
+    broker, start_worker, client_a, client_b, org_a, org_b, pg_warehouse_dsn
+):
+    """Admission sends an organization's next check only once a worker took the previous one: the broker's
+    queue serves organizations in turn, and a flood is ahead of another organization's check by one at most."""
+    for organization in (org_a, org_b):
+        make_connection(organization, "pg", "postgres", {"dsn": pg_warehouse_dsn, "statement_timeout_seconds": 10})
+    flood = [execute(client_a, sql="SELECT 0 AS violations", wait_seconds=0, check_id=f"flood-{n}") for n in range(6)]
+    quiet = execute(client_b, sql="SELECT 0 AS violations", wait_seconds=0, check_id="quiet")
+    assert [answer.status_code for answer in [*flood, quiet]] == [202] * 7
+    # No worker yet: each organization has exactly one message in the broker, the rest wait in the database.
+    assert sorted(CheckExecution.objects.filter(organization=org_a).values_list("state", flat=True)) == [
+        "dispatched",
+        *["queued"] * 5,
+    ]
+    assert CheckExecution.objects.get(organization=org_b).state == "dispatched"
+
+    start_worker()
+    wait_for(lambda: set(CheckExecution.objects.values_list("state", flat=True)) == {"done"}, seconds=60)
+    quiet_started = CheckExecution.objects.get(organization=org_b).started_at
+    flood_before_quiet = CheckExecution.objects.filter(organization=org_a, started_at__lt=quiet_started).count()
+    assert flood_before_quiet <= 1, "the quiet organization's check waited behind the flood"
