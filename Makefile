@@ -10,25 +10,35 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dataxpipe
 
 .PHONY: venv run test test-pg lint migrations-check bench
 
+# Two stamps: `make run` needs the runtime requirements only; `make test` (through `venv`) adds the tools.
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Installs, migrates the embedded SQLite database, seeds demo data, prints the demo key, serves on localhost.
-run: venv
-	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --admin-user
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+# Runtime requirements only; one command builds (or migrates) the embedded SQLite database (prepare_database),
+# seeds demo data and prints the demo key (seed_demo --admin-user), and serves on localhost (runserver).
+run: $(RUNTIME_STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py run_demo 127.0.0.1:$(PORT)
 
 # Installs and runs the suite in parallel (SQLite by default; PostgreSQL when DATABASE_URL=postgres://...).
-# TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it).
+# TEST_WORKERS=0 runs it in one process. The code must be ruff-formatted (`ruff format .` fixes it), and
+# the apps must keep their layering (`lint-imports`: the contracts in pyproject.toml, docs/architecture.md).
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The PostgreSQL suite on this machine: starts the server if it is not answering (as .ci/run does),

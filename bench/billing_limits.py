@@ -33,6 +33,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from catalog.models import Pipeline, Run  # noqa: E402
 from orgs import limits, services  # noqa: E402
 from orgs.models import Plan  # noqa: E402
+from workflows.usage import organization_usage  # noqa: E402
 
 
 def summary(samples_s):
@@ -103,7 +104,7 @@ def bench_boundary_race(limit, threads, per_thread):
     settings.PLAN_LIMITS["free"] = {**settings.PLAN_LIMITS["free"], metric: limit}
     organization = services.create_organization(slug=f"bench-race-{int(time.time() * 1000)}", plan=Plan.FREE)
     results, elapsed = in_threads(threads, per_thread, lambda: limits.consume_monthly(organization, metric))
-    usage = limits.current_usage(organization)[metric]
+    usage = organization_usage(organization)[metric]
     print(f"\n== race at the boundary: limit {limit}, {threads} threads x {per_thread} attempts ==")
     print(
         f"accepted={results.count('ok')} refused={results.count('refused')} final counter={usage} "

@@ -77,7 +77,9 @@ import django, json
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from catalog import pipeline_spec, services
+from catalog import services
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 from orgs import services as org_services
 from orgs.models import Plan
 org = org_services.create_organization(slug="bench", name="Bench", plan=Plan.ENTERPRISE)
@@ -88,7 +90,7 @@ for index in range(%(pipelines)d):
     spec = {"name": name, "version": "1", "schedule": "0 * * * *", "owner": "bench@example.com",
             "sources": [{"id": f"{name}_src"}], "transforms": [{"id": f"{name}_out", "inputs": [f"{name}_src"]}],
             "targets": [{"id": f"{name}_out", "connection_id": "wh", "table": f"t.{name}"}]}
-    outcome = services.register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
+    outcome = register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
     ids.append([outcome.pipeline.pk, outcome.version.pk])
 print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 """
@@ -102,7 +104,7 @@ from orgs import services as org_services
 from orgs.models import Organization
 org = Organization.objects.get(slug="bench")
 _, key = org_services.create_api_key(organization=org, name="bench-reuse", role="write")
-ids = [list(row) for row in Pipeline.objects.filter(organization=org, name__startswith="pipeline_")
+ids = [list(row) for row in Pipeline.objects.for_organization(org).filter(name__startswith="pipeline_")
        .order_by("name").values_list("pk", "current_version_id")]
 print(json.dumps({"org": org.pk, "key": key, "pipelines": ids}))
 """

@@ -101,9 +101,11 @@ from orgs.models import Plan, Role
 from orgs.models import Organization
 org = Organization.objects.filter(slug="bench").first() or services.create_organization(
     slug="bench", plan=Plan.ENTERPRISE)
-Connection.objects.update_or_create(organization=org, connection_id="pg-bench", defaults=dict(type="postgres",
+Connection.objects.for_organization(org).update_or_create(
+    organization=org, connection_id="pg-bench", defaults=dict(type="postgres",
     config={{"dsn": "postgresql://{CHECKER_ROLE}@127.0.0.1:5432/{WAREHOUSE_DB}"}}))
-Connection.objects.update_or_create(organization=org, connection_id="sqlite-bench", defaults=dict(type="sqlite",
+Connection.objects.for_organization(org).update_or_create(
+    organization=org, connection_id="sqlite-bench", defaults=dict(type="sqlite",
     config={{"path": "{sqlite_path}"}}))
 _, key = services.create_api_key(organization=org, name="bench", role=Role.WRITE)
 print(key)

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from orgs.models import Organization, Plan
+from orgs.tenancy import OrganizationScopedManager
 
 
 class PlanSource(models.TextChoices):
@@ -32,6 +33,8 @@ class OrganizationBilling(models.Model):
     subscription_status = models.CharField(max_length=30, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OrganizationScopedManager()
+
     class Meta:
         verbose_name = "organization billing state"
 
@@ -53,6 +56,8 @@ class PlanChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

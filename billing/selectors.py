@@ -14,9 +14,7 @@ def billing_enabled() -> bool:
 def billing_summary(organization: Organization) -> dict:
     """What GET /organizations/me shows of billing: one query, no Stripe ids."""
     state = (
-        OrganizationBilling.objects.filter(organization=organization)
-        .values("plan_source", "subscription_status")
-        .first()
+        OrganizationBilling.objects.for_organization(organization).values("plan_source", "subscription_status").first()
     ) or {"plan_source": PlanSource.DEFAULT, "subscription_status": ""}
     return {
         "enabled": billing_enabled(),

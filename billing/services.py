@@ -155,7 +155,7 @@ def sync_plan_from_stripe(organization: Organization, *, stripe_event_id: str = 
     nothing more. Staff-set plans are left alone.
     """
     organization = _locked(organization)
-    state, _ = OrganizationBilling.objects.get_or_create(organization=organization)
+    state, _ = OrganizationBilling.objects.for_organization(organization).get_or_create(organization=organization)
     plan, subscription = _plan_from_subscriptions(organization)
     state.subscription_id = subscription.id if subscription else ""
     state.subscription_status = (subscription.status or "") if subscription else ""
@@ -196,7 +196,7 @@ def set_plan_by_staff(organization: Organization, plan: str, *, changed_by=None)
     if plan not in Plan.values:
         raise ValidationError({"plan": [f"Unknown plan '{plan}'."]})
     organization = _locked(organization)
-    state, _ = OrganizationBilling.objects.get_or_create(organization=organization)
+    state, _ = OrganizationBilling.objects.for_organization(organization).get_or_create(organization=organization)
     state.plan_source = PlanSource.STAFF
     state.save(update_fields=["plan_source"])
     if organization.plan != plan:
@@ -211,7 +211,7 @@ def set_plan_by_staff(organization: Organization, plan: str, *, changed_by=None)
 def return_plan_to_stripe(organization: Organization) -> Organization:
     """Undoes set_plan_by_staff: the plan follows the subscriptions again, starting now."""
     organization = _locked(organization)
-    OrganizationBilling.objects.update_or_create(
+    OrganizationBilling.objects.for_organization(organization).update_or_create(
         organization=organization, defaults={"plan_source": PlanSource.DEFAULT}
     )
     return sync_plan_from_stripe(organization)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from orgs.models import Organization
+from orgs.tenancy import OrganizationScopedManager
 
 
 class Pipeline(models.Model):
@@ -24,6 +25,8 @@ class Pipeline(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrganizationScopedManager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_pipeline_org_name")]
@@ -40,6 +43,8 @@ class PipelineVersion(models.Model):
     # SHA-256 of the canonical JSON of `spec`: same version, same hash means an idempotent re-post.
     spec_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,6 +78,8 @@ class Run(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -108,6 +115,8 @@ class Connection(models.Model):
     encrypted_dsn_password = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["connection_id"]

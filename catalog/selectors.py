@@ -1,9 +1,8 @@
 """Reads of the catalog that are more than one line: each is one query (or a fixed few) per call."""
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from catalog.models import Pipeline, PipelineVersion, Run
-from checks.models import CheckResult
+from catalog.models import Connection, Pipeline, PipelineVersion, Run
 
 # A run row names its pipeline and version; their specs and descriptions would only be parsed and dropped.
 _RUN_DEFERRED = ("pipeline_version__spec", "pipeline__description", "pipeline__tags")
@@ -16,7 +15,8 @@ def one_or_none(queryset):
 
 def pipeline_for_run_events(organization, name) -> Pipeline | None:
     return one_or_none(
-        Pipeline.objects.filter(organization=organization, name=name)
+        Pipeline.objects.for_organization(organization)
+        .filter(name=name)
         .select_related("current_version")
         .defer("description", "tags", "current_version__spec")
     )
@@ -27,9 +27,9 @@ def latest_run_status_subquery():
     return Subquery(latest.values("status")[:1])
 
 
-def pipelines_with_latest_run(queryset: QuerySet[Pipeline] | None = None) -> QuerySet[Pipeline]:
-    """Pipelines with their current version and `latest_run_status` in the same query."""
-    queryset = Pipeline.objects.all() if queryset is None else queryset
+def pipelines_with_latest_run(queryset: QuerySet[Pipeline]) -> QuerySet[Pipeline]:
+    """Pipelines (of an organization-scoped `queryset`) with their current version and `latest_run_status`
+    in the same query."""
     return queryset.select_related("current_version").annotate(latest_run_status=latest_run_status_subquery())
 
 
@@ -39,18 +39,30 @@ def pipelines_for_listing(queryset: QuerySet[Pipeline]) -> QuerySet[Pipeline]:
 
 
 def pipeline_versions(pipeline: Pipeline) -> QuerySet[PipelineVersion]:
-    return PipelineVersion.objects.filter(pipeline=pipeline).select_related("pipeline").order_by("-created_at", "-id")
+    return pipeline.versions.select_related("pipeline").order_by("-created_at", "-id")
 
 
 def run_history(pipeline: Pipeline) -> QuerySet[Run]:
     """A pipeline's runs, newest first, on the (pipeline, -created_at, -id) index."""
-    return Run.objects.filter(pipeline=pipeline).select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
+    return pipeline.runs.select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
 
 
-def runs_with_check_results(queryset: QuerySet[Run]) -> QuerySet[Run]:
-    results = CheckResult.objects.order_by("-executed_at", "-id")
-    return (
-        queryset.select_related("pipeline", "pipeline_version")
-        .defer(*_RUN_DEFERRED)
-        .prefetch_related(Prefetch("check_results", queryset=results, to_attr="prefetched_check_results"))
-    )
+def run_details(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """Runs with their pipeline and version joined, without the columns a run's representation skips.
+
+    A run's check results are another app's rows: `workflows.api` prefetches them onto these."""
+    return queryset.select_related("pipeline", "pipeline_version").defer(*_RUN_DEFERRED)
+
+
+def run_in_organization(organization, run_id: str) -> Run | None:
+    return one_or_none(Run.objects.for_organization(organization).filter(run_id=run_id))
+
+
+# What counts towards the plan's limits (orgs.limits): the catalog decides which of its rows are live.
+def counted_pipelines(organization) -> QuerySet[Pipeline]:
+    """Registered pipelines; those only reported by OpenLineage do not count until they are registered."""
+    return Pipeline.objects.for_organization(organization).filter(is_external=False)
+
+
+def counted_connections(organization) -> QuerySet[Connection]:
+    return Connection.objects.for_organization(organization)

@@ -14,7 +14,9 @@ serialize, and applies these rules:
 - Creating a run counts one `runs_per_month` for the plan, in the same transaction: a run the
   plan does not allow is not created (402), and a duplicate delivery never counts twice.
 
-Pipeline registration lives in `catalog.registration`; connection writes are below.
+Pipeline registration spans apps (catalog, lineage, checks): `workflows.registration` runs it and
+calls `record_pipeline_version` here for the catalog's part. Pipelines first seen through OpenLineage
+come from `pipeline_for_job`; connection writes are below.
 """
 
 import secrets
@@ -27,26 +29,107 @@ from django.utils import timezone
 from catalog.connection_config import validate_config
 from catalog.dsn import PASSWORD_MASK
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
-from catalog.registration import RegistrationOutcome, VersionConflict, register_pipeline
 from catalog.secrets import encrypt_secret
-from catalog.selectors import one_or_none
+from catalog.selectors import counted_connections, counted_pipelines, one_or_none
 from orgs.errors import Conflict
 from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
 
 __all__ = [
     "Conflict",
-    "RegistrationOutcome",
     "RunEventOutcome",
     "VersionConflict",
+    "VersionOutcome",
     "apply_run_event",
     "create_connection",
     "delete_connection",
-    "register_pipeline",
+    "pipeline_for_job",
+    "record_pipeline_version",
     "update_connection",
 ]
 
 _STAGE = {RunStatus.QUEUED: 0, RunStatus.RUNNING: 1}
+
+
+class VersionConflict(Conflict):
+    code = "version_conflict"
+
+
+@dataclass(frozen=True)
+class VersionOutcome:
+    pipeline: Pipeline
+    version: PipelineVersion
+    created: bool
+
+
+def record_pipeline_version(
+    *,
+    organization: Organization,
+    name: str,
+    version: str,
+    spec: dict,
+    spec_hash: str,
+    owner: str = "",
+    description: str = "",
+    schedule: str = "",
+    tags: list | None = None,
+) -> VersionOutcome:
+    """The catalog's part of a registration; call it inside the registration's transaction.
+
+    Same name and version with the same hash: the stored version, nothing written. Same name and
+    version with another hash: `VersionConflict`. Otherwise a new version, made the pipeline's
+    current one (the pipeline is created, or an OpenLineage-only pipeline becomes registered and
+    starts counting towards the plan). The pipeline row is locked, so parallel registrations of one
+    name take turns; a parallel creation of the name is an IntegrityError for the caller to retry.
+    """
+    pipeline = Pipeline.objects.for_organization(organization).select_for_update().filter(name=name).first()
+    if pipeline is not None:
+        existing = pipeline.versions.filter(version=version).first()
+        if existing is not None:
+            if existing.spec_hash != spec_hash:
+                raise VersionConflict(
+                    f"Pipeline {name!r} version {version!r} is already registered with "
+                    "different content. Registered versions never change: bump the version.",
+                    registered_spec_hash=existing.spec_hash,
+                    posted_spec_hash=spec_hash,
+                )
+            return VersionOutcome(pipeline=pipeline, version=existing, created=False)
+        if pipeline.is_external:
+            # A pipeline first seen through OpenLineage is now registered: it starts counting.
+            enforce_limit(organization, "pipelines", counted_pipelines(organization))
+            pipeline.is_external = False
+    else:
+        enforce_limit(organization, "pipelines", counted_pipelines(organization))
+        pipeline = Pipeline.objects.create(organization=organization, name=name)
+
+    stored = PipelineVersion.objects.create(
+        organization=organization, pipeline=pipeline, version=version, spec=spec, spec_hash=spec_hash
+    )
+    pipeline.current_version = stored
+    pipeline.owner = owner
+    pipeline.description = description
+    pipeline.schedule = schedule
+    pipeline.tags = tags or []
+    pipeline.save()
+    return VersionOutcome(pipeline=pipeline, version=stored, created=True)
+
+
+def pipeline_for_job(organization: Organization, job_namespace: str, job_name: str) -> Pipeline:
+    """The pipeline an OpenLineage job reports for: the one of that name, else an external entry created
+    for the job (external pipelines do not count towards the plan until they are registered)."""
+    pipeline = Pipeline.objects.for_organization(organization).filter(name=job_name).first()
+    if pipeline is not None:
+        return pipeline
+    try:
+        with transaction.atomic():
+            return Pipeline.objects.create(
+                organization=organization,
+                name=job_name,
+                is_external=True,
+                description=f"Reported by OpenLineage (job namespace {job_namespace!r}).",
+            )
+    except IntegrityError:
+        return Pipeline.objects.for_organization(organization).get(name=job_name)
 
 
 @dataclass(frozen=True)
@@ -110,7 +193,7 @@ def apply_run_event(
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:
-    return one_or_none(Run.objects.select_for_update().filter(organization=organization, run_id=run_id))
+    return one_or_none(Run.objects.for_organization(organization).select_for_update().filter(run_id=run_id))
 
 
 def _reuse_loaded_relations(run: Run, pipeline: Pipeline, pipeline_version: PipelineVersion | None) -> None:
@@ -258,7 +341,7 @@ def create_connection(
 ) -> Connection:
     try:
         with transaction.atomic():
-            enforce_limit(organization, "connections")
+            enforce_limit(organization, "connections", counted_connections(organization))
             clean = validate_config(connection_type, config, organization=organization)
             return Connection.objects.create(
                 organization=organization,

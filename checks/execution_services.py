@@ -99,7 +99,7 @@ def admit(organization_id: int, *, reap: bool = True) -> list[str]:
         plan = _lock_organization(organization_id)
         if plan is None:
             return []
-        executions = CheckExecution.objects.filter(organization_id=organization_id)
+        executions = CheckExecution.objects.for_organization(organization_id)
         counts = executions.filter(state__in=SLOT_STATES).aggregate(
             busy=Count("id"), waiting=Count("id", filter=Q(state=ExecutionState.DISPATCHED))
         )
@@ -139,7 +139,8 @@ def _send(execution_ids: list[str]) -> None:
     unsent = dispatch.send(execution_ids)
     if unsent:
         # Back in the queue, slot freed: the next admission (a submission, a finish, the periodic pass) sends it.
-        CheckExecution.objects.filter(execution_id__in=unsent, state=ExecutionState.DISPATCHED).update(
+        # Ids this process admitted a moment ago, of any organization.
+        CheckExecution.objects.unscoped().filter(execution_id__in=unsent, state=ExecutionState.DISPATCHED).update(
             state=ExecutionState.QUEUED, dispatched_at=None, lease_expires_at=None
         )
 
@@ -147,7 +148,10 @@ def _send(execution_ids: list[str]) -> None:
 def start_execution(execution_id: str) -> CheckExecution | None:
     """Marks a dispatched execution running under a lease; None when it is not this worker's to run
     (started by another worker after a redelivery, already finished, or recorded as lost)."""
-    execution = CheckExecution.objects.select_related("organization").filter(execution_id=execution_id).first()
+    # The id a broker message carries: the row says whose it is.
+    execution = (
+        CheckExecution.objects.unscoped().select_related("organization").filter(execution_id=execution_id).first()
+    )
     if execution is None or execution.state != ExecutionState.DISPATCHED:
         return None
     now = timezone.now()
@@ -155,14 +159,16 @@ def start_execution(execution_id: str) -> CheckExecution | None:
         getattr(settings, "DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", MAX_TIMEOUT_SECONDS)
     )
     lease = now + timedelta(seconds=timeout + settings.CHECK_EXECUTION_LEASE_MARGIN_SECONDS)
-    started = CheckExecution.objects.filter(pk=execution.pk, state=ExecutionState.DISPATCHED).update(
-        state=ExecutionState.RUNNING, started_at=now, lease_expires_at=lease
+    started = (
+        CheckExecution.objects.for_organization(execution.organization_id)
+        .filter(pk=execution.pk, state=ExecutionState.DISPATCHED)
+        .update(state=ExecutionState.RUNNING, started_at=now, lease_expires_at=lease)
     )
     if not started:
         return None
     execution.state, execution.started_at, execution.lease_expires_at = ExecutionState.RUNNING, now, lease
     # Its message left the broker: the organization may send its next one (see admit, DISPATCH_AHEAD).
-    if CheckExecution.objects.filter(organization_id=execution.organization_id, state=ExecutionState.QUEUED).exists():
+    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
         admit(execution.organization_id, reap=False)
     return execution
 
@@ -198,7 +204,9 @@ def _finish(
     execution: CheckExecution, state: str, *, result: CheckResult | None = None, error_kind="", message=""
 ) -> None:
     now = timezone.now()
-    CheckExecution.objects.filter(pk=execution.pk, state=ExecutionState.RUNNING).update(
+    CheckExecution.objects.for_organization(execution.organization_id).filter(
+        pk=execution.pk, state=ExecutionState.RUNNING
+    ).update(
         state=state,
         result=result,
         error_kind=error_kind,
@@ -209,7 +217,7 @@ def _finish(
     )
     # Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
     # own request, which sees the slot this finish freed.
-    if CheckExecution.objects.filter(organization_id=execution.organization_id, state=ExecutionState.QUEUED).exists():
+    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
         admit(execution.organization_id, reap=False)
     with _finished:
         _finished.notify_all()
@@ -220,21 +228,23 @@ def reap_expired(organization_id: int | None = None) -> int:
     dispatched ones no worker picked up again. Returns how many executions it changed."""
     now = timezone.now()
     expired = CheckExecution.objects.filter(lease_expires_at__lt=now, state__in=SLOT_STATES)
-    if organization_id is not None:
-        expired = expired.filter(organization_id=organization_id)
+    # One organization on its admission path; every organization in the periodic pass (beat, a system job).
+    expired = expired.unscoped() if organization_id is None else expired.for_organization(organization_id)
     found = list(expired.select_related("organization")[:REAP_BATCH])  # one query, nearly always empty
     if not found:
         return 0
     changed = 0
     for execution in (execution for execution in found if execution.state == ExecutionState.RUNNING):
-        claimed = CheckExecution.objects.filter(
-            pk=execution.pk, state=ExecutionState.RUNNING, lease_expires_at__lt=now
-        ).update(
-            state=ExecutionState.ERROR,
-            error_message=WORKER_LOST_MESSAGE,
-            finished_at=now,
-            lease_expires_at=None,
-            latency_ms=(now - execution.created_at).total_seconds() * 1000,
+        claimed = (
+            CheckExecution.objects.for_organization(execution.organization_id)
+            .filter(pk=execution.pk, state=ExecutionState.RUNNING, lease_expires_at__lt=now)
+            .update(
+                state=ExecutionState.ERROR,
+                error_message=WORKER_LOST_MESSAGE,
+                finished_at=now,
+                lease_expires_at=None,
+                latency_ms=(now - execution.created_at).total_seconds() * 1000,
+            )
         )
         if not claimed:
             continue  # finished or reaped by someone else meanwhile
@@ -246,11 +256,11 @@ def reap_expired(organization_id: int | None = None) -> int:
             connection_id=execution.connection_id,
             message=WORKER_LOST_MESSAGE,
         )
-        CheckExecution.objects.filter(pk=execution.pk).update(result=result)
+        CheckExecution.objects.for_organization(execution.organization_id).filter(pk=execution.pk).update(result=result)
     resend = [execution.execution_id for execution in found if execution.state == ExecutionState.DISPATCHED]
     if resend:
         # A duplicate message is harmless: only the first worker to start an execution runs it.
-        CheckExecution.objects.filter(execution_id__in=resend, state=ExecutionState.DISPATCHED).update(
+        CheckExecution.objects.unscoped().filter(execution_id__in=resend, state=ExecutionState.DISPATCHED).update(
             lease_expires_at=now + timedelta(seconds=settings.CHECK_EXECUTION_DISPATCH_LEASE_SECONDS)
         )
         _after_commit(lambda: _send(resend))
@@ -265,7 +275,10 @@ def reap_and_admit() -> int:
     """The periodic pass (beat, or the embedded pool's timer): expired leases, then every organization that
     has queued executions and may have a free slot (a finish whose admission failed, a restart)."""
     changed = reap_expired()
-    waiting = CheckExecution.objects.filter(state=ExecutionState.QUEUED).values_list("organization_id", flat=True)
+    # The periodic pass looks at every organization (a system job).
+    waiting = (
+        CheckExecution.objects.unscoped().filter(state=ExecutionState.QUEUED).values_list("organization_id", flat=True)
+    )
     for organization_id in sorted(set(waiting)):
         changed += len(admit(organization_id))
     return changed
@@ -287,7 +300,12 @@ def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecu
         # less and less often, at most every 100 ms.
         interval, started = 0.002, time.monotonic()
         while True:
-            current = CheckExecution.objects.filter(pk=execution.pk).select_related("result").first()
+            current = (
+                CheckExecution.objects.for_organization(execution.organization_id)
+                .filter(pk=execution.pk)
+                .select_related("result")
+                .first()
+            )
             if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
                 return current or execution
             remaining = deadline - time.monotonic()

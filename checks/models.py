@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from orgs.models import Organization
+from orgs.tenancy import OrganizationScopedManager
 
 
 class Severity(models.TextChoices):
@@ -31,6 +32,8 @@ class CheckDefinition(models.Model):
     sql = models.TextField(blank=True)
     threshold = models.FloatField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["check_id"]
@@ -76,6 +79,8 @@ class CheckResult(models.Model):
     executed_at = models.DateTimeField(default=timezone.now)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-executed_at", "-id"]
@@ -143,6 +148,8 @@ class CheckExecution(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # finished_at - created_at, kept for the latency histogram in /metrics.
     latency_ms = models.FloatField(null=True, blank=True)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

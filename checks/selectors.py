@@ -1,27 +1,34 @@
-"""Reads for checks: resolving ids from request bodies inside an organization, and result lists."""
+"""Reads for checks: resolving ids from request bodies inside an organization, result lists, and the
+checks on a set of datasets (the lineage graph's impact)."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
 from checks.models import CheckDefinition, CheckExecution, CheckResult
 from lineage.models import Dataset
+from lineage.selectors import in_pks
 from orgs.models import Organization
 
 
 def result_list(organization: Organization) -> QuerySet[CheckResult]:
     """Results of an organization with everything their representation needs, newest first."""
     return (
-        CheckResult.objects.filter(organization=organization)
+        CheckResult.objects.for_organization(organization)
         .select_related("pipeline", "run", "dataset")
         .order_by("-executed_at", "-id")
     )
 
 
+def results_newest_first(organization) -> QuerySet[CheckResult]:
+    """Results in the order a run's detail lists them; prefetched onto runs of `organization`."""
+    return CheckResult.objects.for_organization(organization).order_by("-executed_at", "-id")
+
+
 def find_pipeline(organization: Organization, name: str | None, field: str = "pipeline") -> Pipeline | None:
     if not name:
         return None
-    pipeline = Pipeline.objects.filter(organization=organization, name=name).first()
+    pipeline = Pipeline.objects.for_organization(organization).filter(name=name).first()
     if pipeline is None:
         raise ValidationError({field: [f"No pipeline named {name!r} in this organization."]})
     return pipeline
@@ -30,7 +37,7 @@ def find_pipeline(organization: Organization, name: str | None, field: str = "pi
 def find_run(organization: Organization, run_id: str | None) -> Run | None:
     if not run_id:
         return None
-    run = Run.objects.filter(organization=organization, run_id=run_id).select_related("pipeline").first()
+    run = Run.objects.for_organization(organization).filter(run_id=run_id).select_related("pipeline").first()
     if run is None:
         raise ValidationError({"run_id": [f"No run {run_id!r} in this organization."]})
     return run
@@ -39,7 +46,7 @@ def find_run(organization: Organization, run_id: str | None) -> Run | None:
 def find_dataset(organization: Organization, dataset_id: str | None) -> Dataset | None:
     if not dataset_id:
         return None
-    candidates = list(Dataset.objects.filter(organization=organization, dataset_id=dataset_id)[:2])
+    candidates = list(Dataset.objects.for_organization(organization).filter(dataset_id=dataset_id)[:2])
     declared = [dataset for dataset in candidates if dataset.namespace == ""]
     if declared:
         return declared[0]
@@ -53,7 +60,7 @@ def find_dataset(organization: Organization, dataset_id: str | None) -> Dataset 
 def find_connection(organization: Organization, connection_id: str | None) -> Connection:
     if not connection_id:
         raise ValidationError({"connection_id": ["This field is required (or defined by the check)."]})
-    connection = Connection.objects.filter(organization=organization, connection_id=connection_id).first()
+    connection = Connection.objects.for_organization(organization).filter(connection_id=connection_id).first()
     if connection is None:
         raise ValidationError({"connection_id": [f"No connection {connection_id!r} in this organization."]})
     return connection
@@ -67,8 +74,8 @@ def find_check_definition(
     None when no registered pipeline defines it (an ad-hoc check). When several pipelines
     define the same id, the caller must say which (pipeline, or a run of that pipeline).
     """
-    definitions = CheckDefinition.objects.filter(
-        organization=organization, check_id=check_id, pipeline_version=F("pipeline__current_version")
+    definitions = CheckDefinition.objects.for_organization(organization).filter(
+        check_id=check_id, pipeline_version=F("pipeline__current_version")
     )
     if pipeline is not None:
         definitions = definitions.filter(pipeline=pipeline)
@@ -82,10 +89,27 @@ def find_check_definition(
     return found[0]
 
 
+def checks_on(organization_id: int, dataset_pks) -> list[dict]:
+    """Check definitions that are live on these datasets: ad hoc, or from their pipeline's current version."""
+    live = (
+        Q(pipeline__isnull=True)
+        | Q(pipeline_version__isnull=True)
+        | Q(pipeline_version_id=F("pipeline__current_version_id"))
+    )
+    return list(
+        CheckDefinition.objects.for_organization(organization_id)
+        .filter(**in_pks("dataset_id", dataset_pks))
+        .filter(live)
+        .order_by("check_id", "id")
+        .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
+    )
+
+
 def execution_detail(organization: Organization, execution_id: str) -> CheckExecution | None:
     """One of the organization's executions with what its representation needs (its result's names)."""
     return (
-        CheckExecution.objects.filter(organization=organization, execution_id=execution_id)
+        CheckExecution.objects.for_organization(organization)
+        .filter(execution_id=execution_id)
         .select_related("result__pipeline", "result__run", "result__dataset")
         .first()
     )

@@ -1,12 +1,15 @@
 """Writes for checks: recording results and executing checks against warehouses.
 
-Both API endpoints, the demo seeder and any command go through these two functions.
+Both API endpoints, the demo seeder and any command go through these two functions. Check definitions
+come from pipeline registration (`create_check_definitions`, called by workflows.registration), and
+results also from OpenLineage dataQualityAssertions (`record_assertions`, called by workflows.openlineage).
 The rules live here: a check passes when violations <= threshold (0 when not given); a result
 id makes a post idempotent; ids in a request resolve inside the caller's organization; SQL is
 verified read-only before anything runs; warehouse trouble becomes a recorded `error` result
 whose message carries no secret.
 """
 
+import hashlib
 import logging
 import math
 import secrets
@@ -130,9 +133,11 @@ def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
             candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
         return candidate, True
     except IntegrityError:
-        existing = CheckResult.objects.filter(
-            organization_id=candidate.organization_id, result_id=candidate.result_id
-        ).first()
+        existing = (
+            CheckResult.objects.for_organization(candidate.organization_id)
+            .filter(result_id=candidate.result_id)
+            .first()
+        )
         if existing is None:
             raise
         if not _same_result(existing, candidate):
@@ -218,11 +223,16 @@ def record_result(
         status = status_for(violations, context.threshold)
     elif status != CheckStatus.ERROR:
         if violations is None:
-            raise ValidationError({"violations": [f"A {status!r} result needs its violations."]})
+            raise ValidationError({"violations": [f"A '{status}' result needs its violations."]})
         expected = status_for(violations, context.threshold)
         if status != expected:
             raise ValidationError(
-                {"status": [f"{violations:g} violations against threshold {context.threshold:g} is {expected!r}."]}
+                {
+                    "status": [
+                        f"{violations:g} violations against threshold {context.threshold:g} make the status "
+                        f"'{CheckStatus(expected).value}', not '{status}'."
+                    ]
+                }
             )
     return _save_result(
         organization,
@@ -411,6 +421,85 @@ def execute_check(
         error_message=message,
     )
     return ExecutionOutcome(result=result, created=created, error_kind=failure.kind if failure else None)
+
+
+def create_check_definitions(*, organization: Organization, pipeline, version, checks: list[dict], datasets: dict):
+    """A registered version's checks (pipeline_spec's parsed `checks`); `datasets` maps each declared
+    dataset id to its Dataset row. Definitions are kept per version: a new version adds its own."""
+    CheckDefinition.objects.bulk_create(
+        [
+            CheckDefinition(
+                organization=organization,
+                check_id=check["check_id"],
+                pipeline=pipeline,
+                pipeline_version=version,
+                dataset=datasets[check["dataset_id"]],
+                connection_id=check["connection_id"],
+                type=check["type"],
+                severity=check["severity"],
+                sql=check["sql"],
+                threshold=check["threshold"],
+            )
+            for check in checks
+        ]
+    )
+
+
+def assertion_result_id(run_id: str, namespace: str, name: str, label: str, column: str) -> str:
+    """Deterministic, so a redelivered or repeated assertion updates one result instead of adding one."""
+    material = "\x1f".join((run_id, namespace, name, label, column))
+    return "ol-" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
+    """dataQualityAssertions input facets -> CheckResult rows on the run (pass/fail per assertion).
+
+    The same assertion reported again for the run (START and COMPLETE both carrying it) keeps
+    one result: the one from the latest event.
+    """
+    wanted: dict[str, CheckResult] = {}
+    for item in event["inputs"]:
+        dataset = inputs[(item["namespace"], item["name"])]
+        for assertion in item.get("assertions", ()):
+            column = assertion.get("column") or ""
+            label = assertion.get("name") or (
+                f"{assertion['assertion']}:{column}" if column else assertion["assertion"]
+            )
+            result_id = assertion_result_id(event["run"]["runId"], item["namespace"], item["name"], label, column)
+            severity = (assertion.get("severity") or "").lower()
+            wanted[result_id] = CheckResult(
+                organization=organization,
+                result_id=result_id,
+                check_id=label,
+                pipeline=pipeline,
+                run=run,
+                dataset=dataset,
+                status=CheckStatus.PASS if assertion["success"] else CheckStatus.FAIL,
+                violations=0 if assertion["success"] else 1,
+                severity=severity if severity in Severity.values else Severity.ERROR,
+                sql=assertion.get("content") or "",
+                executed_at=event["eventTime"],
+            )
+    if not wanted:
+        return 0
+    existing = {
+        result.result_id: result
+        for result in CheckResult.objects.for_organization(organization).filter(result_id__in=list(wanted))
+    }
+    CheckResult.objects.bulk_create(
+        [result for result_id, result in wanted.items() if result_id not in existing], ignore_conflicts=True
+    )
+    newer = []
+    for result_id, current in existing.items():
+        incoming = wanted[result_id]
+        if incoming.executed_at > current.executed_at:
+            current.status = incoming.status
+            current.violations = incoming.violations
+            current.executed_at = incoming.executed_at
+            newer.append(current)
+    if newer:
+        CheckResult.objects.for_organization(organization).bulk_update(newer, ["status", "violations", "executed_at"])
+    return len(wanted)
 
 
 def record_execution_error(

@@ -46,8 +46,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
+
+from checks.sql_errors import parse_error_sentence, token_error_sentence
 
 # The sqlglot dialect for each catalog connection type.
 DIALECTS = {"postgres": "postgres", "sqlite": "sqlite", "snowflake": "snowflake", "bigquery": "bigquery"}
@@ -275,8 +277,8 @@ def _tokenize(sql: str, dialect: str) -> list[Token]:
     try:
         return Dialect.get_or_raise(dialect).tokenize(sql)
     except SqlglotError as exc:
-        message = _first_line(exc)
-        raise UnsafeSQL(f"The SQL could not be read as {dialect} SQL, so it cannot be verified: {message}") from None
+        message = token_error_sentence(exc, sql) if isinstance(exc, TokenError) else _first_line(exc)
+        raise UnsafeSQL(f"The SQL could not be read as {dialect} SQL, so it cannot be verified: {message}.") from None
 
 
 def _first_line(exc: Exception) -> str:
@@ -378,9 +380,8 @@ def check_read_only(sql: str, connection_type: str) -> CheckedSQL:
         if len(statements) == 1:
             _check_tree(statements[0])
     except SqlglotError as exc:
-        raise UnsafeSQL(
-            f"The SQL could not be parsed as {dialect} SQL, so it cannot be verified: {_first_line(exc)}"
-        ) from None
+        message = parse_error_sentence(exc) if isinstance(exc, ParseError) else _first_line(exc)
+        raise UnsafeSQL(f"The SQL could not be parsed as {dialect} SQL, so it cannot be verified: {message}.") from None
     except RecursionError:
         # Deep nesting without brackets (NOT NOT ..., long cast chains): refused, with no traceback logged.
         raise UnsafeSQL("The SQL is nested too deeply to be verified.") from None

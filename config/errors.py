@@ -4,6 +4,7 @@ Without these, a URL under /api/ that matches no route (a malformed id, say) ans
 HTML 404 page, which no API client can read and the OpenAPI schema does not describe.
 """
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views import defaults
 
@@ -15,6 +16,15 @@ def server_error_body(request_id_value: str) -> dict:
         "detail": "Internal server error. Quote the request id when you report it.",
         "code": "server_error",
         "request_id": request_id_value,
+    }
+
+
+def request_too_large_body() -> dict:
+    """The 413 answer, the same whether the middleware (declared length) or Django (read body) refused it."""
+    return {
+        "detail": "Request body too large.",
+        "code": "request_too_large",
+        "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
     }
 
 

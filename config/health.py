@@ -1,10 +1,16 @@
-"""Liveness and readiness probes: plain Django views, outside DRF's auth and throttling."""
+"""Liveness and readiness probes: plain Django views, outside DRF's auth and throttling.
+
+They answer whatever the Host header says (config/probes.py): an orchestrator probes the container's own
+address, which is no name in DJANGO_ALLOWED_HOSTS.
+"""
 
 import logging
 
 from django.db import DatabaseError, connections, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+from config import pending_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +30,24 @@ def ready(request):
                 cursor.execute("SET LOCAL statement_timeout = 2000")
             cursor.execute("SELECT 1")
             cursor.fetchone()
+            missing = pending_migrations.pending()
     except DatabaseError as exc:
         logger.warning("readiness check failed: %s", exc.__class__.__name__)
         connection.close_if_unusable_or_obsolete()
-        return JsonResponse(
-            {"status": "unavailable", "reason": f"database unreachable ({exc.__class__.__name__})"},
-            status=503,
+        return _not_ready({"status": "unavailable", "reason": f"database unreachable ({exc.__class__.__name__})"})
+    if missing:
+        logger.warning("readiness check: %d migrations pending", len(missing))
+        return _not_ready(
+            {
+                "status": "migrations pending",
+                "reason": pending_migrations.summary(missing),
+                "pending_migrations": len(missing),
+            }
         )
     return JsonResponse({"status": "ready", "database": "ok"})
+
+
+def _not_ready(body: dict) -> JsonResponse:
+    response = JsonResponse(body, status=503)
+    response._has_been_logged = True  # logged above as a warning: an answer the probe expects, not an error
+    return response

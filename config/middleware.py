@@ -3,7 +3,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 from config import json_depth
-from config.exceptions import request_too_large_body
+from config.errors import request_too_large_body
 
 
 class BodySizeLimitMiddleware:

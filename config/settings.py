@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "checks",
     "lineage",
     "billing",
+    "workflows",
 ]
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
@@ -54,6 +55,8 @@ METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 MIDDLEWARE = [
     # First: every response, a 413 or a 500 included, carries the id its log lines carry.
     "config.request_id.RequestIdMiddleware",
+    # Before anything that validates the Host header: probes answer the container's IP too (config/probes.py).
+    "config.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An unreachable database or pending migrations: a 503 page saying so (config/database_error_pages.py).
+    "config.database_error_pages.DatabaseErrorPagesMiddleware",
     # Last, as django-axes requires: turns a locked-out admin sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -189,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "orgs.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PagePagination",
     "PAGE_SIZE": 50,
@@ -322,7 +327,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        # Hashed names (cached forever by browsers) and gzip copies, written by collectstatic with DEBUG off
+        # (the Dockerfile's build step); pages using {% static %} need that manifest, so run collectstatic.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -376,3 +383,11 @@ DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS = env_bool("DATAXPIPE_BIGQUERY_ALL
 # --- Lineage ------------------------------------------------------------------------------
 DATAXPIPE_LINEAGE_MAX_NODES = env_int("DATAXPIPE_LINEAGE_MAX_NODES", 5000)
 DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = env_int("DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", 8 * 1024 * 1024)
+
+# --- Start-up, release and API docs (issue 14) ------------------------------------------------
+# Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR")
+# Django's own "django" handler prints every request warning a second time, unformatted, when DEBUG is on:
+# one line per event (the root handler's, with the request id) is enough.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}

@@ -8,8 +8,8 @@ number of edges, not with the number of paths; a cycle stops where it comes back
 from django.utils.html import format_html, format_html_join
 
 from console.display import admin_url
-from lineage.graph import lineage_graph
 from lineage.selectors import BOTH
+from workflows.lineage import lineage_graph
 
 DEPTH = 3
 MAX_ITEMS = 300  # per tree: the page of a hub stays readable; the API answers the rest

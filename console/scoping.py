@@ -6,12 +6,17 @@ console never tells an organization's user that such a row exists.
 """
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 
 from orgs.admin_scoping import restrict, visible_organizations
+from orgs.tenancy import OrganizationScopedQuerySet
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedRowsMixin:
+    """Rows and foreign-key choices of a ModelAdmin or an inline: every organization's for staff,
+    the user's own organizations' otherwise."""
+
     organization_field = "organization"
 
     def get_queryset(self, request):
@@ -19,9 +24,29 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scope = visible_organizations(request.user)
+        choices = db_field.remote_field.model._default_manager.all()
         if db_field.name == self.organization_field and scope is not None:
             kwargs["queryset"] = scope
+        elif "queryset" not in kwargs and isinstance(choices, OrganizationScopedQuerySet):
+            kwargs["queryset"] = restrict(choices, scope)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+
+class ScopedInlineFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row_id = form.fields.get(self._pk_field.name)
+        if row_id is not None and hasattr(row_id, "queryset"):
+            # Django looks a posted row id up among every row of the table; here, among this formset's rows.
+            row_id.queryset = self.get_queryset()
+
+
+class ScopedInlineMixin(ScopedRowsMixin):
+    """The base of an inline of an organization-owned model: `class X(ScopedInlineMixin, admin.TabularInline)`."""
+
+    formset = ScopedInlineFormSet
+
+
+class ScopedAdmin(ScopedRowsMixin, admin.ModelAdmin):
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"No {opts.verbose_name} with this id.")

@@ -13,8 +13,8 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from catalog.models import Pipeline, Run, RunStatus
 from checks.health import BREAKS_RUN
-from checks.models import CheckDefinition, CheckResult, CheckStatus
-from lineage.models import Dataset, LineageEdge
+from checks.models import CheckResult, CheckStatus
+from lineage.models import Dataset
 from orgs.admin_scoping import restrict
 
 DASHBOARD_ROWS = 25
@@ -80,18 +80,16 @@ def pipeline_checks(pipeline):
     """The checks of the current version (and ad hoc checks on the pipeline), with their datasets."""
     live = Q(pipeline_version__isnull=True) | Q(pipeline_version_id=pipeline.current_version_id)
     return list(
-        CheckDefinition.objects.filter(pipeline=pipeline)
-        .filter(live)
-        .select_related("dataset")
-        .order_by("check_id", "id")[:VERSIONS_SHOWN]
+        pipeline.check_definitions.filter(live).select_related("dataset").order_by("check_id", "id")[:VERSIONS_SHOWN]
     )
 
 
 def pipeline_datasets(pipeline):
     """(read, written): the datasets on the pipeline's lineage edges, sources and targets."""
-    edges = LineageEdge.objects.filter(pipeline=pipeline)
-    read = Dataset.objects.filter(pk__in=edges.values("source_id")).order_by("dataset_id", "namespace")
-    written = Dataset.objects.filter(pk__in=edges.values("target_id")).order_by("dataset_id", "namespace")
+    edges = pipeline.lineage_edges.all()
+    datasets = Dataset.objects.for_organization(pipeline.organization_id)
+    read = datasets.filter(pk__in=edges.values("source_id")).order_by("dataset_id", "namespace")
+    written = datasets.filter(pk__in=edges.values("target_id")).order_by("dataset_id", "namespace")
     return list(read[:VERSIONS_SHOWN]), list(written[:VERSIONS_SHOWN])
 
 

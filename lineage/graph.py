@@ -1,9 +1,15 @@
 """The lineage answer for one dataset: nodes and edges a UI can draw, and the impact of a change.
 
 A constant number of queries whatever the graph: one recursive walk per direction, the datasets
-with the pipelines reading and writing them, and the live checks on the impacted datasets (plus,
-only when a hub's reader list was capped, one uncapped lookup of the pipelines reading it).
+with the pipelines reading and writing them (plus, only when a hub's reader list was capped, one
+uncapped lookup of the pipelines reading it).
+
+The impact names the checks on the impacted datasets too, but checks are the checks app's rows,
+which lineage may not import: `lineage_graph` leaves `impact.checks` empty and
+`workflows.lineage.lineage_graph` fills it, in the same snapshot, with one more query.
 """
+
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 
@@ -16,17 +22,24 @@ def _ref(row: dict, depth: int) -> dict:
     return {"key": row["pk"], "dataset_id": row["dataset_id"], "namespace": row["namespace"], "depth": depth}
 
 
-def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
-    # One snapshot for all the reads. JIT compilation is off: the per-node query's cost estimate
-    # crosses PostgreSQL's JIT threshold, and compiling costs more than these index lookups.
+@contextmanager
+def snapshot():
+    """One snapshot for all the reads of an answer. JIT compilation is off: the per-node query's cost
+    estimate crosses PostgreSQL's JIT threshold, and compiling costs more than these index lookups."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        return _build(dataset, direction, depth)
+        yield
 
 
-def _build(dataset: Dataset, direction: str, depth: int) -> dict:
+def lineage_graph(*, dataset: Dataset, direction: str, depth: int) -> dict:
+    """The answer without the checks of the impact (see the module docstring)."""
+    with snapshot():
+        return build(dataset, direction, depth)
+
+
+def build(dataset: Dataset, direction: str, depth: int) -> dict:
     organization_id = dataset.organization_id
     walks = {}
     for side in (UPSTREAM, DOWNSTREAM):
@@ -132,8 +145,8 @@ def _side(result, rows, start_pk) -> list[dict]:
 def _impact(dataset, down, rows) -> dict:
     """What a schema change of `dataset` would affect within the walked depth.
 
-    The downstream datasets; the pipelines that read the dataset itself or any downstream dataset;
-    the live checks defined on the dataset itself or downstream.
+    The downstream datasets and the pipelines that read the dataset itself or any downstream dataset.
+    `checks` is left empty: workflows.lineage fills it with the live checks on them.
     """
     affected = set(down.depths)
     # Every edge out of a downstream node short of the bound was walked; the frontier's readers are
@@ -146,19 +159,4 @@ def _impact(dataset, down, rows) -> dict:
             unsure.add(pk)
     if unsure:
         reading.update(selectors.pipelines_reading(dataset.organization_id, unsure))
-    checks = selectors.checks_on(dataset.organization_id, affected)
-    return {
-        "datasets": _side(down, rows, dataset.pk),
-        "pipelines": sorted(reading),
-        "checks": [
-            {
-                "check_id": check["check_id"],
-                "dataset_id": rows[check["dataset_id"]]["dataset_id"],
-                "namespace": rows[check["dataset_id"]]["namespace"],
-                "pipeline": check["pipeline__name"],
-                "type": check["type"],
-                "severity": check["severity"],
-            }
-            for check in checks
-        ],
-    }
+    return {"datasets": _side(down, rows, dataset.pk), "pipelines": sorted(reading), "checks": []}

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from orgs.models import Organization
+from orgs.tenancy import OrganizationScopedManager
 
 
 class Dataset(models.Model):
@@ -15,6 +16,8 @@ class Dataset(models.Model):
     connection_id = models.CharField(max_length=100, blank=True)
     table = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["dataset_id"]
@@ -37,6 +40,8 @@ class LineageEdge(models.Model):
         "catalog.PipelineVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="lineage_edges"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         constraints = [
@@ -72,6 +77,8 @@ class OpenLineageEvent(models.Model):
     producer = models.CharField(max_length=1000, blank=True)
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -1,5 +1,7 @@
 """Reads for lineage: resolving a dataset, walking the graph, and the impact of a change.
 
+The checks on impacted datasets are checks' rows: `checks.selectors.checks_on` reads them.
+
 A walk is ONE recursive SQL statement over the indexed edge table (PostgreSQL and SQLite alike).
 The recursion carries (node, depth) pairs combined with UNION, so a pair is produced at most once:
 the walk stops at the depth bound and cannot loop on a cycle (a node on a cycle is seen again only
@@ -12,11 +14,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Pipeline
-from checks.models import CheckDefinition
 from lineage.models import Dataset, LineageEdge
 
 UPSTREAM = "upstream"
@@ -197,7 +197,7 @@ def _nodes_postgres(organization_id, pks, known_readers, known_writers):
 
 def _nodes_generic(organization_id, pks):
     touching: dict[str, dict[int, set[int]]] = {"source_id": {}, "target_id": {}}
-    base = LineageEdge.objects.filter(organization_id=organization_id)
+    base = LineageEdge.objects.for_organization(organization_id)
     for column, into in touching.items():
         rows = base.filter(**{f"{column}__in": pks}).values_list(column, "pipeline_id").distinct().order_by()
         for dataset_pk, pipeline_pk in rows:
@@ -206,8 +206,10 @@ def _nodes_generic(organization_id, pks):
     def capped(pipeline_pks):
         return sorted(pipeline_pks)[: PIPELINES_PER_NODE + 1]
 
-    rows = Dataset.objects.filter(organization_id=organization_id, pk__in=pks).values_list(
-        "pk", "dataset_id", "namespace", "connection_id", "table"
+    rows = (
+        Dataset.objects.for_organization(organization_id)
+        .filter(pk__in=pks)
+        .values_list("pk", "dataset_id", "namespace", "connection_id", "table")
     )
     return [
         (*row, capped(touching["source_id"].get(row[0], ())), capped(touching["target_id"].get(row[0], ())))
@@ -222,7 +224,7 @@ def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
     if not pipeline_pks:
         return {}
     if connection.vendor != "postgresql":
-        found = Pipeline.objects.filter(organization_id=organization_id, pk__in=pipeline_pks)
+        found = Pipeline.objects.for_organization(organization_id).filter(pk__in=pipeline_pks)
         return dict(found.values_list("pk", "name"))
     # `id = ANY(array)`: one index scan over the sorted ids, cheaper than a join per id.
     sql = _NAMES_SQL_POSTGRES.format(pipelines=connection.ops.quote_name(Pipeline._meta.db_table))
@@ -234,7 +236,8 @@ def _pipeline_names(organization_id: int, pipeline_pks) -> dict[int, str]:
 def pipelines_reading(organization_id: int, dataset_pks) -> list[str]:
     """Names of every pipeline reading any of these datasets (uncapped: this is the impact list)."""
     return sorted(
-        LineageEdge.objects.filter(organization_id=organization_id, **_in_pks("source_id", dataset_pks))
+        LineageEdge.objects.for_organization(organization_id)
+        .filter(**in_pks("source_id", dataset_pks))
         .filter(pipeline__organization_id=organization_id)
         .values_list("pipeline__name", flat=True)
         .distinct()
@@ -248,24 +251,9 @@ def _array_literal(values) -> str:
     return "{" + ",".join(str(value) for value in values) + "}"
 
 
-def _in_pks(field: str, pks) -> dict:
+def in_pks(field: str, pks) -> dict:
     """`field__in` a list of pks: on PostgreSQL as one array parameter, not thousands of placeholders."""
     pks = [int(pk) for pk in pks]
     if connection.vendor == "postgresql":
         return {f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (_array_literal(pks),))}
     return {f"{field}__in": pks}
-
-
-def checks_on(organization_id: int, dataset_pks) -> list[dict]:
-    """Check definitions that are live on these datasets: ad hoc, or from their pipeline's current version."""
-    live = (
-        Q(pipeline__isnull=True)
-        | Q(pipeline_version__isnull=True)
-        | Q(pipeline_version_id=F("pipeline__current_version_id"))
-    )
-    return list(
-        CheckDefinition.objects.filter(organization_id=organization_id, **_in_pks("dataset_id", dataset_pks))
-        .filter(live)
-        .order_by("check_id", "id")
-        .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
-    )

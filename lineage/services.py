@@ -1,43 +1,21 @@
-"""Writes for lineage: datasets, edges and OpenLineage ingestion.
+"""Writes for lineage: datasets, edges and stored OpenLineage events.
 
-An OpenLineage RunEvent is applied in one transaction: the stored event (its unique key makes a
-redelivery a no-op), the plan's monthly event quota, the job's pipeline, the run through the
-catalog's run state machine, the datasets and edges, and the check results of its
-dataQualityAssertions facets.
+Two producers describe lineage: pipeline registration (datasets declared by pipeline.json, in the
+empty namespace, and the edges between them) and OpenLineage events (namespaced datasets). Both
+go through the same `upsert_datasets`. Applying a whole OpenLineage event spans apps (the run is
+the catalog's, assertion results are checks'): `workflows.openlineage` does that, calling these.
 """
 
-import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from catalog.models import Pipeline, Run, RunStatus
-from catalog.services import apply_run_event
-from checks.models import CheckResult, CheckStatus, Severity
 from config.logging import redact
 from lineage.models import Dataset, LineageEdge, OpenLineageEvent
-from orgs import limits
 from orgs.models import Organization
 
-# OpenLineage eventType -> run status. OTHER carries no lifecycle information.
-RUN_STATUS_BY_EVENT_TYPE = {
-    "START": RunStatus.RUNNING,
-    "RUNNING": RunStatus.RUNNING,
-    "COMPLETE": RunStatus.SUCCESS,
-    "FAIL": RunStatus.FAILED,
-    "ABORT": RunStatus.CANCELLED,
-}
-TERMINAL_EVENT_TYPES = frozenset({"COMPLETE", "FAIL", "ABORT"})
-
-
-@dataclass(frozen=True)
-class IngestOutcome:
-    duplicate: bool
-    event: OpenLineageEvent
-    run_status: str | None = None
-    datasets: int = 0
-    edges: int = 0
-    check_results: int = 0
+DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace
+DatasetKey = tuple[str, str]  # (namespace, dataset id)
 
 
 def redact_payload(payload):
@@ -55,118 +33,104 @@ def redact_payload(payload):
     return payload
 
 
-def ingest_run_event(*, organization: Organization, event: dict, payload: dict) -> IngestOutcome:
-    """Applies one validated RunEvent (`event`) received as `payload`, already masked by `redact_payload`.
-
-    Callers go through `lineage.api.ingest.ingest`, which masks and validates the body first.
-    """
-    run_id = event["run"]["runId"]
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                stored = OpenLineageEvent.objects.create(
-                    organization=organization,
-                    run_id=run_id,
-                    event_type=event["eventType"],
-                    event_time=event["eventTime"],
-                    job_namespace=event["job"]["namespace"],
-                    job_name=event["job"]["name"],
-                    producer=event["producer"],
-                    payload=payload,
-                )
-        except IntegrityError:
-            existing = OpenLineageEvent.objects.get(
-                organization=organization,
-                run_id=run_id,
-                event_type=event["eventType"],
-                event_time=event["eventTime"],
-            )
-            return IngestOutcome(duplicate=True, event=existing)
-
-        limits.consume_monthly(organization, "openlineage_events_per_month")
-        pipeline = pipeline_for_job(organization, event["job"]["namespace"], event["job"]["name"])
-        run = _apply_lifecycle(organization, pipeline, event)
-        datasets_in = upsert_datasets(organization, event["inputs"])
-        datasets_out = upsert_datasets(organization, event["outputs"])
-        edges = record_edges(organization, pipeline, datasets_in, datasets_out)
-        results = record_assertions(organization, pipeline, run, event, datasets_in)
-    return IngestOutcome(
-        duplicate=False,
-        event=stored,
-        run_status=run.status if run else None,
-        datasets=len(set(datasets_in) | set(datasets_out)),
-        edges=edges,
-        check_results=results,
-    )
+@dataclass(frozen=True)
+class StoredEvent:
+    event: OpenLineageEvent
+    duplicate: bool
 
 
-def pipeline_for_job(organization: Organization, job_namespace: str, job_name: str) -> Pipeline:
-    """The registered pipeline of that name, else an external entry created for the job."""
-    pipeline = Pipeline.objects.filter(organization=organization, name=job_name).first()
-    if pipeline is not None:
-        return pipeline
+def store_event(*, organization: Organization, event: dict, payload: dict) -> StoredEvent:
+    """Stores a validated RunEvent once: its unique key (run, type, time) makes a redelivery a duplicate."""
     try:
         with transaction.atomic():
-            return Pipeline.objects.create(
+            stored = OpenLineageEvent.objects.create(
                 organization=organization,
-                name=job_name,
-                is_external=True,
-                description=f"Reported by OpenLineage (job namespace {job_namespace!r}).",
+                run_id=event["run"]["runId"],
+                event_type=event["eventType"],
+                event_time=event["eventTime"],
+                job_namespace=event["job"]["namespace"],
+                job_name=event["job"]["name"],
+                producer=event["producer"],
+                payload=payload,
             )
     except IntegrityError:
-        return Pipeline.objects.get(organization=organization, name=job_name)
+        existing = OpenLineageEvent.objects.for_organization(organization).get(
+            run_id=event["run"]["runId"],
+            event_type=event["eventType"],
+            event_time=event["eventTime"],
+        )
+        return StoredEvent(event=existing, duplicate=True)
+    return StoredEvent(event=stored, duplicate=False)
 
 
-def _apply_lifecycle(organization, pipeline, event):
-    event_type = event["eventType"]
-    event_time = event["eventTime"]
-    status = RUN_STATUS_BY_EVENT_TYPE.get(event_type)
-    if status is None:
-        # OTHER: no lifecycle step. The run is created (queued) if this is the first word of it,
-        # so that its lineage and check results still hang off a run.
-        status = RunStatus.QUEUED
-    # The event time stands in for the start of non-terminal events: that is what lets the state
-    # machine recognise a START that arrives after the COMPLETE as late, and absorb it.
-    started_at = event_time if event_type in ("START", "RUNNING") else None
-    finished_at = event_time if event_type in TERMINAL_EVENT_TYPES else None
-    if status == RunStatus.QUEUED:
-        existing = Run.objects.filter(organization=organization, run_id=event["run"]["runId"]).first()
-        # A run of another job falls through: the state machine answers that conflict (409).
-        if existing is not None and existing.pipeline_id == pipeline.pk:
-            return existing
-    outcome = apply_run_event(
-        organization=organization,
-        pipeline=pipeline,
-        status=status,
-        run_id=event["run"]["runId"],
-        started_at=started_at,
-        finished_at=finished_at,
-        attributes={"source": "openlineage", "job_namespace": event["job"]["namespace"]},
-    )
-    return outcome.run
+def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict]) -> dict[DatasetKey, Dataset]:
+    """(namespace, dataset id) -> Dataset, created when new; datasets are shared by whoever names them.
 
-
-def upsert_datasets(organization: Organization, declared: list[dict]) -> dict[tuple[str, str], Dataset]:
-    """(namespace, name) -> Dataset for each OpenLineage dataset, created when new. Three queries at most."""
-    keys = list(dict.fromkeys((item["namespace"], item["name"]) for item in declared))
+    `locations` maps each key to its physical location ({"connection_id", "table"}; empty values or
+    an empty dict when unknown). A known value that differs from the stored one updates it; an empty
+    one never erases. One query when every dataset exists unchanged; three when some are new.
+    """
+    keys = list(locations)
     if not keys:
         return {}
     found = _datasets_by_key(organization, keys)
-    missing = [key for key in keys if key not in found]
-    if missing:
-        Dataset.objects.bulk_create(
-            [Dataset(organization=organization, namespace=ns, dataset_id=name) for ns, name in missing],
-            ignore_conflicts=True,
+    # Sorted, so that parallel writers sharing datasets insert and lock them in the same order
+    # (one waits for the other instead of deadlocking).
+    missing = []
+    for namespace, dataset_id in sorted(key for key in keys if key not in found):
+        location = _known(locations[(namespace, dataset_id)])
+        missing.append(Dataset(organization=organization, namespace=namespace, dataset_id=dataset_id, **location))
+    # A parallel writer may create the same dataset: ignore_conflicts keeps both transactions going,
+    # and the re-read below picks up whichever row won.
+    Dataset.objects.bulk_create(missing, ignore_conflicts=True)
+    moved = []
+    for key, dataset in found.items():
+        location = _known(locations[key])
+        if any(getattr(dataset, field) != value for field, value in location.items()):
+            for field, value in location.items():
+                setattr(dataset, field, value)
+            moved.append(dataset)
+    if moved:
+        moved.sort(key=lambda dataset: dataset.pk)
+        list(
+            Dataset.objects.for_organization(organization)
+            .select_for_update()
+            .filter(pk__in=[d.pk for d in moved])
+            .order_by("pk")
         )
+        Dataset.objects.for_organization(organization).bulk_update(moved, ["connection_id", "table"])
+    if missing:
         found = _datasets_by_key(organization, keys)
     return {key: found[key] for key in keys}
 
 
-def _datasets_by_key(organization, keys):
+def _known(location: dict) -> dict:
+    return {field: value for field, value in (location or {}).items() if field in ("connection_id", "table") and value}
+
+
+def _datasets_by_key(organization, keys) -> dict[DatasetKey, Dataset]:
+    namespaces = {namespace for namespace, _ in keys}
     names = {name for _, name in keys}
-    rows = Dataset.objects.filter(organization=organization, dataset_id__in=names)
+    rows = Dataset.objects.for_organization(organization).filter(namespace__in=namespaces, dataset_id__in=names)
     wanted = set(keys)
     return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in wanted}
+
+
+def replace_declared_edges(organization, pipeline, version, pairs: list[tuple[Dataset, Dataset]]) -> None:
+    """A registration's edges replace the pipeline's previous ones between declared datasets, so edges
+    always describe what the pipeline does now. Edges that OpenLineage events tied to this pipeline
+    between namespaced datasets are kept."""
+    LineageEdge.objects.for_organization(organization).filter(
+        pipeline=pipeline, source__namespace=DECLARED_NAMESPACE, target__namespace=DECLARED_NAMESPACE
+    ).delete()
+    LineageEdge.objects.bulk_create(
+        [
+            LineageEdge(
+                organization=organization, source=source, target=target, pipeline=pipeline, pipeline_version=version
+            )
+            for source, target in pairs
+        ]
+    )
 
 
 def record_edges(organization, pipeline, inputs: dict, outputs: dict) -> int:
@@ -185,60 +149,3 @@ def record_edges(organization, pipeline, inputs: dict, outputs: dict) -> int:
     ]
     LineageEdge.objects.bulk_create(edges, ignore_conflicts=True)
     return len(edges)
-
-
-def assertion_result_id(run_id: str, namespace: str, name: str, label: str, column: str) -> str:
-    """Deterministic, so a redelivered or repeated assertion updates one result instead of adding one."""
-    material = "\x1f".join((run_id, namespace, name, label, column))
-    return "ol-" + hashlib.sha256(material.encode()).hexdigest()[:40]
-
-
-def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
-    """dataQualityAssertions input facets -> CheckResult rows on the run (pass/fail per assertion).
-
-    The same assertion reported again for the run (START and COMPLETE both carrying it) keeps
-    one result: the one from the latest event.
-    """
-    wanted: dict[str, CheckResult] = {}
-    for item in event["inputs"]:
-        dataset = inputs[(item["namespace"], item["name"])]
-        for assertion in item.get("assertions", ()):
-            column = assertion.get("column") or ""
-            label = assertion.get("name") or (
-                f"{assertion['assertion']}:{column}" if column else assertion["assertion"]
-            )
-            result_id = assertion_result_id(event["run"]["runId"], item["namespace"], item["name"], label, column)
-            severity = (assertion.get("severity") or "").lower()
-            wanted[result_id] = CheckResult(
-                organization=organization,
-                result_id=result_id,
-                check_id=label,
-                pipeline=pipeline,
-                run=run,
-                dataset=dataset,
-                status=CheckStatus.PASS if assertion["success"] else CheckStatus.FAIL,
-                violations=0 if assertion["success"] else 1,
-                severity=severity if severity in Severity.values else Severity.ERROR,
-                sql=assertion.get("content") or "",
-                executed_at=event["eventTime"],
-            )
-    if not wanted:
-        return 0
-    existing = {
-        result.result_id: result
-        for result in CheckResult.objects.filter(organization=organization, result_id__in=list(wanted))
-    }
-    CheckResult.objects.bulk_create(
-        [result for result_id, result in wanted.items() if result_id not in existing], ignore_conflicts=True
-    )
-    newer = []
-    for result_id, current in existing.items():
-        incoming = wanted[result_id]
-        if incoming.executed_at > current.executed_at:
-            current.status = incoming.status
-            current.violations = incoming.violations
-            current.executed_at = incoming.executed_at
-            newer.append(current)
-    if newer:
-        CheckResult.objects.bulk_update(newer, ["status", "violations", "executed_at"])
-    return len(wanted)

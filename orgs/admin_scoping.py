@@ -6,6 +6,7 @@ applies the rule through `restrict`; console.scoping.ScopedAdmin is the ModelAdm
 """
 
 from orgs.models import Organization
+from orgs.tenancy import OrganizationScopedQuerySet
 
 
 def visible_organizations(user):
@@ -16,5 +17,12 @@ def visible_organizations(user):
 
 
 def restrict(queryset, scope, field="organization"):
-    """`queryset` limited to the organizations of `scope` (a visible_organizations() answer)."""
+    """`queryset` limited to the organizations of `scope` (a visible_organizations() answer).
+
+    An organization-owned model's queryset decides its scope here (orgs.tenancy); `field` is for
+    other querysets (the organizations themselves: `field="pk"`).
+    """
+    if isinstance(queryset, OrganizationScopedQuerySet):
+        # Staff (scope None) see every organization: the one deliberate unscoped read of the admin.
+        return queryset.unscoped() if scope is None else queryset.for_organizations(scope)
     return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})

@@ -52,7 +52,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parsed is None:
             keys.secret_matches("x" * keys.SECRET_LENGTH, None)
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
-        api_key = ApiKey.objects.select_related("organization").filter(prefix=parsed.prefix).first()
+        # Nobody is known yet: the key's public prefix, unique across organizations, says whose key it is.
+        api_key = ApiKey.objects.unscoped().select_related("organization").filter(prefix=parsed.prefix).first()
         verification = keys.verify_secret(parsed.secret, api_key.digest if api_key else None)
         if not verification.matches or api_key.state != "active" or not api_key.organization.is_active:
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
@@ -75,7 +76,7 @@ def _record_use(api_key: ApiKey, new_digest: str | None) -> None:
     if new_digest is not None:
         changes["digest"] = new_digest
     if changes:
-        ApiKey.objects.filter(pk=api_key.pk).update(**changes)
+        ApiKey.objects.for_organization(api_key.organization_id).filter(pk=api_key.pk).update(**changes)
         for field, value in changes.items():
             setattr(api_key, field, value)
 

@@ -1,7 +1,7 @@
 """Domain errors: what a service, a limit or a registration refuses, in words a person can read.
 
 They know nothing of HTTP or of the admin, so the API, the admin and management commands can all
-call the same services. Two places translate them: `config/exceptions.py` (the API's status codes
+call the same services. Two places translate them: `orgs/api/exceptions.py` (the API's status codes
 and bodies) and `console/admin_errors.py` (admin messages and form errors).
 
 They live in `orgs`, the bottom domain app every other app already imports, rather than in

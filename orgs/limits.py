@@ -4,21 +4,24 @@ Two kinds of limit: counts of live rows (pipelines, API keys, connections), chec
 lock on the organization row so that parallel creations cannot both pass the last slot, and
 monthly metered events (runs, check executions, OpenLineage events), kept in UsageCounter rows
 that are incremented with a conditional UPDATE, so a counter never passes its limit.
+
+Counted rows live in several apps (pipelines and connections in catalog, API keys here) and orgs may
+import none of the apps above it: the owning app passes its own queryset of live rows
+(`catalog.selectors.counted_pipelines`, `orgs.selectors.live_api_keys`, ...), and
+`workflows.usage.organization_usage` gathers them all for the usage pages.
 """
 
-from django.apps import apps
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from orgs.errors import PlanLimitReached
 from orgs.models import Organization, UsageCounter
 
-COUNTED_METRICS = {
-    "pipelines": ("catalog.Pipeline", {"is_external": False}),
-    "api_keys": ("orgs.ApiKey", {"revoked_at__isnull": True}),
-    "connections": ("catalog.Connection", {}),
-}
+COUNTED_METRICS = ("pipelines", "api_keys", "connections")
 MONTHLY_METRICS = ("runs_per_month", "check_executions_per_month", "openlineage_events_per_month")
 # Check executions an organization may have in flight at once (settings PLAN_LIMITS "check_concurrency");
 # the rest wait in its queue. The free plan's number when a plan's limits do not say.
@@ -39,22 +42,23 @@ def current_period():
     return timezone.now().date().replace(day=1)
 
 
-def _count(organization: Organization, metric: str) -> int:
-    model_label, extra = COUNTED_METRICS[metric]
-    return apps.get_model(model_label).objects.filter(organization=organization, **extra).count()
-
-
-def current_usage(organization: Organization) -> dict[str, int]:
-    usage = {metric: _count(organization, metric) for metric in COUNTED_METRICS}
+def current_usage(organization: Organization, counted: Mapping[str, QuerySet]) -> dict[str, int]:
+    """This month's usage: `counted` holds the live rows of every counted metric (each the organization's own)."""
+    if set(counted) != set(COUNTED_METRICS):
+        raise ValueError(f"current_usage needs the live rows of exactly {list(COUNTED_METRICS)}, got {sorted(counted)}")
+    usage = {metric: counted[metric].count() for metric in COUNTED_METRICS}
     counters = dict(
-        UsageCounter.objects.filter(organization=organization, period=current_period()).values_list("metric", "value")
+        UsageCounter.objects.for_organization(organization)
+        .filter(period=current_period())
+        .values_list("metric", "value")
     )
     usage.update({metric: counters.get(metric, 0) for metric in MONTHLY_METRICS})
     return usage
 
 
-def enforce_limit(organization: Organization, metric: str) -> None:
-    """Call inside the transaction that creates one more row of `metric`."""
+def enforce_limit(organization: Organization, metric: str, live_rows: QuerySet) -> None:
+    """Call inside the transaction that creates one more row of `metric`; `live_rows` are the organization's
+    rows that count (the owning app's selector), counted after the lock is taken."""
     if metric not in COUNTED_METRICS:
         raise ValueError(f"unknown counted metric {metric!r}; expected one of {sorted(COUNTED_METRICS)}")
     # Serializes creations for this organization until the surrounding transaction ends, and reads
@@ -64,7 +68,7 @@ def enforce_limit(organization: Organization, metric: str) -> None:
     limit = limits_for(organization)[metric]
     if limit is None:
         return
-    usage = _count(organization, metric)
+    usage = live_rows.count()
     if usage >= limit:
         raise PlanLimitReached(organization, metric, limit, usage)
 
@@ -101,7 +105,7 @@ def consume_monthly(organization: Organization, metric: str, amount: int = 1) ->
         raise ValueError(f"unknown monthly metric {metric!r}; expected one of {list(MONTHLY_METRICS)}")
     limit = limits_for(organization)[metric]
     period = current_period()
-    counter = UsageCounter.objects.filter(organization=organization, metric=metric, period=period)
+    counter = UsageCounter.objects.for_organization(organization).filter(metric=metric, period=period)
 
     def increment() -> bool:
         return _increment(organization, metric, period, amount, limit)

@@ -3,6 +3,8 @@ from django.core.validators import validate_slug
 from django.db import models
 from django.utils import timezone
 
+from orgs.tenancy import OrganizationScopedManager
+
 
 class Role(models.TextChoices):
     READ = "read", "read"
@@ -49,6 +51,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.READ)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = OrganizationScopedManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership_user_org")]
 
@@ -93,6 +97,8 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = OrganizationScopedManager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
@@ -123,6 +129,8 @@ class UsageCounter(models.Model):
     metric = models.CharField(max_length=50)
     period = models.DateField(help_text="First day of the month counted.")
     value = models.PositiveBigIntegerField(default=0)
+
+    objects = OrganizationScopedManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "metric", "period"], name="uniq_usage_counter")]

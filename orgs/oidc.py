@@ -148,7 +148,10 @@ class CatalogOIDCAuthentication(OIDCAuthentication):
 
 
 def _principal_for_user(request, user) -> Principal:
-    memberships = Membership.objects.select_related("organization").filter(user=user, organization__is_active=True)
+    # A user's memberships span organizations: they are how a bearer token finds its organization.
+    memberships = (
+        Membership.objects.unscoped().select_related("organization").filter(user=user, organization__is_active=True)
+    )
     wanted_slug = request.META.get(ORGANIZATION_HEADER)
     if wanted_slug:
         memberships = memberships.filter(organization__slug=wanted_slug)

@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs import keys
+from orgs.limits import enforce_limit
 from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, Plan, Role
+from orgs.selectors import live_api_keys
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +38,12 @@ def create_api_key(
     *, organization: Organization, name: str, role: str = Role.WRITE, created_by=None, expires_at=None
 ) -> tuple[ApiKey, str]:
     """Creates a key and returns it with the full key string, which exists nowhere else afterwards."""
-    from orgs.limits import enforce_limit
-
     with transaction.atomic():
-        enforce_limit(organization, "api_keys")
+        enforce_limit(organization, "api_keys", live_api_keys(organization))
         for _ in range(5):
             full_key, prefix = keys.generate_key()
-            if not ApiKey.objects.filter(prefix=prefix).exists():
+            # The prefix finds the key before its organization is known: unique across every organization.
+            if not ApiKey.objects.unscoped().filter(prefix=prefix).exists():
                 break
         api_key = ApiKey(
             organization=organization,
@@ -53,7 +54,8 @@ def create_api_key(
             created_by=created_by,
             expires_at=expires_at,
         )
-        api_key.full_clean()
+        # The prefix's uniqueness (across organizations) was checked above; the unique index has the last word.
+        api_key.full_clean(validate_unique=False)
         api_key.save()
     logger.info("api key created: %s for %s (role %s)", api_key.masked, organization.slug, role)
     return api_key, full_key
@@ -67,7 +69,7 @@ def revoke_api_keys(queryset) -> int:
 
 @transaction.atomic
 def add_member(*, organization: Organization, user, role: str = Role.READ) -> Membership:
-    membership, _created = Membership.objects.update_or_create(
+    membership, _created = Membership.objects.for_organization(organization).update_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
     return membership

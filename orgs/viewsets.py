@@ -2,8 +2,9 @@
 
 `get_queryset` is sealed: subclasses say what to list through `queryset` or
 `get_base_queryset()`, and refine it through `scope_queryset()`; the filter by the caller's
-organization is always applied after both. A view that truly must see every organization
-overrides `dangerously_get_unscoped_queryset()`, a name no reviewer can miss.
+organization (`for_organization`, orgs.tenancy) is always applied after both. A view that truly
+must see every organization overrides `dangerously_get_unscoped_queryset()`, a name no reviewer
+can miss.
 """
 
 from rest_framework import viewsets
@@ -12,8 +13,6 @@ from orgs.permissions import principal_of
 
 
 class OrganizationScopedMixin:
-    organization_field = "organization"
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "get_queryset" in cls.__dict__:
@@ -44,7 +43,7 @@ class OrganizationScopedMixin:
         if unscoped is not None:
             return unscoped
         queryset = self.scope_queryset(self.get_base_queryset())
-        return queryset.filter(**{self.organization_field: self.organization})
+        return queryset.for_organization(self.organization)
 
 
 class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):

@@ -1,9 +1,8 @@
-from catalog.api.views import ConnectionViewSet, PipelineViewSet, RunViewSet
+from catalog.api.views import ConnectionViewSet
 from config.routers import OptionalSlashRouter
 
+# `pipelines` and `runs` are routed by workflows.api (their final viewsets compose other apps).
 router = OptionalSlashRouter()
-router.register("pipelines", PipelineViewSet, basename="pipeline")
-router.register("runs", RunViewSet, basename="run")
 router.register("connections", ConnectionViewSet, basename="connection")
 
 urlpatterns = router.urls

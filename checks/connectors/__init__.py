@@ -5,6 +5,11 @@
 execution (`Connector.admit`: the egress policy may now refuse it), keyed by the connection's
 primary key and a hash of its resolved config: a changed config or a rotated secret gets a fresh
 engine; idle connectors beyond the cache size are closed.
+
+Connector classes are imported by name, on first use (`CONNECTOR_CLASSES`, `importlib`): a worker
+that never runs a Snowflake or BigQuery check never imports those heavy client libraries. It is the
+one `importlib` import in the apps, and it stays inside `checks`, so it hides no link between apps
+(tests/test_layers.py allows it here and nowhere else).
 """
 
 import hashlib

@@ -1,12 +1,8 @@
-from django.urls import re_path
-
 from config.routers import OptionalSlashRouter
-from orgs.api.views import ApiKeyViewSet, OrganizationMeView
+from orgs.api.views import ApiKeyViewSet
 
+# /organizations/me shows billing's summary, which orgs may not import: workflows.api routes it.
 router = OptionalSlashRouter()
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
-urlpatterns = [
-    re_path(r"^organizations/me/?$", OrganizationMeView.as_view(), name="organization-me"),
-    *router.urls,
-]
+urlpatterns = router.urls

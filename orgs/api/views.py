@@ -2,35 +2,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from billing.selectors import billing_summary
-from orgs import limits, services
+from orgs import services
 from orgs.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
-    OrganizationMeSerializer,
 )
 from orgs.models import ApiKey, Role
-from orgs.viewsets import OrganizationScopedMixin, OrganizationScopedViewSet
-
-
-class OrganizationMeView(OrganizationScopedMixin, APIView):
-    """The caller's organization: plan, its limits, this month's usage and billing state."""
-
-    @extend_schema(responses=OrganizationMeSerializer)
-    def get(self, request):
-        principal = self.principal
-        organization = self.organization
-        context = {
-            "limits": limits.limits_for(organization),
-            "usage": limits.current_usage(organization),
-            "usage_period": limits.current_period(),
-            "role": principal.role,
-            "billing": billing_summary(organization),
-        }
-        return Response(OrganizationMeSerializer(organization, context=context).data)
+from orgs.viewsets import OrganizationScopedViewSet
 
 
 class ApiKeyViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -58,6 +38,6 @@ class ApiKeyViewSet(OrganizationScopedViewSet, mixins.ListModelMixin, mixins.Ret
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         api_key = self.get_object()
-        services.revoke_api_keys(ApiKey.objects.filter(pk=api_key.pk))
+        services.revoke_api_keys(ApiKey.objects.for_organization(self.organization).filter(pk=api_key.pk))
         api_key.refresh_from_db()
         return Response(ApiKeySerializer(api_key).data)

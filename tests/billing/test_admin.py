@@ -39,14 +39,14 @@ def test_staff_set_a_plan_by_hand_and_the_admin_log_records_it(admin_client, adm
     assert response.status_code == 302, response.content.decode()[:2000]
     org.refresh_from_db()
     assert org.plan == Plan.ENTERPRISE
-    change = PlanChange.objects.get(organization=org)
+    change = PlanChange.objects.unscoped().get(organization=org)
     assert (change.from_plan, change.to_plan, change.source, change.changed_by) == (
         "team",
         "enterprise",
         PlanSource.STAFF,
         admin_user,
     )
-    assert OrganizationBilling.objects.get(organization=org).plan_source == PlanSource.STAFF
+    assert OrganizationBilling.objects.unscoped().get(organization=org).plan_source == PlanSource.STAFF
     entry = LogEntry.objects.get(object_id=str(org.pk))
     assert entry.user == admin_user
     assert "team -> enterprise" in entry.get_change_message()
@@ -57,8 +57,8 @@ def test_saving_without_a_plan_change_keeps_stripe_in_charge(admin_client, org):
 
     org.refresh_from_db()
     assert org.name == "Acme Inc."
-    assert not PlanChange.objects.exists()
-    assert not OrganizationBilling.objects.filter(organization=org, plan_source=PlanSource.STAFF).exists()
+    assert not PlanChange.objects.unscoped().exists()
+    assert not OrganizationBilling.objects.unscoped().filter(organization=org, plan_source=PlanSource.STAFF).exists()
 
 
 def test_the_change_page_shows_limits_usage_customer_and_subscription(admin_client, org, subscribe, deliver):
@@ -95,7 +95,7 @@ def test_returning_the_plan_to_stripe_resyncs_it(admin_client, org, fake_stripe,
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.plan == Plan.TEAM
-    assert OrganizationBilling.objects.get(organization=org).plan_source == PlanSource.STRIPE
+    assert OrganizationBilling.objects.unscoped().get(organization=org).plan_source == PlanSource.STRIPE
     assert LogEntry.objects.filter(object_id=str(org.pk), change_message__contains="Stripe control").exists()
 
 

@@ -64,7 +64,9 @@ def test_each_transition_of_one_subscription(org, fake_stripe, subscribe, delive
         assert deliver(make_event(event_type, current)).status_code == 200
         assert plan_of(org) == expected, (event_type, status)
 
-    history = list(PlanChange.objects.filter(organization=org).order_by("id").values_list("from_plan", "to_plan"))
+    history = list(
+        PlanChange.objects.unscoped().filter(organization=org).order_by("id").values_list("from_plan", "to_plan")
+    )
     assert history == [
         ("free", "team"),
         ("team", "enterprise"),
@@ -73,7 +75,7 @@ def test_each_transition_of_one_subscription(org, fake_stripe, subscribe, delive
         ("free", "team"),
         ("team", "free"),
     ]
-    state = OrganizationBilling.objects.get(organization=org)
+    state = OrganizationBilling.objects.unscoped().get(organization=org)
     assert (state.subscription_id, state.subscription_status) == (sub_id, "canceled")
 
 
@@ -85,7 +87,7 @@ def test_past_due_keeps_the_plan_and_shows_the_status(org, fake_stripe, subscrib
     deliver(make_event("customer.subscription.updated", past_due))
 
     assert plan_of(org) == Plan.TEAM
-    assert OrganizationBilling.objects.get(organization=org).subscription_status == "past_due"
+    assert OrganizationBilling.objects.unscoped().get(organization=org).subscription_status == "past_due"
 
 
 def test_a_price_mapped_to_no_plan_grants_nothing(org, fake_stripe, subscribe, deliver, stripe_settings):
@@ -105,7 +107,7 @@ def test_the_same_event_twice_has_one_effect(org, fake_stripe, subscribe, delive
     assert first.status_code == second.status_code == 200
     assert plan_of(org) == Plan.TEAM
     assert Event.objects.filter(id=event["id"]).count() == 1
-    assert PlanChange.objects.filter(organization=org).count() == 1
+    assert PlanChange.objects.unscoped().filter(organization=org).count() == 1
     assert len(fake_stripe.calls_to("GET", SUBSCRIPTION_GET)) == 1  # the second delivery was not processed
 
 
@@ -135,7 +137,7 @@ def test_a_late_created_event_does_not_revive_a_cancelled_subscription(org, fake
     deliver(created_event)
 
     assert plan_of(org) == Plan.FREE
-    assert not PlanChange.objects.filter(organization=org).exists()
+    assert not PlanChange.objects.unscoped().filter(organization=org).exists()
 
 
 def test_the_best_live_subscription_decides(org, fake_stripe, subscribe, deliver):
@@ -161,7 +163,7 @@ def test_a_plan_set_by_staff_is_not_changed_by_stripe(org, fake_stripe, subscrib
     deliver(make_event("customer.subscription.deleted", cancelled))
 
     assert plan_of(org) == Plan.ENTERPRISE
-    state = OrganizationBilling.objects.get(organization=org)
+    state = OrganizationBilling.objects.unscoped().get(organization=org)
     assert (state.plan_source, state.subscription_status) == (PlanSource.STAFF, "canceled")
 
 
@@ -182,7 +184,7 @@ def test_a_webhook_for_a_subscription_never_touches_another_organization(make_or
     org_a, org_b = make_org("org-a", plan=Plan.FREE), make_org("org-b", plan=Plan.TEAM)
     sub_b = subscribe(org_b, "price_team_monthly")
     deliver(make_event("customer.subscription.created", sub_b))
-    b_changes = PlanChange.objects.filter(organization=org_b).count()
+    b_changes = PlanChange.objects.unscoped().filter(organization=org_b).count()
 
     sub_a = subscribe(org_a, "price_enterprise_monthly")
     deliver(make_event("customer.subscription.created", sub_a))
@@ -193,8 +195,8 @@ def test_a_webhook_for_a_subscription_never_touches_another_organization(make_or
 
     assert plan_of(org_a) == Plan.FREE
     assert plan_of(org_b) == Plan.TEAM
-    assert PlanChange.objects.filter(organization=org_b).count() == b_changes
-    assert OrganizationBilling.objects.get(organization=org_b).subscription_id == sub_b["id"]
+    assert PlanChange.objects.unscoped().filter(organization=org_b).count() == b_changes
+    assert OrganizationBilling.objects.unscoped().get(organization=org_b).subscription_id == sub_b["id"]
 
 
 @pytest.mark.parametrize("customer_event_first", [True, False])
@@ -213,4 +215,4 @@ def test_a_deleted_customer_ends_the_plan_in_either_order(org, fake_stripe, subs
     assert [deliver(event).status_code for event in events] == [200, 200]
 
     assert plan_of(org) == Plan.FREE
-    assert PlanChange.objects.filter(organization=org).values_list("to_plan", flat=True).first() == Plan.FREE
+    assert PlanChange.objects.unscoped().filter(organization=org).values_list("to_plan", flat=True).first() == Plan.FREE

@@ -28,7 +28,7 @@ def assert_nothing_changed(organization, fake_stripe):
     assert organization.plan == Plan.FREE
     assert not Event.objects.exists()
     assert not Subscription.objects.exists()
-    assert not PlanChange.objects.exists()
+    assert not PlanChange.objects.unscoped().exists()
     assert fake_stripe.calls_to("GET", r"/v1/subscriptions/\w+") == []
 
 

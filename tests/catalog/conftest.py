@@ -4,9 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from catalog import pipeline_spec, services
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 
-EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "catalog/fixtures/orders_sync_pipeline.json").read_text())
+EXAMPLE = json.loads(
+    (Path(__file__).resolve().parents[2] / "workflows/demo/fixtures/orders_sync_pipeline.json").read_text()
+)
 
 
 @pytest.fixture
@@ -18,7 +21,7 @@ def example_spec():
 @pytest.fixture
 def register():
     def register(organization, body):
-        return services.register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
+        return register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
 
     return register
 

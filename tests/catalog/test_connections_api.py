@@ -57,7 +57,7 @@ class TestDsnPassword:
 
     def test_resolve_connection_config_restores_the_dsn(self, client_a):
         create(client_a)
-        resolved = resolve_connection_config(Connection.objects.get())
+        resolved = resolve_connection_config(Connection.objects.unscoped().get())
         assert resolved["dsn"] == DSN.replace("?sslmode=require", "?sslmode=require")
         import psycopg.conninfo
 
@@ -67,14 +67,14 @@ class TestDsnPassword:
         response = create(client_a, config={"dsn": "postgresql://etl@db/orders?password=qs-secret&sslmode=require"})
         assert response.status_code == 201
         assert "qs-secret" not in response.content.decode() and "qs-secret" not in stored_rows()
-        assert "qs-secret" in resolve_connection_config(Connection.objects.get())["dsn"]
+        assert "qs-secret" in resolve_connection_config(Connection.objects.unscoped().get())["dsn"]
 
     def test_a_keyvalue_dsn_with_a_password_is_refused(self, client_a):
         response = create(client_a, config={"dsn": "host=db user=etl password=kv-secret dbname=orders"})
         assert response.status_code == 400
         assert "password_secret" in response.json()["config"][0]
         assert "kv-secret" not in response.content.decode()
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     def test_a_malformed_url_dsn_is_refused_and_its_password_not_stored(self, client_a):
         """An unparseable URL (here a broken IPv6 host) keeps its password in the text: it must not be stored
@@ -83,7 +83,7 @@ class TestDsnPassword:
         assert response.status_code == 400
         assert "well-formed" in response.json()["config"][0]
         assert "url-secret" not in response.content.decode()
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     @pytest.mark.parametrize(
         "dsn",
@@ -97,7 +97,7 @@ class TestDsnPassword:
         assert response.status_code == 400
         assert "sslpassword" in response.json()["config"][0]
         assert "key-secret" not in response.content.decode()
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     def test_putting_back_the_masked_dsn_keeps_the_password(self, client_a):
         shown = create(client_a).json()
@@ -105,9 +105,9 @@ class TestDsnPassword:
             "/api/v1/connections/pg-prod", {"type": "postgres", "config": shown["config"]}, format="json"
         )
         assert response.status_code == 200
-        assert PASSWORD in resolve_connection_config(Connection.objects.get())["dsn"].replace("%40", "@").replace(
-            "%2F", "/"
-        )
+        assert PASSWORD in resolve_connection_config(Connection.objects.unscoped().get())["dsn"].replace(
+            "%40", "@"
+        ).replace("%2F", "/")
 
     def test_a_new_dsn_without_password_drops_the_stored_one(self, client_a):
         create(client_a)
@@ -115,7 +115,7 @@ class TestDsnPassword:
             "/api/v1/connections/pg-prod", {"config": {"dsn": "postgresql://ro@db/orders"}}, format="json"
         )
         assert response.json()["has_dsn_password"] is False
-        assert resolve_connection_config(Connection.objects.get())["dsn"] == "postgresql://ro@db/orders"
+        assert resolve_connection_config(Connection.objects.unscoped().get())["dsn"] == "postgresql://ro@db/orders"
 
     def test_a_masked_dsn_for_a_new_connection_is_refused(self, client_a):
         response = create(client_a, config={"dsn": "postgresql://etl:********@db/orders"})
@@ -126,7 +126,7 @@ class TestDsnPassword:
         config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_ORG_A_PG_PROD_PASSWORD"}
         response = create(client_a, config=config)
         assert response.status_code == 201
-        resolved = resolve_connection_config(Connection.objects.get())
+        resolved = resolve_connection_config(Connection.objects.unscoped().get())
         assert resolved["dsn"] == "postgresql://etl:from-env@db/orders"
         assert resolved["password"] == "from-env"
 
@@ -233,20 +233,20 @@ class TestValidation:
         assert field in response.json()
         assert fragment in " ".join(response.json()[field])
         assert "hunter2" not in response.content.decode() and "plain" not in response.content.decode()
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     def test_duplicate_id_is_409(self, client_a):
         create(client_a)
         response = create(client_a, config={"dsn": "postgresql://other@db/x"})
         assert response.status_code == 409
-        assert Connection.objects.get().config["dsn"].startswith("postgresql://etl@")
+        assert Connection.objects.unscoped().get().config["dsn"].startswith("postgresql://etl@")
 
     def test_plan_limit_is_402_and_creates_nothing(self, client_a, settings):
         settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "team": {**settings.PLAN_LIMITS["team"], "connections": 1}}
         assert create(client_a).status_code == 201
         response = create(client_a, connection_id="second", connection_type="sqlite", config={"path": "x.sqlite3"})
         assert response.status_code == 402 and response.json()["limit"] == "connections"
-        assert Connection.objects.count() == 1
+        assert Connection.objects.unscoped().count() == 1
 
 
 class TestUpdateAndDelete:
@@ -264,7 +264,7 @@ class TestUpdateAndDelete:
         create(client_a)
         response = client_a.patch("/api/v1/connections/pg-prod", {"type": "bigquery"}, format="json")
         assert response.status_code == 400
-        assert Connection.objects.get().type == "postgres"
+        assert Connection.objects.unscoped().get().type == "postgres"
 
     def test_bad_update_changes_nothing(self, client_a):
         create(client_a)
@@ -272,7 +272,7 @@ class TestUpdateAndDelete:
             "/api/v1/connections/pg-prod", {"type": "postgres", "config": {"host": "x"}}, format="json"
         )
         assert response.status_code == 400
-        stored = Connection.objects.get()
+        stored = Connection.objects.unscoped().get()
         assert stored.config["dsn"].startswith("postgresql://etl@") and stored.encrypted_dsn_password
 
     def test_id_cannot_change(self, client_a):
@@ -305,7 +305,7 @@ class TestRolesAndTenancy:
         assert client.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 403
         assert client.delete("/api/v1/connections/pg-prod").status_code == 403
         assert client.get("/api/v1/connections/pg-prod").status_code == 200
-        assert Connection.objects.get().type == "postgres"
+        assert Connection.objects.unscoped().get().type == "postgres"
 
     def test_other_organizations_connection_is_404_and_unchanged(self, client_a, client_b):
         create(client_a)
@@ -319,7 +319,7 @@ class TestRolesAndTenancy:
         assert client_b.patch("/api/v1/connections/pg-prod", {"type": "sqlite"}, format="json").status_code == 404
         assert client_b.delete("/api/v1/connections/pg-prod").status_code == 404
         assert client_b.get("/api/v1/connections/").json()["count"] == 0
-        assert Connection.objects.get().type == "postgres"
+        assert Connection.objects.unscoped().get().type == "postgres"
 
     def test_same_id_in_another_organization_is_its_own_connection(self, client_a, client_b):
         assert create(client_a).status_code == 201
@@ -368,7 +368,7 @@ class TestSecretReferenceScope:
         response = create(client_a, config={"dsn": "postgresql://etl@db/orders", "password_secret": reference})
         assert response.status_code == 400, response.content
         assert fragment in response.json()["config"][0]
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     def test_the_same_reference_is_fine_for_its_own_organization(self, client_b):
         config = {"dsn": "postgresql://etl@db/orders", "password_secret": "env:DATAXPIPE_SECRET_ORG_B_PW"}
@@ -384,7 +384,7 @@ class TestSqlitePathScope:
         response = create(client_a, connection_id="lite", connection_type="sqlite", config={"path": path})
         assert response.status_code == 400, response.content
         assert "<allowed dir>/org-a/" in response.json()["config"][0]
-        assert not Connection.objects.exists()
+        assert not Connection.objects.unscoped().exists()
 
     def test_an_absolute_path_inside_the_organizations_directory_is_stored(self, client_a, settings, tmp_path):
         settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
@@ -410,11 +410,11 @@ class TestStoredPasswordStaysPut:
     )
     def test_the_masked_dsn_pointing_elsewhere_is_a_400_and_keeps_everything(self, client_a, masked_dsn):
         create(client_a)
-        before = Connection.objects.get()
+        before = Connection.objects.unscoped().get()
         response = client_a.patch("/api/v1/connections/pg-prod/", {"config": {"dsn": masked_dsn}}, format="json")
         assert response.status_code == 400, response.content
         assert "send the password again" in response.json()["config"][0]
-        after = Connection.objects.get()
+        after = Connection.objects.unscoped().get()
         assert (after.config, after.encrypted_dsn_password) == (before.config, before.encrypted_dsn_password)
 
     def test_the_masked_dsn_unchanged_with_a_new_timeout_keeps_the_password(self, client_a):
@@ -424,18 +424,18 @@ class TestStoredPasswordStaysPut:
         )
         assert response.status_code == 200, response.content
         assert response.json()["has_dsn_password"] is True
-        assert "db.internal" in resolve_connection_config(Connection.objects.get())["dsn"]
+        assert "db.internal" in resolve_connection_config(Connection.objects.unscoped().get())["dsn"]
 
     def test_a_new_host_with_its_own_password_stores_that_one(self, client_a):
         create(client_a)
         dsn = "postgresql://etl:Fresh-p4ssword-for-db2@db2.internal/orders"
         response = client_a.patch("/api/v1/connections/pg-prod/", {"config": {"dsn": dsn}}, format="json")
         assert response.status_code == 200
-        assert resolve_connection_config(Connection.objects.get())["dsn"] == dsn
+        assert resolve_connection_config(Connection.objects.unscoped().get())["dsn"] == dsn
 
     def test_host_fields_instead_of_the_dsn_drop_the_stored_password(self, client_a):
         create(client_a)
         config = {"host": "attacker.example", "database": "orders", "user": "etl"}
         response = client_a.patch("/api/v1/connections/pg-prod/", {"config": config}, format="json")
         assert (response.status_code, response.json()["has_dsn_password"]) == (200, False)
-        assert Connection.objects.get().encrypted_dsn_password == ""
+        assert Connection.objects.unscoped().get().encrypted_dsn_password == ""

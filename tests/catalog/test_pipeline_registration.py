@@ -21,9 +21,9 @@ def post(client, body, path="/api/v1/pipelines/"):
 def edges_of(pipeline_name):
     return sorted(
         (edge.source.dataset_id, edge.target.dataset_id, edge.pipeline_version.version)
-        for edge in LineageEdge.objects.filter(pipeline__name=pipeline_name).select_related(
-            "source", "target", "pipeline_version"
-        )
+        for edge in LineageEdge.objects.unscoped()
+        .filter(pipeline__name=pipeline_name)
+        .select_related("source", "target", "pipeline_version")
     )
 
 
@@ -40,13 +40,21 @@ class TestRegister:
 
     def test_same_version_same_content_is_200_and_writes_nothing(self, client_a, example_spec):
         assert post(client_a, example_spec).status_code == 201
-        counts = (PipelineVersion.objects.count(), LineageEdge.objects.count(), CheckDefinition.objects.count())
+        counts = (
+            PipelineVersion.objects.unscoped().count(),
+            LineageEdge.objects.unscoped().count(),
+            CheckDefinition.objects.unscoped().count(),
+        )
         # Key order differs: the canonical JSON is the same content.
         reordered = dict(reversed(list(copy.deepcopy(example_spec).items())))
         response = post(client_a, reordered)
         assert response.status_code == 200
         assert response.json()["version"] == "3"
-        assert counts == (PipelineVersion.objects.count(), LineageEdge.objects.count(), CheckDefinition.objects.count())
+        assert counts == (
+            PipelineVersion.objects.unscoped().count(),
+            LineageEdge.objects.unscoped().count(),
+            CheckDefinition.objects.unscoped().count(),
+        )
 
     def test_same_version_different_content_is_409_and_keeps_the_original(self, client_a, example_spec):
         post(client_a, example_spec)
@@ -55,7 +63,7 @@ class TestRegister:
         assert response.status_code == 409
         assert "bump the version" in response.json()["detail"]
         assert response.json()["code"] == "version_conflict"
-        assert Pipeline.objects.get(name="orders_sync").description == example_spec["description"]
+        assert Pipeline.objects.unscoped().get(name="orders_sync").description == example_spec["description"]
 
     def test_new_version_is_201_becomes_current_and_older_stays_readable(self, client_a, example_spec):
         post(client_a, example_spec)
@@ -78,7 +86,7 @@ class TestRegister:
     def test_read_key_cannot_register(self, make_client, org_a, example_spec):
         response = post(make_client(org_a, Role.READ), example_spec)
         assert response.status_code == 403
-        assert not Pipeline.objects.exists()
+        assert not Pipeline.objects.unscoped().exists()
 
     def test_write_key_can_register(self, make_client, org_a, example_spec):
         assert post(make_client(org_a, Role.WRITE), example_spec).status_code == 201
@@ -93,7 +101,7 @@ class TestRegister:
 class TestRecordsLineageAndChecks:
     def test_datasets_edges_and_check_definitions_are_recorded(self, client_a, org_a, example_spec):
         post(client_a, example_spec)
-        datasets = {d.dataset_id: d for d in Dataset.objects.filter(organization=org_a)}
+        datasets = {d.dataset_id: d for d in Dataset.objects.unscoped().filter(organization=org_a)}
         assert set(datasets) == {"raw_orders", "raw_customers", "clean_orders", "orders_daily"}
         assert all(d.namespace == "" for d in datasets.values())
         # The target says where the transform's dataset lives.
@@ -107,7 +115,10 @@ class TestRecordsLineageAndChecks:
             ("raw_customers", "orders_daily", "3"),
             ("raw_orders", "clean_orders", "3"),
         ]
-        checks = {c.check_id: c for c in CheckDefinition.objects.filter(organization=org_a).select_related("dataset")}
+        checks = {
+            c.check_id: c
+            for c in CheckDefinition.objects.unscoped().filter(organization=org_a).select_related("dataset")
+        }
         assert set(checks) == {"chk_freshness", "chk_order_id_unique", "chk_revenue_not_negative"}
         freshness = checks["chk_freshness"]
         assert freshness.dataset.dataset_id == "clean_orders"
@@ -128,20 +139,20 @@ class TestRecordsLineageAndChecks:
         post(client_a, v4)
         assert edges_of("orders_sync") == [("clean_orders", "orders_daily", "4"), ("raw_orders", "clean_orders", "4")]
         # Check definitions stay per version: both versions have theirs.
-        assert CheckDefinition.objects.filter(pipeline_version__version="3").count() == 3
-        assert CheckDefinition.objects.filter(pipeline_version__version="4").count() == 3
+        assert CheckDefinition.objects.unscoped().filter(pipeline_version__version="3").count() == 3
+        assert CheckDefinition.objects.unscoped().filter(pipeline_version__version="4").count() == 3
 
     def test_openlineage_edges_of_the_pipeline_survive_a_new_version(self, client_a, org_a, example_spec):
         post(client_a, example_spec)
-        pipeline = Pipeline.objects.get()
+        pipeline = Pipeline.objects.unscoped().get()
         observed = [
             Dataset.objects.create(organization=org_a, namespace="postgres://db:5432", dataset_id=name)
             for name in ("orders.public.orders", "orders.public.clean")
         ]
         LineageEdge.objects.create(organization=org_a, source=observed[0], target=observed[1], pipeline=pipeline)
         post(client_a, {**example_spec, "version": "4"})
-        assert LineageEdge.objects.filter(pipeline=pipeline, source=observed[0]).exists()
-        assert LineageEdge.objects.filter(pipeline=pipeline, pipeline_version__version="4").count() == 3
+        assert LineageEdge.objects.unscoped().filter(pipeline=pipeline, source=observed[0]).exists()
+        assert LineageEdge.objects.unscoped().filter(pipeline=pipeline, pipeline_version__version="4").count() == 3
 
     def test_a_target_loaded_from_another_dataset_gets_an_edge(self, client_a):
         spec = small_spec("export")
@@ -155,7 +166,7 @@ class TestRecordsLineageAndChecks:
         downstream["sources"] = [{"id": "orders_daily", "connection_id": "bq-prod", "table": "marts.orders_daily"}]
         downstream["transforms"] = [{"id": "finance_report_out", "inputs": ["orders_daily"]}]
         post(client_a, downstream)
-        assert Dataset.objects.filter(organization=org_a, dataset_id="orders_daily").count() == 1
+        assert Dataset.objects.unscoped().filter(organization=org_a, dataset_id="orders_daily").count() == 1
         assert edges_of("finance_report") == [("orders_daily", "finance_report_out", "1")]
 
     def test_other_organizations_datasets_are_untouched(self, client_a, client_b, org_b, example_spec):
@@ -169,10 +180,10 @@ class TestRecordsLineageAndChecks:
                 "targets": [],
             },
         )
-        before = list(Dataset.objects.filter(organization=org_b).values_list("dataset_id", "table"))
+        before = list(Dataset.objects.unscoped().filter(organization=org_b).values_list("dataset_id", "table"))
         post(client_a, example_spec)
-        assert list(Dataset.objects.filter(organization=org_b).values_list("dataset_id", "table")) == before
-        assert LineageEdge.objects.filter(organization=org_b).count() == 1
+        assert list(Dataset.objects.unscoped().filter(organization=org_b).values_list("dataset_id", "table")) == before
+        assert LineageEdge.objects.unscoped().filter(organization=org_b).count() == 1
 
 
 class TestPlanLimit:
@@ -184,12 +195,12 @@ class TestPlanLimit:
 
     def test_a_new_name_over_the_limit_is_402_and_writes_nothing(self, client_a, example_spec, one_pipeline_plan):
         assert post(client_a, example_spec).status_code == 201
-        datasets_before = Dataset.objects.count()
+        datasets_before = Dataset.objects.unscoped().count()
         response = post(client_a, small_spec("second"))
         assert response.status_code == 402
         assert response.json()["limit"] == "pipelines"
-        assert not Pipeline.objects.filter(name="second").exists()
-        assert Dataset.objects.count() == datasets_before
+        assert not Pipeline.objects.unscoped().filter(name="second").exists()
+        assert Dataset.objects.unscoped().count() == datasets_before
 
     def test_a_new_version_of_an_existing_pipeline_is_not_limited(self, client_a, example_spec, one_pipeline_plan):
         post(client_a, example_spec)
@@ -201,7 +212,7 @@ class TestPlanLimit:
         Pipeline.objects.create(organization=org_a, name="orders_sync", is_external=True)
         Pipeline.objects.create(organization=org_a, name="other", is_external=False)
         assert post(client_a, example_spec).status_code == 402
-        assert Pipeline.objects.get(name="orders_sync").is_external is True
+        assert Pipeline.objects.unscoped().get(name="orders_sync").is_external is True
 
 
 class TestValidation:
@@ -241,8 +252,8 @@ class TestValidation:
         assert response.status_code == 400, response.content
         assert field in response.json(), response.json()
         assert any(fragment in message for message in response.json()[field])
-        assert not Pipeline.objects.exists()
-        assert not Dataset.objects.exists()
+        assert not Pipeline.objects.unscoped().exists()
+        assert not Dataset.objects.unscoped().exists()
 
     def test_non_object_body_is_400(self, client_a):
         assert post(client_a, [1, 2]).status_code == 400
@@ -255,7 +266,7 @@ class TestValidation:
         example_spec["description"] = "x" * (1024 * 1024 + 1)
         response = client_a.post("/api/v1/pipelines/", data=json.dumps(example_spec), content_type="application/json")
         assert response.status_code == 413
-        assert not Pipeline.objects.exists()
+        assert not Pipeline.objects.unscoped().exists()
 
 
 class TestCrossOrganization:
@@ -274,27 +285,28 @@ class TestCrossOrganization:
 
 class TestAtomicity:
     def test_a_failure_while_recording_checks_leaves_nothing_behind(self, client_a, example_spec, monkeypatch):
-        from catalog import registration
+        from checks import services as checks_services
 
         def broken(*args, **kwargs):
             raise RuntimeError("the database went away half-way")
 
-        monkeypatch.setattr(registration, "_create_check_definitions", broken)
+        # The check definitions are the registration's last write (workflows.registration).
+        monkeypatch.setattr(checks_services, "create_check_definitions", broken)
         client_a.raise_request_exception = False
         response = post(client_a, example_spec)
         assert response.status_code == 500
-        assert not Pipeline.objects.exists()
-        assert not PipelineVersion.objects.exists()
-        assert not Dataset.objects.exists() and not LineageEdge.objects.exists()
+        assert not Pipeline.objects.unscoped().exists()
+        assert not PipelineVersion.objects.unscoped().exists()
+        assert not Dataset.objects.unscoped().exists() and not LineageEdge.objects.unscoped().exists()
 
     def test_a_failed_new_version_keeps_the_previous_one_current_with_its_edges(
         self, client_a, example_spec, monkeypatch
     ):
-        from catalog import registration
+        from checks import services as checks_services
 
         post(client_a, example_spec)
-        monkeypatch.setattr(registration, "_create_check_definitions", lambda *a: 1 / 0)
+        monkeypatch.setattr(checks_services, "create_check_definitions", lambda *a, **kw: 1 / 0)
         client_a.raise_request_exception = False
         assert post(client_a, {**example_spec, "version": "4"}).status_code == 500
-        assert Pipeline.objects.get().current_version.version == "3"
+        assert Pipeline.objects.unscoped().get().current_version.version == "3"
         assert {v for *_, v in edges_of("orders_sync")} == {"3"}

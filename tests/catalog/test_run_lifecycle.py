@@ -6,7 +6,7 @@ import pytest
 
 from catalog.models import Run
 from catalog.services import Conflict, apply_run_event
-from config.exceptions import domain_status
+from orgs.api.exceptions import domain_status
 from orgs.models import UsageCounter
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def event(org_a, pipeline):
 
 
 def runs_counted(org):
-    counter = UsageCounter.objects.filter(organization=org, metric="runs_per_month").first()
+    counter = UsageCounter.objects.unscoped().filter(organization=org, metric="runs_per_month").first()
     return counter.value if counter else 0
 
 
@@ -60,11 +60,11 @@ def test_a_step_may_be_skipped(event):
 
 def test_duplicate_event_is_a_noop_and_counts_once(event, org_a):
     event("running", started_at=T0)
-    before = Run.objects.get().updated_at
+    before = Run.objects.unscoped().get().updated_at
     outcome = event("running", started_at=T0)
     assert not outcome.changed and not outcome.created
-    assert Run.objects.get().updated_at == before
-    assert Run.objects.count() == 1
+    assert Run.objects.unscoped().get().updated_at == before
+    assert Run.objects.unscoped().count() == 1
     assert runs_counted(org_a) == 1
 
 
@@ -72,27 +72,27 @@ def test_duplicate_terminal_event_keeps_the_first_finish(event):
     event("success", finished_at=T0)
     outcome = event("success", finished_at=T0 + timedelta(hours=1))
     assert not outcome.changed
-    assert Run.objects.get().finished_at == T0
+    assert Run.objects.unscoped().get().finished_at == T0
 
 
 def test_late_running_after_success_leaves_success_and_fills_the_start(event):
     event("success", finished_at=T0 + timedelta(minutes=10))
     outcome = event("running", started_at=T0)
     assert outcome.changed
-    run = Run.objects.get()
+    run = Run.objects.unscoped().get()
     assert (run.status, run.started_at, run.finished_at) == ("success", T0, T0 + timedelta(minutes=10))
 
 
 def test_late_running_without_a_start_time_is_absorbed(event):
     event("failed", finished_at=T0)
     assert not event("running").changed
-    assert Run.objects.get().status == "failed"
+    assert Run.objects.unscoped().get().status == "failed"
 
 
 def test_late_queued_after_running_is_absorbed(event):
     event("running", started_at=T0)
     assert not event("queued").changed
-    assert Run.objects.get().status == "running"
+    assert Run.objects.unscoped().get().status == "running"
 
 
 @pytest.mark.parametrize("terminal", ["success", "failed", "cancelled"])
@@ -105,14 +105,14 @@ def test_a_terminal_run_never_becomes_another_terminal_state(event, terminal, ot
     with pytest.raises(Conflict) as raised:
         event(other)
     assert domain_status(raised.value) == 409
-    assert Run.objects.get().status == terminal
+    assert Run.objects.unscoped().get().status == terminal
 
 
 def test_a_terminal_run_does_not_start_again(event):
     event("success", started_at=T0, finished_at=T0 + timedelta(minutes=1))
     with pytest.raises(Conflict):
         event("running", started_at=T0 + timedelta(hours=1))
-    assert Run.objects.get().status == "success"
+    assert Run.objects.unscoped().get().status == "success"
 
 
 def test_attributes_merge(event):
@@ -135,7 +135,7 @@ def test_run_ids_are_per_organization(org_a, org_b, register, example_spec, pipe
     apply_run_event(organization=org_a, pipeline=pipeline, status="success", run_id="shared")
     outcome = apply_run_event(organization=org_b, pipeline=pipeline_b, status="running", run_id="shared")
     assert outcome.created
-    assert Run.objects.get(organization=org_a).status == "success"
+    assert Run.objects.unscoped().get(organization=org_a).status == "success"
 
 
 def test_the_monthly_run_limit_refuses_a_new_run_but_not_an_event(event, org_a, settings):
@@ -146,7 +146,7 @@ def test_the_monthly_run_limit_refuses_a_new_run_but_not_an_event(event, org_a, 
 
     with pytest.raises(PlanLimitReached):
         event("running", run_id="run-2")
-    assert not Run.objects.filter(run_id="run-2").exists()
+    assert not Run.objects.unscoped().filter(run_id="run-2").exists()
     assert event("success").changed  # the existing run still finishes
     assert runs_counted(org_a) == 1
 
@@ -159,4 +159,4 @@ def test_databases_without_insert_returning_use_a_savepoint_with_the_same_outcom
     again = event("running", started_at=T0)
     assert not again.created and not again.changed
     assert event("success").run.status == "success"
-    assert Run.objects.count() == 1 and runs_counted(org_a) == 1
+    assert Run.objects.unscoped().count() == 1 and runs_counted(org_a) == 1

@@ -49,14 +49,14 @@ class TestPostRun:
         assert response.status_code == 200
         body = response.json()
         assert (body["status"], body["duration_seconds"], body["attributes"]) == ("success", 1200.0, {"rows": 42})
-        assert Run.objects.count() == 1
+        assert Run.objects.unscoped().count() == 1
 
     def test_terminal_run_going_back_is_409_and_unchanged(self, client_a, pipeline_a):
         post_run(client_a, {**START, "run_id": "r1", "status": "failed"})
         response = post_run(client_a, {**START, "run_id": "r1", "status": "success"})
         assert response.status_code == 409
         assert "already failed" in response.json()["detail"]
-        assert Run.objects.get().status == "failed"
+        assert Run.objects.unscoped().get().status == "failed"
 
     def test_explicit_pipeline_version(self, client_a, register, org_a, example_spec, pipeline_a):
         register(org_a, {**example_spec, "version": "4"})
@@ -80,13 +80,13 @@ class TestPostRun:
         response = post_run(client_a, body)
         assert response.status_code == 400
         assert field in response.json()
-        assert not Run.objects.exists()
+        assert not Run.objects.unscoped().exists()
 
     def test_pipeline_of_another_organization_is_unknown(self, client_b, pipeline_a):
         response = post_run(client_b, START)
         assert response.status_code == 400
         assert "No pipeline named 'orders_sync'" in response.json()["pipeline_id"][0]
-        assert not Run.objects.exists()
+        assert not Run.objects.unscoped().exists()
 
     def test_read_key_cannot_post(self, make_client, org_a, pipeline_a):
         assert post_run(make_client(org_a, Role.READ), START).status_code == 403
@@ -95,7 +95,7 @@ class TestPostRun:
         post_run(client_a, {**START, "run_id": "r1"})
         post_run(client_a, {**START, "run_id": "r1"})
         post_run(client_a, {**START, "run_id": "r1", "status": "success"})
-        assert UsageCounter.objects.get(organization=org_a, metric="runs_per_month").value == 1
+        assert UsageCounter.objects.unscoped().get(organization=org_a, metric="runs_per_month").value == 1
 
     def test_monthly_limit_is_402_and_creates_nothing(self, client_a, pipeline_a, settings):
         settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "team": {**settings.PLAN_LIMITS["team"], "runs_per_month": 1}}
@@ -103,7 +103,7 @@ class TestPostRun:
         response = post_run(client_a, {**START, "run_id": "r2"})
         assert response.status_code == 402
         assert response.json()["limit"] == "runs_per_month"
-        assert list(Run.objects.values_list("run_id", flat=True)) == ["r1"]
+        assert list(Run.objects.unscoped().values_list("run_id", flat=True)) == ["r1"]
 
 
 class TestPatchRun:
@@ -118,7 +118,7 @@ class TestPatchRun:
         post_run(client_a, {**START, "run_id": "r1", "status": "success"})
         response = client_a.patch("/api/v1/runs/r1", {"status": "failed"}, format="json")
         assert response.status_code == 409
-        assert Run.objects.get().status == "success"
+        assert Run.objects.unscoped().get().status == "success"
 
     def test_patch_with_another_run_id_in_the_body_is_400(self, client_a, pipeline_a):
         post_run(client_a, {**START, "run_id": "r1"})
@@ -151,12 +151,12 @@ class TestPatchRun:
         post_run(client_a, {**START, "run_id": "r1"})
         assert client_b.patch("/api/v1/runs/r1", {"status": "success"}, format="json").status_code == 404
         assert client_b.get("/api/v1/runs/r1").status_code == 404
-        assert Run.objects.get(run_id="r1").status == "running"
+        assert Run.objects.unscoped().get(run_id="r1").status == "running"
 
 
 class TestGetRun:
     def _result(self, run, check_id, status, severity, **extra):
-        definition = CheckDefinition.objects.filter(check_id=check_id).first()
+        definition = CheckDefinition.objects.unscoped().filter(check_id=check_id).first()
         return CheckResult.objects.create(
             organization=run.organization,
             result_id=f"{run.run_id}-{check_id}",
@@ -174,7 +174,7 @@ class TestGetRun:
 
     def test_run_with_its_check_results_and_a_failing_flag(self, client_a, pipeline_a):
         post_run(client_a, {**START, "run_id": "r1"})
-        run = Run.objects.get()
+        run = Run.objects.unscoped().get()
         self._result(run, "chk_freshness", "fail", "error", violations=12)
         self._result(run, "chk_order_id_unique", "pass", "error")
         self._result(run, "chk_revenue_not_negative", "error", "warn", error_message="warehouse timed out")
@@ -205,7 +205,7 @@ class TestGetRun:
     )
     def test_health(self, client_a, pipeline_a, results, health):
         post_run(client_a, {**START, "run_id": "r1"})
-        run = Run.objects.get()
+        run = Run.objects.unscoped().get()
         for index, (status, severity) in enumerate(results):
             self._result(run, f"c{index}", status, severity)
         body = client_a.get("/api/v1/runs/r1/").json()
@@ -215,7 +215,7 @@ class TestGetRun:
         self, client_a, pipeline_a, django_assert_num_queries
     ):
         post_run(client_a, {**START, "run_id": "r1"})
-        run = Run.objects.get()
+        run = Run.objects.unscoped().get()
         self._result(run, "a", "pass", "error")
         with django_assert_num_queries(3) as one:  # key lookup, run (+pipeline, version), results
             client_a.get("/api/v1/runs/r1")

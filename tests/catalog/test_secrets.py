@@ -115,7 +115,7 @@ class TestOverlappingPrefixes:
         assert resolve_connection_config(connection)["password"] == "a-secret-of-org-a"
         make_org("a-b")
         with pytest.raises(SecretReferenceRefused, match="another organization's prefix"):
-            resolve_connection_config(Connection.objects.get(pk=connection.pk))
+            resolve_connection_config(Connection.objects.unscoped().get(pk=connection.pk))
 
 
 def test_vault_reference_resolves_over_kv_v2(vault, org_a):

@@ -13,7 +13,7 @@ def make_connection(organization, connection_id, type, config):
 
 
 def make_dataset(organization, dataset_id, connection_id="", table=""):
-    dataset, _ = Dataset.objects.get_or_create(
+    dataset, _ = Dataset.objects.unscoped().get_or_create(
         organization=organization,
         dataset_id=dataset_id,
         namespace="",
@@ -28,7 +28,7 @@ def register_pipeline(organization, name, version="1", checks=()):
     `checks`: dicts with id, dataset, connection_id, severity, sql, threshold (as in pipeline.json).
     """
     spec = {"name": name, "version": version, "checks": list(checks)}
-    pipeline, _ = Pipeline.objects.get_or_create(organization=organization, name=name)
+    pipeline, _ = Pipeline.objects.unscoped().get_or_create(organization=organization, name=name)
     pipeline_version = PipelineVersion.objects.create(
         organization=organization,
         pipeline=pipeline,

@@ -10,8 +10,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Run
-from checks.admin import CheckResultInline
 from checks.models import CheckResult, FailedCheckResult
+from console.admin.checks import CheckResultInline
 from orgs import services
 from orgs.models import Role
 from tests.checks.factories import make_run, register_pipeline
@@ -100,7 +100,7 @@ def test_a_member_in_the_admin_sees_only_their_organizations_results(client, org
     assert response.status_code == 200
     assert b"chk_failing_old" in response.content
     assert b"chk_of_org_b" not in response.content
-    other = CheckResult.objects.get(result_id="b1")
+    other = CheckResult.objects.unscoped().get(result_id="b1")
     assert client.get(f"/admin/checks/checkresult/{other.pk}/change/").status_code in (302, 404)
 
 
@@ -125,7 +125,7 @@ def test_the_list_never_counts_the_whole_table_and_its_queries_do_not_grow(admin
 
 
 def test_a_result_opens_read_only(admin_client, results):
-    result = CheckResult.objects.get(result_id="r2")
+    result = CheckResult.objects.unscoped().get(result_id="r2")
     response = admin_client.get(f"/admin/checks/checkresult/{result.pk}/change/")
     assert response.status_code == 200
     assert b"boom" in response.content

@@ -3,18 +3,18 @@
 import io
 
 from catalog.models import Connection
-from checks import demo
 from checks.models import CheckResult
 from tests.checks.factories import make_run, register_pipeline
+from workflows.demo import checks as demo
 
 
 def test_seed_creates_the_warehouse_connection_and_results(org_a, allowed_dir):
     demo.seed(org_a, io.StringIO())
-    connection = Connection.objects.get(organization=org_a, connection_id="demo-warehouse")
+    connection = Connection.objects.unscoped().get(organization=org_a, connection_id="demo-warehouse")
     assert connection.type == "sqlite"
     assert connection.config["path"] == "demo_warehouse.sqlite3"  # relative to the organization's directory
     assert (allowed_dir / "demo_warehouse.sqlite3").is_file()
-    statuses = dict(CheckResult.objects.filter(organization=org_a).values_list("check_id", "status"))
+    statuses = dict(CheckResult.objects.unscoped().filter(organization=org_a).values_list("check_id", "status"))
     assert statuses == {"chk_order_id_unique": "pass", "chk_revenue_not_negative": "fail", "chk_freshness": "fail"}
 
 
@@ -28,8 +28,8 @@ def test_seed_attaches_results_to_the_demo_pipelines_runs_and_is_idempotent(org_
     output = io.StringIO()
     demo.seed(org_a, output)
     demo.seed(org_a, output)
-    assert CheckResult.objects.filter(organization=org_a).count() == 6  # 3 checks x 2 runs, once
-    assert Connection.objects.filter(organization=org_a).count() == 1
+    assert CheckResult.objects.unscoped().filter(organization=org_a).count() == 6  # 3 checks x 2 runs, once
+    assert Connection.objects.unscoped().filter(organization=org_a).count() == 1
     assert "0 new result(s)" in output.getvalue()
     body = client_a.get("/api/v1/checks/results?pipeline=orders_sync&status=fail").json()
     assert {row["check_id"] for row in body["results"]} == {"chk_revenue_not_negative", "chk_freshness"}

@@ -75,7 +75,7 @@ def test_an_unreachable_warehouse_is_a_502_with_a_recorded_error(client_a, org_a
     assert body["status"] == "error"
     assert body["error_message"] == CONNECT_FAILED
     assert "pw-in-dsn" not in response.content.decode()
-    assert CheckResult.objects.get().status == "error"
+    assert CheckResult.objects.unscoped().get().status == "error"
 
 
 def test_a_refused_login_is_a_502_with_the_same_message_as_any_connect_failure(client_a, org_a):
@@ -99,7 +99,7 @@ def test_secrets_are_scrubbed_from_the_warehouses_message(client_a, org_a, pg_wa
     response = execute(client_a, {"connection_id": "pg-secret", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 502
     assert "s3cr3t" not in response.content.decode()
-    assert "s3cr3t" not in CheckResult.objects.get().error_message
+    assert "s3cr3t" not in CheckResult.objects.unscoped().get().error_message
 
 
 def test_an_unresolvable_secret_is_a_recorded_error(client_a, org_a, monkeypatch):
@@ -134,7 +134,7 @@ def test_dangerous_sql_is_refused_and_the_warehouse_is_unchanged(
     response = execute(client_a, {"connection_id": "pg-prod", "sql": sql, "check_id": "chk_evil"})
     assert response.status_code == 400, (sql, response.content)
     assert pg_snapshot(PG_WAREHOUSE_ADMIN_DSN) == before
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_a_malformed_stored_dsn_is_a_400_naming_the_dsn_and_nothing_is_recorded(
     response = execute(client_a, {"connection_id": "pg-junk", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 400
     assert "dsn: is neither a valid postgresql:// URL" in response.json()["connection_id"][0]
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_sessions_the_warehouse_closed_while_idle_are_replaced_not_reported(org_a, pg_warehouse_dsn):

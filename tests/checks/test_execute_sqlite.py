@@ -8,11 +8,11 @@ import pytest
 from catalog.models import Connection
 from checks.connectors import QueryTag, WarehouseQueryError, connector_for
 from checks.models import CheckResult
-from orgs.limits import current_usage
 from orgs.models import Role, UsageCounter
 from tests.checks.corpus import DANGEROUS_SQL
 from tests.checks.factories import make_connection, make_run, register_pipeline
 from tests.checks.snapshots import sqlite_snapshot
+from workflows.usage import organization_usage
 
 NEGATIVE_AMOUNTS = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
 
@@ -34,7 +34,7 @@ def test_a_failing_check_is_recorded_and_answered(client_a, shop):
     assert body["connection_id"] == "shop"
     assert body["sql"] == NEGATIVE_AMOUNTS
     assert body["duration_ms"] >= 0
-    stored = CheckResult.objects.get(result_id=body["result_id"])
+    stored = CheckResult.objects.unscoped().get(result_id=body["result_id"])
     assert (stored.status, stored.violations) == ("fail", 1)
 
 
@@ -70,7 +70,7 @@ def test_a_registered_check_supplies_its_sql_threshold_and_links_the_run(client_
     assert response.status_code == 201, body
     assert (body["status"], body["severity"], body["threshold"]) == ("pass", "warn", 1)
     assert (body["pipeline"], body["run_id"], body["dataset"]) == ("orders_sync", "run-abc123", "orders")
-    assert CheckResult.objects.get(result_id=body["result_id"]).check_definition.check_id == "chk_negative"
+    assert CheckResult.objects.unscoped().get(result_id=body["result_id"]).check_definition.check_id == "chk_negative"
 
 
 def test_the_same_result_id_does_not_run_twice(client_a, shop):
@@ -78,8 +78,8 @@ def test_the_same_result_id_does_not_run_twice(client_a, shop):
     first, second = execute(client_a, payload), execute(client_a, payload)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
-    assert CheckResult.objects.count() == 1
-    assert current_usage(shop.organization)["check_executions_per_month"] == 1
+    assert CheckResult.objects.unscoped().count() == 1
+    assert organization_usage(shop.organization)["check_executions_per_month"] == 1
 
 
 @pytest.mark.parametrize(("written_for", "sql"), DANGEROUS_SQL)
@@ -89,8 +89,8 @@ def test_dangerous_sql_is_refused_runs_nothing_and_changes_nothing(client_a, sho
     assert response.status_code == 400, (sql, response.content)
     assert response.json()["sql"]
     assert sqlite_snapshot(sqlite_warehouse) == before
-    assert not CheckResult.objects.exists()
-    assert not UsageCounter.objects.exists()  # a refusal is not a counted execution
+    assert not CheckResult.objects.unscoped().exists()
+    assert not UsageCounter.objects.unscoped().exists()  # a refusal is not a counted execution
 
 
 def test_the_connection_refuses_writes_even_past_the_parser(org_a, shop, sqlite_warehouse):
@@ -143,7 +143,7 @@ def test_a_missing_file_is_a_502_with_a_recorded_error(client_a, org_a, allowed_
     response = execute(client_a, {"connection_id": "gone", "sql": "SELECT 0", "check_id": "chk"})
     assert response.status_code == 502
     assert response.json()["status"] == "error"
-    assert CheckResult.objects.get().status == "error"
+    assert CheckResult.objects.unscoped().get().status == "error"
     assert not os.path.exists(allowed_dir / "gone.sqlite3")  # read-only mode never creates the file
 
 
@@ -161,7 +161,7 @@ def test_a_path_outside_the_allowed_directories_is_refused(client_a, org_a, tmp_
         response = execute(client_a, {"connection_id": name, "sql": "SELECT 0", "check_id": "chk"})
         assert response.status_code == 400, (name, response.content)
         assert "connection_id" in response.json()
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
@@ -199,7 +199,7 @@ def test_bad_requests_are_400_and_run_nothing(client_a, shop, payload, field):
     response = execute(client_a, payload)
     assert response.status_code == 400, response.content
     assert field in response.json()
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_another_organizations_connection_and_run_do_not_resolve(client_b, org_a, org_b, shop):
@@ -210,13 +210,13 @@ def test_another_organizations_connection_and_run_do_not_resolve(client_b, org_a
     make_connection(org_b, "own", "sqlite", {"path": shop.config["path"]})
     response = execute(client_b, {"connection_id": "own", "sql": "SELECT 0", "check_id": "c", "run_id": "run-of-a"})
     assert (response.status_code, list(response.json())) == (400, ["run_id"])
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_a_read_key_cannot_execute(make_client, org_a, shop):
     response = execute(make_client(org_a, Role.READ), {"connection_id": "shop", "sql": "SELECT 0", "check_id": "c"})
     assert response.status_code == 403
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_executions_count_against_the_monthly_quota(client_a, org_a, shop, settings):
@@ -226,13 +226,13 @@ def test_executions_count_against_the_monthly_quota(client_a, org_a, shop, setti
     }
     payload = {"connection_id": "shop", "sql": "SELECT 0", "check_id": "c"}
     assert [execute(client_a, payload).status_code for _ in range(3)] == [201, 201, 402]
-    assert CheckResult.objects.count() == 2
-    assert current_usage(org_a)["check_executions_per_month"] == 2
+    assert CheckResult.objects.unscoped().count() == 2
+    assert organization_usage(org_a)["check_executions_per_month"] == 2
 
 
 def test_connectors_are_cached_per_connection_and_replaced_when_the_config_changes(org_a, shop, sqlite_warehouse):
     first = connector_for(shop)
-    assert connector_for(Connection.objects.get(pk=shop.pk)) is first
+    assert connector_for(Connection.objects.unscoped().get(pk=shop.pk)) is first
     shop.config = {**shop.config, "statement_timeout_seconds": 5}
     shop.save()
     second = connector_for(shop)
@@ -270,7 +270,7 @@ def test_each_organization_reaches_only_its_own_directory(client_b, org_a, org_b
         response = execute(client_b, {"connection_id": name, "sql": NEGATIVE_AMOUNTS, "check_id": "chk"})
         assert response.status_code == 400, (name, response.content)
         assert "<allowed dir>/org-b/" in response.json()["connection_id"][0]
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_a_relative_path_is_taken_from_the_organizations_directory(client_a, org_a, shop):

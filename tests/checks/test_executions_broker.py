@@ -165,14 +165,14 @@ def test_a_killed_worker_leaves_an_error_result_and_the_message_is_not_run_twice
     worker = start_worker(CHECK_EXECUTION_LEASE_MARGIN_SECONDS=-28)
     answer = execute(client, sql="SELECT 0 AS violations FROM pg_sleep(30)", wait_seconds=0)
     execution_id = answer.json()["execution_id"]
-    wait_for(lambda: CheckExecution.objects.get(execution_id=execution_id).state == "running")
+    wait_for(lambda: CheckExecution.objects.unscoped().get(execution_id=execution_id).state == "running")
 
     os.killpg(worker.pid, signal.SIGKILL)  # the whole node: main process and its children
     worker.wait()
     # The unacknowledged message goes back to the queue; a new worker receives it and sees it started.
     start_worker()
     time.sleep(3)
-    assert CheckExecution.objects.get(execution_id=execution_id).state == "running"
+    assert CheckExecution.objects.unscoped().get(execution_id=execution_id).state == "running"
     assert reap_executions() == 1  # what `celery -A config beat` schedules every 30 s
 
     shown = client.get(f"/api/v1/checks/executions/{execution_id}").json()
@@ -196,14 +196,14 @@ def test_the_broker_holds_one_waiting_message_per_organization(
     quiet = execute(client_b, sql="SELECT 0 AS violations", wait_seconds=0, check_id="quiet")
     assert [answer.status_code for answer in [*flood, quiet]] == [202] * 7
     # No worker yet: each organization has exactly one message in the broker, the rest wait in the database.
-    assert sorted(CheckExecution.objects.filter(organization=org_a).values_list("state", flat=True)) == [
+    assert sorted(CheckExecution.objects.unscoped().filter(organization=org_a).values_list("state", flat=True)) == [
         "dispatched",
         *["queued"] * 5,
     ]
-    assert CheckExecution.objects.get(organization=org_b).state == "dispatched"
+    assert CheckExecution.objects.unscoped().get(organization=org_b).state == "dispatched"
 
     start_worker()
-    wait_for(lambda: set(CheckExecution.objects.values_list("state", flat=True)) == {"done"}, seconds=60)
-    quiet_started = CheckExecution.objects.get(organization=org_b).started_at
-    flood_before_quiet = CheckExecution.objects.filter(organization=org_a, started_at__lt=quiet_started).count()
+    wait_for(lambda: set(CheckExecution.objects.unscoped().values_list("state", flat=True)) == {"done"}, seconds=60)
+    quiet_started = CheckExecution.objects.unscoped().get(organization=org_b).started_at
+    flood_before_quiet = CheckExecution.objects.for_organization(org_a).filter(started_at__lt=quiet_started).count()
     assert flood_before_quiet <= 1, "the quiet organization's check waited behind the flood"

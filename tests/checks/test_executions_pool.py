@@ -60,7 +60,7 @@ def execute(client, sql=ORDERS_CHECK, **body):
 
 def states(organization) -> dict[str, int]:
     found = {}
-    for state in CheckExecution.objects.filter(organization=organization).values_list("state", flat=True):
+    for state in CheckExecution.objects.unscoped().filter(organization=organization).values_list("state", flat=True):
         found[state] = found.get(state, 0) + 1
     return found
 
@@ -108,7 +108,7 @@ def test_past_its_plans_concurrency_an_organization_queues_in_order_and_is_not_r
 
     orders_held.release()
     wait_for(lambda: states(free) == {"done": 5})
-    executions = list(CheckExecution.objects.filter(organization=free).order_by("created_at", "id"))
+    executions = list(CheckExecution.objects.unscoped().filter(organization=free).order_by("created_at", "id"))
     assert [execution.check_id for execution in executions] == [f"chk-{n}" for n in range(5)]
     # Admission is serialized per organization: the oldest queued execution gets the first slot that frees.
     admitted = [execution.dispatched_at for execution in executions]
@@ -163,5 +163,10 @@ def test_an_expired_lease_becomes_an_error_result_and_frees_the_slot(
 
     orders_held.release()
     dispatch.shutdown_pool()  # the lost check's thread ends; its late outcome does not replace the error
-    assert CheckExecution.objects.get(execution_id=lost).state == "error"
-    assert CheckResult.objects.filter(organization=organization, error_message__contains="worker stopped").count() == 1
+    assert CheckExecution.objects.unscoped().get(execution_id=lost).state == "error"
+    assert (
+        CheckResult.objects.unscoped()
+        .filter(organization=organization, error_message__contains="worker stopped")
+        .count()
+        == 1
+    )

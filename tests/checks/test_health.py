@@ -27,8 +27,8 @@ def test_only_a_failed_error_severity_check_breaks_a_run_and_both_forms_agree(or
     run = make_run(org_a, register_pipeline(org_a, "orders_sync"), "run-1")
     for severity, status in itertools.product(Severity.values, CheckStatus.values):
         _result(run, f"{severity}-{status}", status, severity)
-    in_sql = set(CheckResult.objects.filter(health.BREAKS_RUN).values_list("result_id", flat=True))
-    in_python = {result.result_id for result in CheckResult.objects.all() if health.breaks_run(result)}
+    in_sql = set(CheckResult.objects.unscoped().filter(health.BREAKS_RUN).values_list("result_id", flat=True))
+    in_python = {result.result_id for result in CheckResult.objects.unscoped() if health.breaks_run(result)}
     assert in_sql == in_python == {"error-fail"}
 
 

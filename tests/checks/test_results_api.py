@@ -34,7 +34,7 @@ def test_a_result_for_a_registered_check_takes_its_pipeline_dataset_severity_and
     assert body["dataset"] == "orders_daily"
     assert body["run_id"] == "run-abc123"
     assert body["result_id"].startswith("res-")
-    assert CheckResult.objects.get(result_id=body["result_id"]).run == run
+    assert CheckResult.objects.unscoped().get(result_id=body["result_id"]).run == run
 
 
 def test_an_ad_hoc_result_passes_when_violations_do_not_exceed_the_threshold(client_a):
@@ -50,14 +50,14 @@ def test_posting_the_same_result_id_again_is_idempotent(client_a, orders_sync):
     second = post(client_a, payload, slash=False)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
-    assert CheckResult.objects.filter(result_id="chk-run-1").count() == 1
+    assert CheckResult.objects.unscoped().filter(result_id="chk-run-1").count() == 1
 
 
 def test_the_same_result_id_with_other_content_is_a_conflict(client_a):
     post(client_a, {"result_id": "r-1", "check_id": "adhoc", "violations": 0})
     response = post(client_a, {"result_id": "r-1", "check_id": "adhoc", "violations": 7})
     assert response.status_code == 409
-    assert CheckResult.objects.get(result_id="r-1").violations == 0
+    assert CheckResult.objects.unscoped().get(result_id="r-1").violations == 0
 
 
 def test_an_error_result_keeps_its_message(client_a):
@@ -87,7 +87,7 @@ def test_bad_input_is_a_400_naming_the_field_and_records_nothing(client_a, paylo
     response = post(client_a, payload)
     assert response.status_code == 400, response.content
     assert field in response.json()
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_a_body_that_is_not_an_object_is_a_400(client_a):
@@ -109,7 +109,7 @@ def test_ids_of_another_organization_do_not_resolve(client_b, org_a, orders_sync
 def test_a_read_key_cannot_record_results(make_client, org_a):
     response = post(make_client(org_a, Role.READ), {"check_id": "adhoc", "violations": 0})
     assert response.status_code == 403
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_no_key_is_401(client):
@@ -214,7 +214,7 @@ def test_another_organizations_results_are_invisible(client_a, client_b, org_a, 
     assert client_a.get("/api/v1/checks/results/r0").json()["check_id"] == "chk_freshness"
     # Org B may reuse the same result id for its own result.
     assert post(client_b, {"result_id": "r0", "check_id": "adhoc", "violations": 0}).status_code == 201
-    assert CheckResult.objects.get(organization=org_a, result_id="r0").status == "fail"
+    assert CheckResult.objects.unscoped().get(organization=org_a, result_id="r0").status == "fail"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -225,4 +225,4 @@ def test_idempotency_holds_outside_a_test_transaction(make_client, make_org):
     first, second = post(client, payload), post(client, payload)
     assert (first.status_code, second.status_code) == (201, 200)
     assert post(client, {**payload, "violations": 3}).status_code == 409
-    assert CheckResult.objects.filter(result_id="auto-1").count() == 1
+    assert CheckResult.objects.unscoped().filter(result_id="auto-1").count() == 1

@@ -9,13 +9,14 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.utils import timezone
 
-from catalog import pipeline_spec
 from catalog import services as catalog_services
-from catalog.demo import REVENUE_REPORT
 from catalog.models import Pipeline, RunStatus
 from checks import services as check_services
-from checks.demo import CONNECTION_ID
 from orgs.models import Organization
+from workflows import pipeline_spec
+from workflows.demo.catalog import REVENUE_REPORT
+from workflows.demo.checks import CONNECTION_ID
+from workflows.registration import register_pipeline
 
 FAILED_RUN_ID = "revenue_report__manual__incident-42"
 
@@ -24,8 +25,8 @@ def seed_incident(settings, tmp_path) -> Organization:
     settings.DATAXPIPE_SQLITE_ALLOWED_DIRS = [str(tmp_path / "warehouses")]
     call_command("seed_demo", stdout=io.StringIO())
     demo = Organization.objects.get(slug="demo")
-    catalog_services.register_pipeline(organization=demo, spec=pipeline_spec.parse(revenue_report_v3()))
-    pipeline = Pipeline.objects.get(organization=demo, name="revenue_report")
+    register_pipeline(organization=demo, spec=pipeline_spec.parse(revenue_report_v3()))
+    pipeline = Pipeline.objects.unscoped().get(organization=demo, name="revenue_report")
     started = timezone.now() - timedelta(minutes=40)
     for status, at in ((RunStatus.RUNNING, started), (RunStatus.FAILED, started + timedelta(minutes=12, seconds=5))):
         catalog_services.apply_run_event(

@@ -71,7 +71,7 @@ def test_pages_take_the_same_few_queries_with_few_and_many_rows(client, org_a, o
     few_counts = measure(client, few)
 
     many = world.build(org_b, runs=70, results_per_run=4, versions=6)
-    many["run"] = Run.objects.filter(pipeline=many["pipeline"]).order_by("created_at").first()
+    many["run"] = Run.objects.unscoped().filter(pipeline=many["pipeline"]).order_by("created_at").first()
     many_counts = measure(client, many)
 
     over = {name: count for name, count in many_counts.items() if count > BUDGETS[name]}

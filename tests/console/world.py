@@ -9,11 +9,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from catalog import pipeline_spec, services
-from catalog.demo import REVENUE_REPORT
+from catalog import services
 from catalog.models import Connection, Pipeline, Run, RunStatus
 from checks.models import CheckResult
 from lineage.models import Dataset, OpenLineageEvent
+from workflows import pipeline_spec
+from workflows.demo.catalog import REVENUE_REPORT
+from workflows.registration import register_pipeline
 
 
 def spec_for(slug: str, version: str = "1", schedule: str = "0 7 * * *") -> dict:
@@ -29,11 +31,11 @@ def spec_for(slug: str, version: str = "1", schedule: str = "0 7 * * *") -> dict
 def build(organization, runs: int = 3, results_per_run: int = 2, versions: int = 2) -> dict:
     slug = organization.slug.replace("-", "_")
     for number in range(1, versions + 1):
-        services.register_pipeline(
+        register_pipeline(
             organization=organization,
             spec=pipeline_spec.parse(spec_for(slug, version=str(number), schedule=f"{number} 7 * * *")),
         )
-    pipeline = Pipeline.objects.get(organization=organization, name=f"{slug}_report")
+    pipeline = Pipeline.objects.unscoped().get(organization=organization, name=f"{slug}_report")
     start = timezone.now() - timedelta(hours=2)
     for index in range(runs):
         run_id = f"{slug}-run-{index:04d}"
@@ -48,7 +50,7 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
             run_id=run_id,
             finished_at=start + timedelta(minutes=5),
         )
-    dataset = Dataset.objects.get(organization=organization, dataset_id=f"{slug}_revenue")
+    dataset = Dataset.objects.unscoped().get(organization=organization, dataset_id=f"{slug}_revenue")
     results = [
         CheckResult(
             organization=organization,
@@ -64,7 +66,7 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
             sql=f"SELECT COUNT(*) FROM {slug}_revenue",
             executed_at=timezone.now(),
         )
-        for run in Run.objects.filter(pipeline=pipeline)
+        for run in Run.objects.unscoped().filter(pipeline=pipeline)
         for number in range(results_per_run)
     ]
     CheckResult.objects.bulk_create(results)
@@ -82,8 +84,8 @@ def build(organization, runs: int = 3, results_per_run: int = 2, versions: int =
     )
     return {
         "pipeline": pipeline,
-        "run": Run.objects.filter(pipeline=pipeline).first(),
-        "result": CheckResult.objects.filter(organization=organization).first(),
+        "run": Run.objects.unscoped().filter(pipeline=pipeline).first(),
+        "result": CheckResult.objects.unscoped().filter(organization=organization).first(),
         "dataset": dataset,
         "edge": dataset.incoming_edges.first(),
         "connection": connection,

@@ -13,7 +13,7 @@ from orgs.models import Plan
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.errors.urls")]
 
-EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "catalog/fixtures/orders_sync_pipeline.json"
+EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "workflows/demo/fixtures/orders_sync_pipeline.json"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from lineage.models import Dataset, LineageEdge
 
 
 def make_pipeline(organization, name, version="1", spec=None):
-    pipeline = Pipeline.objects.filter(organization=organization, name=name).first()
+    pipeline = Pipeline.objects.unscoped().filter(organization=organization, name=name).first()
     if pipeline is None:
         pipeline = Pipeline.objects.create(organization=organization, name=name)
     spec = spec or {"name": name, "version": version}
@@ -26,7 +26,7 @@ def make_pipeline(organization, name, version="1", spec=None):
 
 
 def make_dataset(organization, dataset_id, namespace="", **extra):
-    dataset, _ = Dataset.objects.get_or_create(
+    dataset, _ = Dataset.objects.unscoped().get_or_create(
         organization=organization, dataset_id=dataset_id, namespace=namespace, defaults=extra
     )
     return dataset

@@ -79,7 +79,7 @@ def test_events_are_browsable_by_run_and_read_only(admin_client, org_a):
     searched = admin_client.get("/admin/lineage/openlineageevent/", {"q": run_id})
     assert len(searched.context["cl"].result_list) == 2
 
-    event = OpenLineageEvent.objects.get(run_id=run_id, event_type="COMPLETE")
+    event = OpenLineageEvent.objects.unscoped().get(run_id=run_id, event_type="COMPLETE")
     detail = admin_client.get(f"/admin/lineage/openlineageevent/{event.pk}/change/")
     assert detail.status_code == 200
     assert "&quot;eventType&quot;: &quot;COMPLETE&quot;" in _rows(detail.content)

@@ -19,7 +19,7 @@ def orders_graph(org_a):
     """orders_sync as the catalog records it, plus a second pipeline reading its mart."""
     orders = register_pipeline_json(org_a, ORDERS_SYNC)
     finance = make_pipeline(org_a, "finance_report")
-    daily = Dataset.objects.get(organization=org_a, dataset_id="orders_daily")
+    daily = Dataset.objects.unscoped().get(organization=org_a, dataset_id="orders_daily")
     report = make_dataset(org_a, "finance.revenue_report")
     make_edge(org_a, daily, report, finance)
     make_check(org_a, "chk_report_rows", report, finance, severity="warn")

@@ -54,7 +54,7 @@ def test_accepts_with_and_without_trailing_slash(bearer_client, org_a):
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["status"] == "accepted" and first.json()["run_status"] == "running"
-    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 2
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a).count() == 2
 
 
 def test_event_types_drive_the_run_lifecycle(bearer_client, org_a):
@@ -64,7 +64,7 @@ def test_event_types_drive_the_run_lifecycle(bearer_client, org_a):
         assert post(client, event("START", run_id)).status_code == 201
         assert post(client, event("RUNNING", run_id, when="2026-11-26T06:01:00Z")).status_code == 201
         assert post(client, event(event_type, run_id, when="2026-11-26T06:05:00Z")).status_code == 201
-        assert Run.objects.get(organization=org_a, run_id=run_id).status == expected
+        assert Run.objects.unscoped().get(organization=org_a, run_id=run_id).status == expected
 
 
 def test_out_of_order_events_do_not_corrupt_the_run(bearer_client, org_a):
@@ -75,7 +75,7 @@ def test_out_of_order_events_do_not_corrupt_the_run(bearer_client, org_a):
     late_running = post(client, event("RUNNING", run_id, when="2026-11-26T06:04:00Z"))
 
     assert (late_start.status_code, late_running.status_code) == (201, 201)
-    run = Run.objects.get(organization=org_a, run_id=run_id)
+    run = Run.objects.unscoped().get(organization=org_a, run_id=run_id)
     assert run.status == "success"
     assert run.started_at.isoformat() == "2026-11-26T06:00:00+00:00"
     assert run.finished_at.isoformat() == "2026-11-26T06:09:00+00:00"
@@ -85,11 +85,11 @@ def test_other_events_record_lineage_without_moving_the_run(bearer_client, org_a
     client = bearer_client()
     run_id = str(uuid.uuid4())
     assert post(client, event("OTHER", run_id)).status_code == 201
-    assert Run.objects.get(run_id=run_id).status == "queued"
+    assert Run.objects.unscoped().get(run_id=run_id).status == "queued"
     post(client, event("START", run_id, when="2026-11-26T06:01:00Z"))
     assert post(client, event("OTHER", run_id, when="2026-11-26T06:02:00Z")).status_code == 201
-    assert Run.objects.get(run_id=run_id).status == "running"
-    assert LineageEdge.objects.filter(organization=org_a).count() == 1
+    assert Run.objects.unscoped().get(run_id=run_id).status == "running"
+    assert LineageEdge.objects.unscoped().filter(organization=org_a).count() == 1
 
 
 def test_a_terminal_run_reported_differently_is_409_and_nothing_is_kept(bearer_client, org_a):
@@ -102,9 +102,9 @@ def test_a_terminal_run_reported_differently_is_409_and_nothing_is_kept(bearer_c
     response = post(client, conflicting)
 
     assert response.status_code == 409
-    assert Run.objects.get(run_id=run_id).status == "success"
-    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
-    assert not Dataset.objects.filter(dataset_id="never_recorded").exists()
+    assert Run.objects.unscoped().get(run_id=run_id).status == "success"
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a).count() == 1
+    assert not Dataset.objects.unscoped().filter(dataset_id="never_recorded").exists()
 
 
 def test_duplicates_answer_200_and_change_nothing(bearer_client, org_a):
@@ -116,8 +116,8 @@ def test_duplicates_answer_200_and_change_nothing(bearer_client, org_a):
 
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert post(client, same_instant_other_format).status_code == 200
-    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
-    assert UsageCounter.objects.get(organization=org_a, metric="openlineage_events_per_month").value == 1
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a).count() == 1
+    assert UsageCounter.objects.unscoped().get(organization=org_a, metric="openlineage_events_per_month").value == 1
 
 
 def test_job_maps_to_the_registered_pipeline_of_that_name(bearer_client, org_a):
@@ -125,16 +125,16 @@ def test_job_maps_to_the_registered_pipeline_of_that_name(bearer_client, org_a):
     response = post(bearer_client(), event("START", job="orders_sync"))
 
     assert response.status_code == 201
-    run = Run.objects.get(organization=org_a, run_id=json.loads(response.content)["run_id"])
+    run = Run.objects.unscoped().get(organization=org_a, run_id=json.loads(response.content)["run_id"])
     assert run.pipeline == registered and run.pipeline_version == registered.current_version
-    assert Pipeline.objects.filter(organization=org_a, name="orders_sync").count() == 1
-    edge = LineageEdge.objects.get(organization=org_a)
+    assert Pipeline.objects.unscoped().filter(organization=org_a, name="orders_sync").count() == 1
+    edge = LineageEdge.objects.unscoped().get(organization=org_a)
     assert (edge.pipeline, edge.pipeline_version) == (registered, registered.current_version)
 
 
 def test_unknown_job_becomes_an_external_pipeline(bearer_client, org_a):
     post(bearer_client(), event("START", job="spark.adhoc_job"))
-    pipeline = Pipeline.objects.get(organization=org_a, name="spark.adhoc_job")
+    pipeline = Pipeline.objects.unscoped().get(organization=org_a, name="spark.adhoc_job")
     assert pipeline.is_external and pipeline.current_version is None
 
 
@@ -151,12 +151,12 @@ def test_namespaces_are_kept_and_unknown_facets_accepted(bearer_client, org_a):
     response = post(bearer_client(), body)
 
     assert response.status_code == 201
-    assert set(Dataset.objects.filter(organization=org_a).values_list("namespace", "dataset_id")) == {
+    assert set(Dataset.objects.unscoped().filter(organization=org_a).values_list("namespace", "dataset_id")) == {
         ("pg", "public.t"),
         ("mysql", "public.t"),
         ("bq", "mart.t"),
     }
-    stored = OpenLineageEvent.objects.get(organization=org_a)
+    stored = OpenLineageEvent.objects.unscoped().get(organization=org_a)
     assert stored.payload["run"]["facets"]["someFutureFacet"] == {"deep": {"x": 1}}
 
 
@@ -177,7 +177,7 @@ def test_an_assertion_reported_twice_in_a_run_keeps_one_latest_result(bearer_cli
     post(client, with_assertion("COMPLETE", "2026-11-26T06:05:00Z", False))
     post(client, with_assertion("RUNNING", "2026-11-26T06:02:00Z", True))  # late: must not win
 
-    result = CheckResult.objects.get(organization=org_a)
+    result = CheckResult.objects.unscoped().get(organization=org_a)
     assert (result.check_id, result.status, result.run.run_id) == ("row_count", "fail", run_id)
 
 
@@ -205,7 +205,7 @@ def test_never_valid_events_are_400_with_a_field_message(bearer_client, org_a, c
 
     assert response.status_code == 400
     assert field in response.json()
-    assert not OpenLineageEvent.objects.exists() and not Run.objects.exists()
+    assert not OpenLineageEvent.objects.unscoped().exists() and not Run.objects.unscoped().exists()
 
 
 def test_dataset_and_job_events_are_refused_clearly(bearer_client):
@@ -253,7 +253,7 @@ def test_a_gzip_bomb_is_413(bearer_client):
     )
 
     assert response.status_code == 413
-    assert not OpenLineageEvent.objects.exists()
+    assert not OpenLineageEvent.objects.unscoped().exists()
 
 
 def test_unsupported_content_encoding_is_415(bearer_client):
@@ -269,7 +269,7 @@ def test_auth_and_role(bearer_client, org_a):
     bad.credentials(HTTP_AUTHORIZATION="Bearer dxp_notarealkey_butlongenough1234567890")
     assert post(bad, event()).status_code == 401
     assert post(bearer_client(Role.READ), event()).status_code == 403
-    assert not OpenLineageEvent.objects.exists()
+    assert not OpenLineageEvent.objects.unscoped().exists()
 
 
 def test_the_monthly_event_quota_is_enforced(bearer_client, make_org, settings):
@@ -285,8 +285,8 @@ def test_the_monthly_event_quota_is_enforced(bearer_client, make_org, settings):
 
     assert refused.status_code == 402
     assert refused.json()["limit"] == "openlineage_events_per_month"
-    assert OpenLineageEvent.objects.filter(organization=small).count() == 1
-    assert not Pipeline.objects.filter(organization=small, name="another_job").exists()
+    assert OpenLineageEvent.objects.unscoped().filter(organization=small).count() == 1
+    assert not Pipeline.objects.unscoped().filter(organization=small, name="another_job").exists()
 
 
 def test_another_organizations_run_id_is_a_separate_run(bearer_client, org_a, org_b):
@@ -295,10 +295,10 @@ def test_another_organizations_run_id_is_a_separate_run(bearer_client, org_a, or
     response = post(bearer_client(organization=org_b), event("START", run_id, when="2026-11-26T07:00:00Z"))
 
     assert response.status_code == 201
-    assert Run.objects.get(organization=org_a, run_id=run_id).status == "success"
-    assert Run.objects.get(organization=org_b, run_id=run_id).status == "running"
-    assert LineageEdge.objects.filter(organization=org_a).count() == 1
-    assert LineageEdge.objects.filter(organization=org_b).count() == 1
+    assert Run.objects.unscoped().get(organization=org_a, run_id=run_id).status == "success"
+    assert Run.objects.unscoped().get(organization=org_b, run_id=run_id).status == "running"
+    assert LineageEdge.objects.unscoped().filter(organization=org_a).count() == 1
+    assert LineageEdge.objects.unscoped().filter(organization=org_b).count() == 1
 
 
 def test_secrets_in_events_are_masked_before_anything_is_stored(bearer_client, org_a):
@@ -320,9 +320,9 @@ def test_secrets_in_events_are_masked_before_anything_is_stored(bearer_client, o
 
     assert post(bearer_client(), body).status_code == 201
 
-    stored = json.dumps(OpenLineageEvent.objects.get(organization=org_a).payload)
+    stored = json.dumps(OpenLineageEvent.objects.unscoped().get(organization=org_a).payload)
     assert "hunter2" not in stored and "abc.def.ghi" not in stored and "qrstuvwxyz012345" not in stored
-    dataset = Dataset.objects.get(organization=org_a, dataset_id="public.orders")
+    dataset = Dataset.objects.unscoped().get(organization=org_a, dataset_id="public.orders")
     assert "hunter2" not in dataset.namespace and dataset.namespace.startswith("postgres://etl:")
 
 
@@ -341,7 +341,7 @@ def test_secrets_in_facet_keys_are_masked_too(bearer_client, org_a):
 
     assert post(bearer_client(), body).status_code == 201
 
-    assert "hunter2" not in json.dumps(OpenLineageEvent.objects.get(organization=org_a).payload)
+    assert "hunter2" not in json.dumps(OpenLineageEvent.objects.unscoped().get(organization=org_a).payload)
 
 
 def test_an_other_event_naming_another_jobs_run_is_409_and_nothing_is_kept(bearer_client, org_a):
@@ -353,6 +353,6 @@ def test_an_other_event_naming_another_jobs_run_is_409_and_nothing_is_kept(beare
     response = post(client, event("OTHER", run_id, job="second_job", outputs=[extra_output]))
 
     assert response.status_code == 409
-    assert Run.objects.get(run_id=run_id).pipeline.name == "first_job"
-    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
-    assert not Dataset.objects.filter(dataset_id="never_recorded").exists()
+    assert Run.objects.unscoped().get(run_id=run_id).pipeline.name == "first_job"
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a).count() == 1
+    assert not Dataset.objects.unscoped().filter(dataset_id="never_recorded").exists()

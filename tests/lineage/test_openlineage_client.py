@@ -70,10 +70,10 @@ def test_start_then_complete_records_run_lineage_and_failed_assertion(live_serve
     inputs, outputs = datasets_with_failing_assertion()
 
     client.emit(run_event(RunState.START, run_id, started, inputs=inputs[:1]))
-    assert RunRow.objects.get(organization=org_a, run_id=run_id).status == "running"
+    assert RunRow.objects.unscoped().get(organization=org_a, run_id=run_id).status == "running"
     client.emit(run_event(RunState.COMPLETE, run_id, started + timedelta(minutes=7), inputs=inputs, outputs=outputs))
 
-    run = RunRow.objects.get(organization=org_a, run_id=run_id)
+    run = RunRow.objects.unscoped().get(organization=org_a, run_id=run_id)
     assert run.status == "success"
     assert run.pipeline.name == "orders_sync" and run.pipeline.is_external
     assert (run.started_at, run.finished_at) == (started, started + timedelta(minutes=7))
@@ -90,15 +90,15 @@ def test_start_then_complete_records_run_lineage_and_failed_assertion(live_serve
     assert nodes[(WAREHOUSE, "public.orders")]["read_by"] == ["orders_sync"]
     assert len(lineage["edges"]) == 2
 
-    results = {r.check_id: r for r in CheckResult.objects.filter(organization=org_a, run=run)}
+    results = {r.check_id: r for r in CheckResult.objects.unscoped().filter(organization=org_a, run=run)}
     assert set(results) == {"not_null:order_id", "unique:order_id"}
     assert results["unique:order_id"].status == "fail"
     assert results["not_null:order_id"].status == "pass"
     assert results["unique:order_id"].dataset.dataset_id == "public.orders"
     assert results["unique:order_id"].pipeline == run.pipeline
 
-    assert OpenLineageEvent.objects.filter(organization=org_a, run_id=run_id).count() == 2
-    assert UsageCounter.objects.get(organization=org_a, metric="openlineage_events_per_month").value == 2
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a, run_id=run_id).count() == 2
+    assert UsageCounter.objects.unscoped().get(organization=org_a, metric="openlineage_events_per_month").value == 2
 
 
 def test_a_redelivered_event_changes_nothing(live_server, org_a, make_key):
@@ -112,10 +112,10 @@ def test_a_redelivered_event_changes_nothing(live_server, org_a, make_key):
     client.emit(event)
     client.emit(event)
 
-    assert OpenLineageEvent.objects.filter(organization=org_a).count() == 1
-    assert CheckResult.objects.filter(organization=org_a).count() == 2
-    assert LineageEdge.objects.filter(organization=org_a).count() == 2
-    assert UsageCounter.objects.get(organization=org_a, metric="openlineage_events_per_month").value == 1
+    assert OpenLineageEvent.objects.unscoped().filter(organization=org_a).count() == 1
+    assert CheckResult.objects.unscoped().filter(organization=org_a).count() == 2
+    assert LineageEdge.objects.unscoped().filter(organization=org_a).count() == 2
+    assert UsageCounter.objects.unscoped().get(organization=org_a, metric="openlineage_events_per_month").value == 1
 
 
 def test_never_valid_events_are_4xx_so_the_client_does_not_retry(live_server, org_a, make_key):
@@ -123,7 +123,7 @@ def test_never_valid_events_are_4xx_so_the_client_does_not_retry(live_server, or
     with pytest.raises(HTTPError) as failure:
         client.emit(run_event(RunState.START, str(uuid.uuid4()), datetime.now(UTC)))
     assert failure.value.response.status_code == 403
-    assert not OpenLineageEvent.objects.exists()
+    assert not OpenLineageEvent.objects.unscoped().exists()
 
 
 def test_one_organizations_events_never_touch_anothers_graph(live_server, org_a, org_b, make_key, make_client):
@@ -140,9 +140,9 @@ def test_one_organizations_events_never_touch_anothers_graph(live_server, org_a,
     a_reader, b_reader = make_client(org_a, Role.READ), make_client(org_b, Role.READ)
     a_graph = a_reader.get("/api/v1/lineage/public.orders", {"direction": "downstream"}).json()
     assert {n["dataset_id"] for n in a_graph["nodes"]} == {"public.orders", "marts.orders_daily"}
-    assert Dataset.objects.filter(organization=org_a).count() == 3
-    assert CheckResult.objects.filter(organization=org_a).count() == 2
-    assert not RunRow.objects.filter(organization=org_a, run_id=shared_run_id).exists()
+    assert Dataset.objects.unscoped().filter(organization=org_a).count() == 3
+    assert CheckResult.objects.unscoped().filter(organization=org_a).count() == 2
+    assert not RunRow.objects.unscoped().filter(organization=org_a, run_id=shared_run_id).exists()
 
     assert a_reader.get("/api/v1/lineage/b_private_mart").status_code == 404
     b_graph = b_reader.get("/api/v1/lineage/public.orders", {"direction": "downstream"}).json()
@@ -162,4 +162,4 @@ def test_the_client_configured_only_from_the_environment_reaches_the_catalog(
 
     OpenLineageClient().emit(run_event(RunState.START, str(uuid.uuid4()), datetime.now(UTC), job="env_configured"))
 
-    assert RunRow.objects.get(organization=org_a, pipeline__name="env_configured").status == "running"
+    assert RunRow.objects.unscoped().get(organization=org_a, pipeline__name="env_configured").status == "running"

@@ -66,14 +66,14 @@ class TestBadCredentials:
 
     def test_revoked_key_is_401_with_the_same_message(self, org_a, make_key):
         full_key = make_key(org_a)
-        services.revoke_api_keys(ApiKey.objects.filter(organization=org_a))
+        services.revoke_api_keys(ApiKey.objects.unscoped().filter(organization=org_a))
         response = _client(HTTP_X_API_KEY=full_key).get(ME)
         assert response.status_code == 401
         assert response.json() == {"detail": "Invalid API key."}
 
     def test_expired_key_is_401(self, org_a, make_key):
         full_key = make_key(org_a, expires_at=timezone.now() + timedelta(hours=1))
-        ApiKey.objects.filter(organization=org_a).update(expires_at=timezone.now() - timedelta(seconds=1))
+        ApiKey.objects.unscoped().filter(organization=org_a).update(expires_at=timezone.now() - timedelta(seconds=1))
         assert _client(HTTP_X_API_KEY=full_key).get(ME).status_code == 401
 
     def test_key_of_deactivated_organization_is_401(self, org_a, make_key):
@@ -98,7 +98,7 @@ class TestRoles:
             "/api/v1/api-keys/", {"name": "ci"}, format="json"
         )
         assert response.status_code == 403
-        assert not ApiKey.objects.filter(name="ci").exists()
+        assert not ApiKey.objects.unscoped().filter(name="ci").exists()
 
     def test_write_key_cannot_do_admin_actions(self, org_a, make_key):
         response = _client(HTTP_X_API_KEY=make_key(org_a, Role.WRITE)).post(
@@ -134,7 +134,7 @@ class TestKeyCost:
         self, org_a, make_key, django_assert_num_queries
     ):
         client = _client(HTTP_X_API_KEY=make_key(org_a))
-        api_key = ApiKey.objects.get(organization=org_a)
+        api_key = ApiKey.objects.unscoped().get(organization=org_a)
         url = f"/api/v1/api-keys/{api_key.pk}"
         assert client.get(url).status_code == 200  # first use writes last_used_at
         with django_assert_num_queries(2):  # the key lookup, then the object itself
@@ -142,18 +142,18 @@ class TestKeyCost:
 
     def test_last_used_at_is_written_at_most_once_a_minute(self, org_a, make_key, django_assert_num_queries):
         client = _client(HTTP_X_API_KEY=make_key(org_a))
-        api_key = ApiKey.objects.get(organization=org_a)
+        api_key = ApiKey.objects.unscoped().get(organization=org_a)
         url = f"/api/v1/api-keys/{api_key.pk}"
         client.get(url)
-        first_use = ApiKey.objects.get(pk=api_key.pk).last_used_at
+        first_use = ApiKey.objects.unscoped().get(pk=api_key.pk).last_used_at
         assert first_use is not None
         client.get(url)
-        assert ApiKey.objects.get(pk=api_key.pk).last_used_at == first_use
+        assert ApiKey.objects.unscoped().get(pk=api_key.pk).last_used_at == first_use
         stale = timezone.now() - timedelta(minutes=2)
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=stale)
+        ApiKey.objects.unscoped().filter(pk=api_key.pk).update(last_used_at=stale)
         with django_assert_num_queries(3):  # lookup, last_used_at update, object
             client.get(url)
-        assert ApiKey.objects.get(pk=api_key.pk).last_used_at > stale
+        assert ApiKey.objects.unscoped().get(pk=api_key.pk).last_used_at > stale
 
     def test_key_lookup_uses_the_unique_prefix_index(self, org_a, make_key):
         indexes = connection.introspection.get_constraints(connection.cursor(), ApiKey._meta.db_table)

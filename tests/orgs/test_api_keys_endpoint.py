@@ -61,7 +61,7 @@ class TestCreateKey:
         response = client_a.post("/api/v1/api-keys/", body, format="json")
         assert response.status_code == 400
         assert field in response.json()
-        assert ApiKey.objects.filter(name="x").count() == 0
+        assert ApiKey.objects.unscoped().filter(name="x").count() == 0
 
     def test_malformed_json_is_400(self, client_a):
         response = client_a.post("/api/v1/api-keys/", data="{not json", content_type="application/json")
@@ -75,7 +75,7 @@ class TestCreateKey:
             format="json",
         )
         assert response.status_code == 201
-        created = ApiKey.objects.get(name="sneaky")
+        created = ApiKey.objects.unscoped().get(name="sneaky")
         assert created.organization.slug == "org-a"
         assert created.prefix != "AAAAAAAA" and created.digest != "0" * 64
 
@@ -86,22 +86,22 @@ class TestCreateKey:
             content_type="application/json",
         )
         assert response.status_code == 413
-        assert not ApiKey.objects.filter(name__startswith="xxx").exists()
+        assert not ApiKey.objects.unscoped().filter(name__startswith="xxx").exists()
 
 
 @pytest.mark.django_db
 class TestTenancy:
     def test_other_organizations_keys_are_404_and_unlisted(self, client_a, client_b, org_a):
-        key_of_a = ApiKey.objects.filter(organization=org_a).first()
+        key_of_a = ApiKey.objects.unscoped().filter(organization=org_a).first()
         assert client_b.get(f"/api/v1/api-keys/{key_of_a.pk}").status_code == 404
         assert client_b.post(f"/api/v1/api-keys/{key_of_a.pk}/revoke").status_code == 404
         listed = {item["id"] for item in client_b.get("/api/v1/api-keys/").json()["results"]}
         assert key_of_a.pk not in listed
-        assert ApiKey.objects.get(pk=key_of_a.pk).revoked_at is None
+        assert ApiKey.objects.unscoped().get(pk=key_of_a.pk).revoked_at is None
 
     def test_revoke_stops_the_key(self, client_a, make_key, org_a):
         victim = make_key(org_a, Role.READ)
-        victim_row = ApiKey.objects.get(organization=org_a, role=Role.READ)
+        victim_row = ApiKey.objects.unscoped().get(organization=org_a, role=Role.READ)
         assert client_a.post(f"/api/v1/api-keys/{victim_row.pk}/revoke/").json()["state"] == "revoked"
         from rest_framework.test import APIClient
 
@@ -115,4 +115,4 @@ def test_a_view_that_overrides_get_queryset_is_refused_at_import():
 
         class Leaky(OrganizationScopedViewSet):
             def get_queryset(self):
-                return ApiKey.objects.all()
+                return ApiKey.objects.unscoped()

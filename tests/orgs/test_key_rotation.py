@@ -29,7 +29,7 @@ def key_made_under_old_pepper(settings, org_a, make_key):
     settings.DATAXPIPE_API_KEY_PEPPER = OLD_PEPPER
     settings.DATAXPIPE_API_KEY_PEPPER_FALLBACKS = []
     full_key = make_key(org_a, Role.ADMIN)
-    api_key = ApiKey.objects.get(organization=org_a)
+    api_key = ApiKey.objects.unscoped().get(organization=org_a)
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=full_key)
     assert _read_own_key(client, api_key).status_code == 200
@@ -58,7 +58,7 @@ class TestRotation:
             response = _read_own_key(client, api_key)
         assert response.status_code == 200
         assert response.json()["id"] == api_key.pk
-        assert ApiKey.objects.get(pk=api_key.pk).digest == keys._digest(NEW_PEPPER, _secret(full_key))
+        assert ApiKey.objects.unscoped().get(pk=api_key.pk).digest == keys._digest(NEW_PEPPER, _secret(full_key))
 
     def test_once_re_digested_the_happy_path_is_one_query_again(
         self, settings, key_made_under_old_pepper, django_assert_num_queries
@@ -89,19 +89,19 @@ class TestRotation:
         self, settings, key_made_under_old_pepper
     ):
         full_key, api_key, client = key_made_under_old_pepper
-        ApiKey.objects.filter(pk=api_key.pk).update(digest=keys._digest(UNRELATED_PEPPER, _secret(full_key)))
+        ApiKey.objects.unscoped().filter(pk=api_key.pk).update(digest=keys._digest(UNRELATED_PEPPER, _secret(full_key)))
         _rotate(settings, [OLD_PEPPER])
         response = client.get("/api/v1/organizations/me")
         assert response.status_code == 401
         assert response.json() == {"detail": "Invalid API key."}
-        assert ApiKey.objects.get(pk=api_key.pk).digest == keys._digest(UNRELATED_PEPPER, _secret(full_key))
+        assert ApiKey.objects.unscoped().get(pk=api_key.pk).digest == keys._digest(UNRELATED_PEPPER, _secret(full_key))
 
     def test_a_revoked_key_stays_refused_and_keeps_its_old_digest(self, settings, key_made_under_old_pepper):
         full_key, api_key, client = key_made_under_old_pepper
-        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+        ApiKey.objects.unscoped().filter(pk=api_key.pk).update(revoked_at=timezone.now())
         _rotate(settings, [OLD_PEPPER])
         assert client.get("/api/v1/organizations/me").status_code == 401
-        assert ApiKey.objects.get(pk=api_key.pk).digest == keys._digest(OLD_PEPPER, _secret(full_key))
+        assert ApiKey.objects.unscoped().get(pk=api_key.pk).digest == keys._digest(OLD_PEPPER, _secret(full_key))
 
 
 def _settings_under(env: dict) -> dict:

@@ -124,6 +124,7 @@ CROSS_ORG = {
 EXEMPT = {
     "api/schema": "the OpenAPI document: public, no tenant data",
     "api/docs": "Swagger UI page over the schema: public, no tenant data",
+    "api/redoc": "ReDoc page over the schema: public, no tenant data",
 }
 
 # Outside /api/ (not tenant-scoped by design), for the record; asserted to still exist.

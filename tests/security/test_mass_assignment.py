@@ -94,7 +94,7 @@ def test_api_key_creation_ignores_digest_prefix_and_state(admin_a, world_a, worl
     }
     response = admin_a.post("/api/v1/api-keys/", body, format="json")
     assert response.status_code == 201, response.content
-    stored = ApiKey.objects.get(pk=response.json()["id"])
+    stored = ApiKey.objects.unscoped().get(pk=response.json()["id"])
     assert stored.organization_id == world_a.organization.pk
     assert stored.pk != FORGED_ID and stored.prefix != "AAAAAAAA" and stored.digest != "0" * 64
     assert stored.revoked_at is None and stored.last_used_at is None and stored.created_by_id is None
@@ -111,14 +111,14 @@ def test_revoke_ignores_a_body(admin_a, world_a, world_b):
     pk = world_a.api_key_pk
     body = {"revoked_at": "2099-01-01T00:00:00Z", "state": "active", "role": "admin", **server_owned(world_b)}
     assert admin_a.post(f"/api/v1/api-keys/{pk}/revoke", body, format="json").status_code == 200
-    stored = ApiKey.objects.get(pk=pk)
+    stored = ApiKey.objects.unscoped().get(pk=pk)
     assert _recent(stored.revoked_at) and stored.role == "read"
     assert stored.organization_id == world_a.organization.pk
 
 
 @probes(("api/v1/pipelines", "post"))
 def test_registration_ignores_hash_version_pointer_and_flags(admin_a, world_a, world_b):
-    other = Pipeline.objects.filter(organization=world_b.organization).first()
+    other = Pipeline.objects.unscoped().filter(organization=world_b.organization).first()
     body = {
         **example_spec(name="forged_pipe", version="1"),
         **server_owned(world_b),
@@ -129,7 +129,7 @@ def test_registration_ignores_hash_version_pointer_and_flags(admin_a, world_a, w
     }
     response = admin_a.post("/api/v1/pipelines/", body, format="json")
     assert response.status_code == 201, response.content
-    stored = Pipeline.objects.select_related("current_version").get(name="forged_pipe")
+    stored = Pipeline.objects.unscoped().select_related("current_version").get(name="forged_pipe")
     assert stored.organization_id == world_a.organization.pk
     assert stored.pk != FORGED_ID and not stored.is_external and _recent(stored.created_at)
     assert stored.current_version.pipeline_id == stored.pk
@@ -141,7 +141,7 @@ def test_registration_ignores_hash_version_pointer_and_flags(admin_a, world_a, w
 
 @probes(("api/v1/runs", "post"))
 def test_run_creation_ignores_tenancy_and_timestamps(admin_a, world_a, world_b):
-    other = Pipeline.objects.get(organization=world_b.organization)
+    other = Pipeline.objects.unscoped().get(organization=world_b.organization)
     body = {
         "pipeline_id": "orders_sync",
         "status": "running",
@@ -153,7 +153,7 @@ def test_run_creation_ignores_tenancy_and_timestamps(admin_a, world_a, world_b):
     }
     response = admin_a.post("/api/v1/runs/", body, format="json")
     assert response.status_code == 201, response.content
-    stored = Run.objects.get(run_id="run-forged")
+    stored = Run.objects.unscoped().get(run_id="run-forged")
     assert stored.organization_id == world_a.organization.pk
     assert stored.pipeline.name == "orders_sync" and stored.pipeline.organization_id == world_a.organization.pk
     assert stored.pk != FORGED_ID and _recent(stored.created_at)
@@ -161,15 +161,16 @@ def test_run_creation_ignores_tenancy_and_timestamps(admin_a, world_a, world_b):
 
 @probes(("api/v1/runs/{run_id}", "patch"))
 def test_run_event_cannot_move_a_run_or_reopen_it(admin_a, world_a, world_b):
-    from catalog import pipeline_spec, services
+    from workflows import pipeline_spec
+    from workflows.registration import register_pipeline
 
-    services.register_pipeline(
+    register_pipeline(
         organization=world_a.organization, spec=pipeline_spec.parse(example_spec(name="other_pipe", version="1"))
     )
     # Another pipeline of the same organization: the run stays where it is.
     moved = admin_a.patch("/api/v1/runs/run-a-1", {"status": "success", "pipeline_id": "other_pipe"}, format="json")
     assert moved.status_code in (400, 409), moved.content
-    run = Run.objects.get(organization=world_a.organization, run_id="run-a-1")
+    run = Run.objects.unscoped().get(organization=world_a.organization, run_id="run-a-1")
     assert run.pipeline.name == "orders_sync" and run.status == "running"
     renamed = admin_a.patch("/api/v1/runs/run-a-1", {"status": "success", "run_id": "run-other"}, format="json")
     assert renamed.status_code == 400 and "run_id" in renamed.json()
@@ -203,7 +204,7 @@ def test_connection_creation_ignores_encrypted_column(admin_a, world_a, world_b)
     }
     response = admin_a.post("/api/v1/connections/", body, format="json")
     assert response.status_code == 201, response.content
-    stored = Connection.objects.get(connection_id="wh-new")
+    stored = Connection.objects.unscoped().get(connection_id="wh-new")
     assert stored.organization_id == world_a.organization.pk
     assert stored.encrypted_dsn_password == "" and stored.pk != FORGED_ID and _recent(stored.created_at)
     assert response.json()["has_dsn_password"] is False
@@ -212,12 +213,12 @@ def test_connection_creation_ignores_encrypted_column(admin_a, world_a, world_b)
 @probes(("api/v1/connections/{id}", "put"), ("api/v1/connections/{id}", "patch"))
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_connection_update_ignores_encrypted_column_and_tenancy(admin_a, world_a, world_b, method):
-    before = Connection.objects.get(organization=world_a.organization, connection_id="wh-a")
+    before = Connection.objects.unscoped().get(organization=world_a.organization, connection_id="wh-a")
     body = {"type": "postgres", "config": POSTGRES_CONFIG, **CONNECTION_FORGERIES, **server_owned(world_b)}
     body.pop("id")
     response = getattr(admin_a, method)("/api/v1/connections/wh-a", body, format="json")
     assert response.status_code == 200, response.content
-    stored = Connection.objects.get(pk=before.pk)
+    stored = Connection.objects.unscoped().get(pk=before.pk)
     assert stored.organization_id == world_a.organization.pk and stored.created_at == before.created_at
     assert stored.encrypted_dsn_password != "gAAAAAforged"
     rename = {"id": "wh-z", "type": "postgres", "config": POSTGRES_CONFIG}
@@ -232,7 +233,7 @@ def test_connection_delete_ignores_a_body(admin_a, world_a, world_b):
         "/api/v1/connections/wh-a", {"organization": world_b.organization.pk, "id": "wh-b"}, format="json"
     )
     assert response.status_code == 204
-    assert Connection.objects.filter(organization=world_b.organization, connection_id="wh-b").exists()
+    assert Connection.objects.unscoped().filter(organization=world_b.organization, connection_id="wh-b").exists()
 
 
 @probes(("api/v1/checks/results", "post"))
@@ -247,7 +248,7 @@ def test_recorded_result_takes_severity_and_threshold_from_the_definition(admin_
     }
     response = admin_a.post("/api/v1/checks/results/", body, format="json")
     assert response.status_code == 201, response.content
-    stored = CheckResult.objects.get(result_id=response.json()["result_id"])
+    stored = CheckResult.objects.unscoped().get(result_id=response.json()["result_id"])
     assert stored.organization_id == world_a.organization.pk and stored.pk != FORGED_ID
     assert stored.check_definition.organization_id == world_a.organization.pk
     assert stored.severity == "error" and stored.threshold == 0 and _recent(stored.created_at)
@@ -272,7 +273,7 @@ def test_executed_result_status_comes_from_the_warehouse(admin_a, world_a, world
     }
     response = admin_a.post("/api/v1/checks/execute", body, format="json")
     assert response.status_code == 502, response.content
-    stored = CheckResult.objects.get(result_id=response.json()["result_id"])
+    stored = CheckResult.objects.unscoped().get(result_id=response.json()["result_id"])
     assert stored.organization_id == world_a.organization.pk and stored.status == "error"
     assert stored.pk != FORGED_ID and _recent(stored.created_at)
 
@@ -283,11 +284,11 @@ def test_openlineage_event_lands_in_the_callers_organization(admin_a, world_a, w
     event["run"]["facets"] = {"organization": {"slug": "org-b"}}
     response = admin_a.post("/api/v1/lineage", event, format="json")
     assert response.status_code == 201, response.content
-    assert Dataset.objects.filter(organization=world_a.organization, dataset_id="ol_input").exists()
-    assert not Dataset.objects.filter(organization=world_b.organization, dataset_id="ol_input").exists()
-    assert OpenLineageEvent.objects.filter(organization=world_a.organization).count() == 1
-    assert not OpenLineageEvent.objects.filter(organization=world_b.organization).exists()
-    assert Pipeline.objects.get(organization=world_a.organization, name="ol_job").is_external
+    assert Dataset.objects.unscoped().filter(organization=world_a.organization, dataset_id="ol_input").exists()
+    assert not Dataset.objects.unscoped().filter(organization=world_b.organization, dataset_id="ol_input").exists()
+    assert OpenLineageEvent.objects.unscoped().filter(organization=world_a.organization).count() == 1
+    assert not OpenLineageEvent.objects.unscoped().filter(organization=world_b.organization).exists()
+    assert Pipeline.objects.unscoped().get(organization=world_a.organization, name="ol_job").is_external
 
 
 @probes(("api/v1/billing/checkout", "post"), ("api/v1/billing/portal", "post"))

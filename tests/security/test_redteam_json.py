@@ -35,7 +35,7 @@ def nested_array(levels: int) -> str:
 
 
 def row_counts() -> dict:
-    return {model._meta.label: model.objects.count() for model in apps.get_models() if not model._meta.proxy}
+    return {model._meta.label: model._base_manager.count() for model in apps.get_models() if not model._meta.proxy}
 
 
 def _url(route, world) -> str:

@@ -122,7 +122,7 @@ def test_every_spelling_of_a_non_public_host_is_refused_at_registration(client_a
     message = response.json()["config"][0]
     expected = {"empty host": "unix socket", "several hosts": "several hosts"}.get(rule, rule)
     assert expected in message, message
-    assert not Connection.objects.exists()
+    assert not Connection.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,7 @@ def _assert_refused_and_nothing_leaks(response, rule, world_b_marker):
     assert response.status_code == 400, response.content
     assert rule in response.json()["connection_id"][0]
     assert world_b_marker not in response.content.decode()
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2", "[::1]"])
@@ -264,7 +264,7 @@ def test_the_superuser_is_refused_on_an_allowed_warehouse(client_a, org_a, wareh
     assert response.status_code == 502, response.content
     message = response.json()["error_message"]
     assert "superuser" in message and "CREATE ROLE dataxpipe_checker" in message
-    assert CheckResult.objects.get().status == "error"
+    assert CheckResult.objects.unscoped().get().status == "error"
 
 
 def test_a_member_of_pg_read_server_files_is_refused(client_a, org_a, warehouse, loopback_allowed):
@@ -317,7 +317,7 @@ def test_the_standard_conforming_strings_injection_changes_nothing(client_a, org
         if response.status_code == 201:
             assert response.json()["status"] == "error"
     # Reaching the connector directly, the server reads it as what it is: one SELECT of two string literals.
-    ok = Connection.objects.get(connection_id="pg-ok")
+    ok = Connection.objects.unscoped().get(connection_id="pg-ok")
     rows = connector_for(ok).fetch(INJECTION, max_rows=2, tag=QueryTag("org-a", "pg-ok")).rows
     assert rows == [("\\", INJECTION.split("' , '", 1)[1].removesuffix("'"))]
     assert snapshot() == before

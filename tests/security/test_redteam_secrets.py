@@ -85,7 +85,7 @@ def test_platform_and_other_org_env_references_are_refused_at_registration(clien
     response = create(client_a, config)
     assert response.status_code == 400, response.content
     assert "DATAXPIPE_SECRET_ORG_A_<NAME>" in response.json()["config"][0]
-    assert not Connection.objects.exists()
+    assert not Connection.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(("key", "reference"), PLATFORM_REFERENCES)
@@ -100,7 +100,7 @@ def test_legacy_rows_with_such_references_never_resolve(
     assert "breaks the rule" in response.json()["connection_id"][0]
     assert attacker.attempts == [] and attacker.passwords == []
     assert settings.SECRET_KEY not in response.content.decode()
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 def test_the_attacker_server_does_record_a_password_it_is_sent(client_a, org_a, attacker):
@@ -182,7 +182,7 @@ def test_org_b_cannot_open_org_as_sqlite_file(client_b, org_a, org_b, warehouse_
         legacy_row(org_b, {"path": path}, connection_id=name, connection_type="sqlite")
         response = execute(client_b, connection_id=name)
         assert response.status_code == 400, (name, response.content)
-    assert not CheckResult.objects.exists()
+    assert not CheckResult.objects.unscoped().exists()
 
 
 # --- The masked DSN sent back with a new host ----------------------------------------------------------
@@ -246,7 +246,7 @@ def test_a_100_character_secret_truncated_by_postgresql_never_shows(
     legacy_row(org_a, config, connection_id="pg-long")  # the config rules want plain host/database/user keys
     response = execute(client_a, connection_id="pg-long")
     assert response.status_code in (400, 502), response.content
-    stored = CheckResult.objects.filter(connection_id="pg-long").first()
+    stored = CheckResult.objects.unscoped().filter(connection_id="pg-long").first()
     texts = [response.content.decode(), stored.error_message if stored else ""]
     texts += [record.getMessage() for record in caplog.records]
     for text in texts:

@@ -15,14 +15,17 @@ from pathlib import Path
 from django.apps import apps
 from django.db import models
 
-from catalog import pipeline_spec
 from catalog import services as catalog_services
 from checks import execution_services
 from checks import services as check_services
 from orgs import services as org_services
 from orgs.models import Organization, Role
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 
-EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "catalog/fixtures/orders_sync_pipeline.json").read_text())
+EXAMPLE = json.loads(
+    (Path(__file__).resolve().parents[2] / "workflows/demo/fixtures/orders_sync_pipeline.json").read_text()
+)
 A_DSN_PASSWORD = "Org-A-dsn-password-9f3k"
 OWN_APPS = ("orgs", "catalog", "checks", "lineage", "billing")
 # Bookkeeping the caller's own authentication writes (at most once a minute), not a change of data.
@@ -73,7 +76,7 @@ def _keys(organization) -> dict:
 
 def build_org_a(make_org) -> OrgWorld:
     org = make_org("org-a")
-    catalog_services.register_pipeline(organization=org, spec=pipeline_spec.parse(example_spec()))
+    register_pipeline(organization=org, spec=pipeline_spec.parse(example_spec()))
     pipeline = org.pipelines.get(name="orders_sync")
     catalog_services.apply_run_event(organization=org, pipeline=pipeline, status="running", run_id="run-a-1")
     catalog_services.create_connection(
@@ -128,7 +131,7 @@ def build_org_b(make_org, warehouse_dir: Path) -> OrgWorld:
         item["id"] = "b_" + item["id"]
     spec["transforms"] = []
     spec["targets"] = spec["targets"][:1]
-    catalog_services.register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
+    register_pipeline(organization=org, spec=pipeline_spec.parse(spec))
     pipeline = org.pipelines.get(name="b_pipe")
     catalog_services.apply_run_event(organization=org, pipeline=pipeline, status="running", run_id="run-b-1")
     (warehouse_dir / "org-b").mkdir(exist_ok=True)
@@ -181,7 +184,7 @@ def snapshot(organization) -> dict:
             continue
         columns = [f.attname for f in model._meta.concrete_fields if f.attname not in IGNORED_COLUMNS]
         rows[model._meta.label] = list(
-            model.objects.filter(**{lookup: organization.pk}).order_by("pk").values(*columns)
+            model._base_manager.filter(**{lookup: organization.pk}).order_by("pk").values(*columns)
         )
     return rows
 

@@ -22,7 +22,9 @@ from tests.system.servers import Gunicorn, PrivatePostgres, create_schema, manag
 
 pytestmark = pytest.mark.skipif(postgres_bin_dir() is None, reason="needs PostgreSQL's server binaries (initdb)")
 
-SPEC = json.loads((Path(__file__).resolve().parents[2] / "catalog/fixtures/orders_sync_pipeline.json").read_text())
+SPEC = json.loads(
+    (Path(__file__).resolve().parents[2] / "workflows/demo/fixtures/orders_sync_pipeline.json").read_text()
+)
 STALL_SECONDS = 4  # long enough to kill the worker inside the transaction; the orphan then ends by itself
 
 

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         try:
             api_key, full_key = services.create_api_key(organization=organization, name=key_name, role=role)
         except ValidationError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError("; ".join(exc.messages)) from exc
         except DomainError as exc:  # the plan limit: its message, not a dict's repr
             raise CommandError("; ".join(exc.messages())) from exc
         self.stdout.write(f"Created {api_key.role} key {api_key.masked} for {organization.slug}. It is shown once:")

@@ -5,7 +5,7 @@ Idempotent: the events have fixed run ids and times, so a second seed is recogni
 
 import uuid
 
-from lineage.api.ingest import ingest
+from workflows.openlineage import ingest
 
 DEMO_RUN_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "dataxpipe-demo/finance_report/2025-06-01"))
 

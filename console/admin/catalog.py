@@ -19,13 +19,13 @@ from catalog.connection_config import display_config
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
 from catalog.selectors import pipelines_for_listing
 from catalog.services import apply_run_event
-from checks.admin import CheckResultInline
 from config.pagination import CappedCountPaginator
 from console import selectors as console_selectors
+from console.admin.checks import CheckResultInline
 from console.admin_errors import DomainErrorsAdminMixin
 from console.display import admin_link, admin_url, badge, duration, table, when
 from console.filters import OrganizationFilter, PipelineFilter
-from console.scoping import ScopedAdmin
+from console.scoping import ScopedAdmin, ScopedInlineMixin
 
 
 def _pretty_json(value) -> str:
@@ -40,7 +40,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class PipelineVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PipelineVersionInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.TabularInline):
     """Every version, newest first, each with a link to what changed since the one before it."""
 
     model = PipelineVersion

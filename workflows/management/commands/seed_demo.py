@@ -1,4 +1,3 @@
-import importlib
 import os
 
 from django.contrib.auth import get_user_model
@@ -7,12 +6,14 @@ from django.db import transaction
 
 from orgs import services
 from orgs.models import Organization, Plan, Role
+from workflows.demo import catalog as catalog_demo
+from workflows.demo import checks as checks_demo
+from workflows.demo import lineage as lineage_demo
 
 DEMO_SLUG = "demo"
 DEMO_KEY_NAME = "demo"
-# Apps that contribute demo data, each through `<app>.demo.seed(organization, stdout)`; a listed app
-# without that module is an error, not a silent skip.
-DEMO_APPS = ["catalog", "checks", "lineage"]
+# In this order: the checks attach results to the catalog's runs; lineage reports a job of its own.
+DEMO_SEEDERS = [catalog_demo.seed, checks_demo.seed, lineage_demo.seed]
 
 
 class Command(BaseCommand):
@@ -30,8 +31,8 @@ class Command(BaseCommand):
             organization = Organization.objects.filter(slug=DEMO_SLUG).first()
             if organization is None:
                 organization = services.create_organization(slug=DEMO_SLUG, name="Demo Org", plan=Plan.TEAM)
-            for app in DEMO_APPS:
-                importlib.import_module(f"{app}.demo").seed(organization, self.stdout)
+            for seed in DEMO_SEEDERS:
+                seed(organization, self.stdout)
             # The previous demo key was shown once and is superseded: revoking it keeps repeated runs
             # from piling keys up to the plan's key limit.
             services.revoke_api_keys(organization.api_keys.filter(name=DEMO_KEY_NAME))

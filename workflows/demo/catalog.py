@@ -10,9 +10,11 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from catalog import pipeline_spec, services
+from catalog import services
 from catalog.models import Connection, Pipeline, Run, RunStatus
 from catalog.secrets import env_prefix
+from workflows import pipeline_spec
+from workflows.registration import register_pipeline
 
 ORDERS_SYNC = Path(__file__).resolve().parent / "fixtures" / "orders_sync_pipeline.json"
 
@@ -110,11 +112,11 @@ def _history():
 
 def seed(organization, stdout):
     for body in (json.loads(ORDERS_SYNC.read_text()), CUSTOMERS_SNAPSHOT, REVENUE_REPORT):
-        services.register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
+        register_pipeline(organization=organization, spec=pipeline_spec.parse(body))
 
     demo_connections = connections(organization)
     for connection_id, connection_type, config in demo_connections:
-        if not Connection.objects.filter(organization=organization, connection_id=connection_id).exists():
+        if not Connection.objects.for_organization(organization).filter(connection_id=connection_id).exists():
             services.create_connection(
                 organization=organization,
                 connection_id=connection_id,
@@ -122,16 +124,14 @@ def seed(organization, stdout):
                 config=config,
             )
 
-    pipelines = {
-        p.name: p for p in Pipeline.objects.filter(organization=organization).select_related("current_version")
-    }
+    pipelines = {p.name: p for p in Pipeline.objects.for_organization(organization).select_related("current_version")}
     today = timezone.now().replace(minute=0, second=0, microsecond=0)
     created = 0
     for name, days_ago, hour, status in sorted(_history(), key=lambda item: (-item[1], item[2])):
         started = (today - timedelta(days=days_ago)).replace(hour=hour)
         # Run ids are unique per organization; Airflow's are unique per DAG, so the DAG id leads.
         run_id = f"{name}__scheduled__{started:%Y-%m-%dT%H:%M:%S}+00:00"
-        if Run.objects.filter(organization=organization, run_id=run_id).exists():
+        if Run.objects.for_organization(organization).filter(run_id=run_id).exists():
             continue
         first = RunStatus.QUEUED if status == RunStatus.QUEUED else RunStatus.RUNNING
         event = {"organization": organization, "pipeline": pipelines[name], "run_id": run_id}
@@ -146,5 +146,5 @@ def seed(organization, stdout):
         created += 1
     stdout.write(
         f"catalog: {len(pipelines)} pipelines, {len(demo_connections)} connections, {created} new runs "
-        f"({Run.objects.filter(organization=organization).count()} in all)."
+        f"({Run.objects.for_organization(organization).count()} in all)."
     )

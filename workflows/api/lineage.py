@@ -1,16 +1,19 @@
+"""The lineage endpoints: both compose apps (the graph names the impacted checks; ingestion writes the
+catalog's runs and checks' results as well as lineage), so they live in workflows."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from lineage.api.ingest import ingest
 from lineage.api.parsers import MaybeGzipJSONParser
 from lineage.api.serializers import LineageQuerySerializer, OpenLineageRunEventSerializer
-from lineage.graph import lineage_graph
 from lineage.models import Dataset, OpenLineageEvent
 from lineage.selectors import AmbiguousDataset, resolve_dataset
 from orgs.viewsets import OrganizationScopedMixin
+from workflows.lineage import lineage_graph
+from workflows.openlineage import ingest
 
 
 class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):

@@ -1,5 +1,8 @@
 """One place that turns exceptions into API responses, so bad input is never a 500.
 
+It lives in orgs, not config, because it maps orgs.errors (the domain errors) and config is the
+bottom layer: config may import no app. DRF finds it by the EXCEPTION_HANDLER setting.
+
 - Domain errors (orgs/errors.py) get their status here, by class; their bodies are their `detail`.
 - Django's ValidationError is bad input: 400 with field messages.
 - Database errors: a connection-level failure is 503 "retry later"; a NUL byte or an out-of-range
@@ -8,18 +11,19 @@
 """
 
 import logging
+import re
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError
+from django.http import Http404
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from config import json_depth, request_id
+from config import json_depth, pending_migrations, request_id
 from config.db_errors import is_unavailable
-from config.errors import server_error_body
+from config.errors import request_too_large_body, server_error_body
 from config.parsers import JsonTooDeep
 from orgs import errors
 
@@ -37,13 +41,8 @@ DOMAIN_STATUS = (
 )
 
 
-def request_too_large_body() -> dict:
-    """The 413 answer, the same whether the middleware (declared length) or Django (read body) refused it."""
-    return {
-        "detail": "Request body too large.",
-        "code": "request_too_large",
-        "max_bytes": settings.DATAXPIPE_MAX_BODY_BYTES,
-    }
+# What get_object_or_404 says: the model's class name, a Python identifier.
+_DJANGO_NOT_FOUND = re.compile(r"No (\w+) matches the given query\.")
 
 
 def domain_status(exc: errors.DomainError) -> int:
@@ -53,7 +52,12 @@ def domain_status(exc: errors.DomainError) -> int:
 def api_exception_handler(exc, context):
     if isinstance(exc, errors.DomainError):
         set_rollback()  # as DRF does for its own exceptions: under ATOMIC_REQUESTS nothing half-written stays
-        return Response(exc.detail, status=domain_status(exc))
+        response = Response(exc.detail, status=domain_status(exc))
+        if response.status_code >= 500:
+            # Billing not configured (503), a warehouse that cannot be reached (502): expected answers, not bugs.
+            logger.warning("%s: %s", type(exc).__name__, "; ".join(exc.messages()))
+            _logged(response)
+        return response
     if isinstance(exc, JsonTooDeep):
         # The same body as JsonDepthLimitMiddleware's, max_depth a number (APIException would stringify it).
         return Response(json_depth.error_body(), status=status.HTTP_400_BAD_REQUEST)
@@ -75,10 +79,23 @@ def api_exception_handler(exc, context):
     if is_unavailable(exc):
         # The database cannot be reached: a retryable condition, not the caller's fault.
         logger.warning("catalog database unavailable: %s", type(exc).__name__)
-        return Response(
-            {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+        return _logged(
+            Response(
+                {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "5"},
+            )
+        )
+    missing = pending_migrations.explains(exc)
+    if missing:
+        # A deployment whose release step has not run yet: the database is there, its tables are not.
+        logger.warning("catalog database has %d migrations pending", len(missing))
+        return _logged(
+            Response(
+                {"detail": pending_migrations.summary(missing), "code": "migrations_pending"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "30"},
+            )
         )
     if isinstance(exc, DatabaseError):
         # A query the code got wrong, or a constraint no service expected: a bug, logged with its
@@ -94,4 +111,32 @@ def api_exception_handler(exc, context):
         )
         set_rollback()
         return Response(server_error_body(current), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    return exception_handler(exc, context)
+    if isinstance(exc, Http404):
+        return Response({"detail": not_found_sentence(exc, context)}, status=status.HTTP_404_NOT_FOUND)
+    response = exception_handler(exc, context)
+    if response is not None and response.status_code in (502, 503, 504):
+        # DRF's own 5xx (a 503 a view raised on purpose): expected, a warning like the others.
+        logger.warning("%s: %s", type(exc).__name__, response.data)
+        _logged(response)
+    return response
+
+
+def not_found_sentence(exc: Http404, context) -> str:
+    """Django's "No CheckResult matches the given query." as "No check result 'x' in this organization."."""
+    match = _DJANGO_NOT_FOUND.fullmatch(str(exc))
+    if match is None:
+        return str(exc) or "Not found."
+    noun = " ".join(word.lower() for word in re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", match.group(1)))
+    view = context.get("view")
+    kwargs = getattr(view, "kwargs", None) or {}
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    value = kwargs.get(lookup) if lookup else None
+    if value is None:
+        return f"No such {noun} in this organization."
+    return f"No {noun} '{value}' in this organization."
+
+
+def _logged(response: Response) -> Response:
+    # An expected outage, logged above as a warning: Django would log every 5xx again as an error.
+    response._has_been_logged = True
+    return response

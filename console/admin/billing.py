@@ -2,11 +2,12 @@ from django.contrib import admin
 
 from billing.models import OrganizationBilling, PlanChange
 from console.admin_errors import DomainErrorsAdminMixin
+from console.scoping import ScopedAdmin
 from console.staff import StaffOnlyAdminMixin
 
 
 @admin.register(PlanChange)
-class PlanChangeAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
+class PlanChangeAdmin(StaffOnlyAdminMixin, ScopedAdmin):
     """The plan history: written by the billing service only (webhooks and staff changes)."""
 
     list_display = ["created_at", "organization", "from_plan", "to_plan", "source", "subscription_status", "changed_by"]
@@ -26,7 +27,7 @@ class PlanChangeAdmin(StaffOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OrganizationBilling)
-class OrganizationBillingAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
+class OrganizationBillingAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, ScopedAdmin):
     list_display = ["organization", "plan_source", "subscription_id", "subscription_status", "synced_at"]
     list_filter = ["plan_source", "subscription_status"]
     list_select_related = ["organization"]

@@ -12,12 +12,11 @@ import sqlite3
 from contextlib import closing
 
 from django.conf import settings
-from django.db import transaction
 
-from catalog.models import Connection, ConnectionType, Pipeline, Run
+from catalog import services as catalog_services
+from catalog.models import Connection, ConnectionType, Pipeline
 from checks import services
 from checks.models import CheckResult
-from orgs.limits import enforce_limit
 
 CONNECTION_ID = "demo-warehouse"
 FILE_NAME = "demo_warehouse.sqlite3"
@@ -64,34 +63,32 @@ def build_warehouse(organization) -> str:
 
 
 def ensure_connection(organization, path: str) -> Connection:
-    with transaction.atomic():
-        connection = Connection.objects.filter(organization=organization, connection_id=CONNECTION_ID).first()
-        if connection is None:
-            enforce_limit(organization, "connections")
-            connection = Connection.objects.create(
-                organization=organization,
-                connection_id=CONNECTION_ID,
-                type=ConnectionType.SQLITE,
-                config={"path": path},
-            )
-        elif connection.config.get("path") != path:
-            connection.config = {**connection.config, "path": path}
-            connection.save(update_fields=["config", "updated_at"])
+    """The demo warehouse's connection, written through the catalog's services (validation, plan limit)."""
+    connection = Connection.objects.for_organization(organization).filter(connection_id=CONNECTION_ID).first()
+    if connection is None:
+        return catalog_services.create_connection(
+            organization=organization,
+            connection_id=CONNECTION_ID,
+            connection_type=ConnectionType.SQLITE,
+            config={"path": path},
+        )
+    if connection.config.get("path") != path:
+        catalog_services.update_connection(connection=connection, config={**connection.config, "path": path})
     return connection
 
 
 def seed(organization, stdout) -> None:
     path = build_warehouse(organization)
     ensure_connection(organization, FILE_NAME)
-    pipeline = Pipeline.objects.filter(organization=organization, name=PIPELINE).first()
+    pipeline = Pipeline.objects.for_organization(organization).filter(name=PIPELINE).first()
     runs = []
     if pipeline is not None:
-        runs = list(Run.objects.filter(pipeline=pipeline).order_by("-created_at", "-id")[:RUNS_WITH_RESULTS])
+        runs = list(pipeline.runs.order_by("-created_at", "-id")[:RUNS_WITH_RESULTS])
     created = 0
     for run in runs or [None]:
         for check_id, sql in DEMO_CHECKS:
             result_id = f"demo-{check_id}-{run.run_id if run else 'adhoc'}"
-            if CheckResult.objects.filter(organization=organization, result_id=result_id).exists():
+            if CheckResult.objects.for_organization(organization).filter(result_id=result_id).exists():
                 continue
             services.execute_check(
                 organization,

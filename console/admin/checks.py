@@ -13,7 +13,7 @@ from checks.models import CheckResult, CheckStatus, FailedCheckResult
 from config.pagination import CappedCountPaginator
 from console.display import admin_link, badge
 from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
-from console.scoping import ScopedAdmin
+from console.scoping import ScopedAdmin, ScopedInlineMixin
 
 _STATUS_RANK = Case(
     When(status=CheckStatus.FAIL, then=Value(0)),
@@ -141,7 +141,7 @@ def _number(value):
     return int(value) if float(value).is_integer() else value
 
 
-class CheckResultInline(_ResultColumns, admin.TabularInline):
+class CheckResultInline(_ResultColumns, ScopedInlineMixin, admin.TabularInline):
     """A run's check results on its admin page, failed first. Use: `inlines = [CheckResultInline]` on RunAdmin."""
 
     model = CheckResult
@@ -172,6 +172,3 @@ class CheckResultInline(_ResultColumns, admin.TabularInline):
     @admin.display(description="error")
     def error(self, obj):
         return format_html('<span class="check-error">{}</span>', obj.error_message) if obj.error_message else "-"
-
-
-from checks import admin_executions  # noqa: E402, F401  (registers the executions page; a module of its own)

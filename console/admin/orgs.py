@@ -14,19 +14,21 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from console.admin_errors import DomainErrorsAdminMixin, shows_domain_errors
 from console.display import when
+from console.scoping import ScopedAdmin, ScopedInlineMixin
 from console.staff import StaffOnlyAdminMixin
 from orgs import limits, services
 from orgs.models import ApiKey, Membership, OIDCIdentity, Organization, UsageCounter
 from orgs.oidc import configured_issuer
+from workflows.usage import organization_usage
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedInlineMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(ScopedInlineMixin, admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
@@ -64,7 +66,7 @@ class OrganizationAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.Model
     def limits_and_usage(self, obj):
         if not obj.pk:
             return "-"
-        allowed, used = limits.limits_for(obj), limits.current_usage(obj)
+        allowed, used = limits.limits_for(obj), organization_usage(obj)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -154,7 +156,7 @@ class ApiKeyCreationForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, ScopedAdmin):
     """Keys are created here (the key is shown once, on the response to the form) and revoked here;
     the secret itself is never stored, so no page can show it again."""
 
@@ -214,7 +216,7 @@ class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin)
         key = self.get_object(request, object_id)
         if key is None:
             raise Http404("No such API key.")
-        if services.revoke_api_keys(ApiKey.objects.filter(pk=key.pk)):
+        if services.revoke_api_keys(ApiKey.objects.for_organization(key.organization_id).filter(pk=key.pk)):
             self.log_change(request, key, "Revoked.")
             self.message_user(request, f"Revoked the API key {key.masked}.", messages.SUCCESS)
         else:
@@ -265,14 +267,15 @@ class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin)
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
-        count = services.revoke_api_keys(ApiKey.objects.filter(pk__in=[key.pk for key in active]))
+        # The ids come from the page's own rows (`queryset`, scoped like every admin page).
+        count = services.revoke_api_keys(ApiKey.objects.unscoped().filter(pk__in=[key.pk for key in active]))
         for key in active:
             self.log_change(request, key, "Revoked.")
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.ModelAdmin):
+class UsageCounterAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, ScopedAdmin):
     list_display = ["organization", "metric", "period", "value"]
     list_filter = ["metric", "period"]
     list_select_related = ["organization"]
