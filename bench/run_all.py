@@ -320,12 +320,17 @@ def write_report(report):
         "- Check execution: `bench/checks_execute.py` (docs/benchmarks-checks.md).",
         "- Plan limits: `bench/billing_limits.py` (docs/benchmarks-billing.md); its figures are in the JSON.",
         "- Mixed load and run-event profile: `bench/run_all.py`, `bench/profile_run_events.py`.",
+        "- Check execution scale-out (workers, fairness, added latency): `bench/scale_out.py`, run on its own.",
         "",
         "Durations of each step (s): " + ", ".join(f"{k} {v}" for k, v in report["durations_s"].items()),
         "",
     ]
     if report.get("failures"):
         lines += ["Steps that failed in this run: " + ", ".join(report["failures"]), ""]
+    # Written by bench/scale_out.py (its own run: workers started and stopped, ~10 min), kept across runs here.
+    scale_out = ROOT / "docs" / "benchmarks-scale-out.md"
+    if scale_out.exists():
+        lines += [scale_out.read_text()]
     extra = ROOT / "docs" / "benchmarks-notes.md"
     if extra.exists():
         lines += [extra.read_text()]

@@ -104,3 +104,59 @@ class FailedCheckResult(CheckResult):
         proxy = True
         verbose_name = "failed check"
         verbose_name_plural = "failed checks"
+
+
+class ExecutionState(models.TextChoices):
+    # Waiting in the database for one of its organization's execution slots (never sent to the broker yet).
+    QUEUED = "queued", "queued"
+    # Holds a slot and was sent to a worker (the broker or the in-process pool), not picked up yet.
+    DISPATCHED = "dispatched", "dispatched"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    ERROR = "error", "error"
+
+
+# The states that hold one of the organization's execution slots.
+SLOT_STATES = (ExecutionState.DISPATCHED, ExecutionState.RUNNING)
+ACTIVE_STATES = (ExecutionState.QUEUED, *SLOT_STATES)
+
+
+class CheckExecution(models.Model):
+    """One asked-for check execution, from POST /checks/execute until its result is recorded.
+
+    `request` holds the validated body (ids, SQL, threshold) and never a secret: connection secrets are
+    resolved by the worker at execution. The broker message carries only `execution_id`.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="check_executions")
+    execution_id = models.CharField(max_length=40, unique=True)
+    check_id = models.CharField(max_length=200)
+    connection_id = models.CharField(max_length=100, blank=True)
+    request = models.JSONField(default=dict)
+    state = models.CharField(max_length=12, choices=ExecutionState.choices, default=ExecutionState.QUEUED)
+    result = models.ForeignKey(CheckResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="executions")
+    # "unavailable", "timeout", "query" when the warehouse failed (502 for "unavailable", as before).
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    # The connection's statement timeout when the request was admitted: the running lease is this plus a margin.
+    timeout_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Past it, a dispatched execution is sent again and a running one is recorded as an error (worker lost).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # finished_at - created_at, kept for the latency histogram in /metrics.
+    latency_ms = models.FloatField(null=True, blank=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "state", "created_at"], name="checkexec_org_state"),
+            models.Index(fields=["state", "lease_expires_at"], name="checkexec_state_lease"),
+        ]
+
+    def __str__(self):
+        return f"{self.execution_id}: {self.check_id} ({self.state})"

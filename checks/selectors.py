@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 
 from catalog.models import Connection, Pipeline, Run
-from checks.models import CheckDefinition, CheckResult
+from checks.models import CheckDefinition, CheckExecution, CheckResult
 from lineage.models import Dataset
 from lineage.selectors import in_pks
 from orgs.models import Organization
@@ -102,4 +102,14 @@ def checks_on(organization_id: int, dataset_pks) -> list[dict]:
         .filter(live)
         .order_by("check_id", "id")
         .values("check_id", "dataset_id", "type", "severity", "pipeline__name")
+    )
+
+
+def execution_detail(organization: Organization, execution_id: str) -> CheckExecution | None:
+    """One of the organization's executions with what its representation needs (its result's names)."""
+    return (
+        CheckExecution.objects.for_organization(organization)
+        .filter(execution_id=execution_id)
+        .select_related("result__pipeline", "result__run", "result__dataset")
+        .first()
     )

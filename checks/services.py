@@ -32,7 +32,7 @@ from checks.connectors import (
     connector_for,
 )
 from checks.models import CheckDefinition, CheckResult, CheckStatus, Severity
-from checks.sql_safety import UnsafeSQL, check_read_only
+from checks.sql_safety import CheckedSQL, UnsafeSQL, check_read_only
 from config.logging import redact, redact_values, secrets_in_play
 from orgs.errors import Conflict
 from orgs.limits import consume_monthly
@@ -277,7 +277,18 @@ def _violations(rows: QueryRows) -> float:
     return float(value)
 
 
-def execute_check(
+@dataclass(frozen=True)
+class PreparedCheck:
+    """A check request that passed every validation: what execute_check runs, and what the queue admits."""
+
+    context: CheckContext
+    connection: object
+    checked: CheckedSQL
+    # The stored result when result_id was already recorded: nothing runs then.
+    existing: CheckResult | None
+
+
+def prepare_check(
     organization: Organization,
     *,
     check_id: str,
@@ -289,11 +300,10 @@ def execute_check(
     severity: str | None = None,
     threshold: float | None = None,
     result_id: str | None = None,
-) -> ExecutionOutcome:
-    """Runs a check's SQL on one of the organization's connections and records the result.
+) -> PreparedCheck:
+    """Every validation of a check execution request, nothing run or written.
 
-    Raises ValidationError (400) for unknown ids, refused SQL or a connection that breaks a
-    rule, PlanLimitReached (402) past the monthly quota; nothing runs or is recorded then.
+    Raises ValidationError (400) for unknown ids or refused SQL.
     """
     context = resolve_context(
         organization,
@@ -306,6 +316,7 @@ def execute_check(
     )
     definition = context.definition
     connection = selectors.find_connection(organization, connection_id or (definition and definition.connection_id))
+    connection.organization = organization  # found inside it: its secrets and paths resolve without a query
     sql = sql or (definition.sql if definition else "")
     if not sql:
         raise ValidationError({"sql": ["This field is required (the check defines no SQL)."]})
@@ -313,20 +324,65 @@ def execute_check(
         checked = check_read_only(sql, connection.type)
     except UnsafeSQL as exc:
         raise ValidationError({"sql": [str(exc)]}) from None
-    existing = _existing_result(organization, result_id)
-    if existing is not None:
-        return ExecutionOutcome(result=existing, created=False)
+    return PreparedCheck(
+        context=context, connection=connection, checked=checked, existing=_existing_result(organization, result_id)
+    )
 
-    connector, failure = None, None
+
+def connector_or_failure(connection) -> tuple[object | None, WarehouseError | None]:
+    """The connection's connector, or the reason it cannot be set up now (recorded as an error result).
+
+    Raises ValidationError (400) when the connection breaks a rule (ConnectionRefused).
+    """
     try:
-        connector = connector_for(connection)
+        return connector_for(connection), None
     except ConnectionRefused as exc:
         # A rule broken by a resolved value (a privileged user_secret) may quote it: scrubbed like any message.
         message = scrub(f"Connection {connection.connection_id!r}: {exc}")
         raise ValidationError({"connection_id": [message]}) from None
     except WarehouseUnavailable as exc:
-        failure = exc
-    consume_monthly(organization, "check_executions_per_month")
+        return None, exc
+
+
+def execute_check(
+    organization: Organization,
+    *,
+    check_id: str,
+    connection_id: str | None = None,
+    sql: str | None = None,
+    run_id: str | None = None,
+    pipeline_name: str | None = None,
+    dataset_id: str | None = None,
+    severity: str | None = None,
+    threshold: float | None = None,
+    result_id: str | None = None,
+    metered: bool = True,
+) -> ExecutionOutcome:
+    """Runs a check's SQL on one of the organization's connections and records the result.
+
+    Raises ValidationError (400) for unknown ids, refused SQL or a connection that breaks a
+    rule, PlanLimitReached (402) past the monthly quota; nothing runs or is recorded then.
+    `metered=False` when the monthly quota was already counted (a queued execution counts it when asked for).
+    """
+    prepared = prepare_check(
+        organization,
+        check_id=check_id,
+        connection_id=connection_id,
+        sql=sql,
+        run_id=run_id,
+        pipeline_name=pipeline_name,
+        dataset_id=dataset_id,
+        severity=severity,
+        threshold=threshold,
+        result_id=result_id,
+    )
+    if prepared.existing is not None:
+        return ExecutionOutcome(result=prepared.existing, created=False)
+    context, connection, checked = prepared.context, prepared.connection, prepared.checked
+
+    connector, failure = connector_or_failure(connection)
+    if metered:
+        consume_monthly(organization, "check_executions_per_month")
 
     started = time.monotonic()
     violations = None
@@ -450,3 +506,45 @@ def record_assertions(organization, pipeline, run, event, inputs: dict) -> int:
         return 0
     _upsert_newer(list(wanted.values()))
     return len(wanted)
+
+
+def record_execution_error(
+    organization: Organization, request: dict, *, connection_id: str, message: str
+) -> CheckResult:
+    """An `error` result for an execution that ended without its own (its worker was lost).
+
+    A fresh result id, never the request's: a client that retries with its result_id gets a real run.
+    """
+    try:
+        context = resolve_context(
+            organization,
+            check_id=request["check_id"],
+            pipeline_name=request.get("pipeline_name"),
+            run_id=request.get("run_id"),
+            dataset_id=request.get("dataset_id"),
+            severity=request.get("severity"),
+            threshold=request.get("threshold"),
+        )
+    except ValidationError:  # the run or pipeline was deleted meanwhile: the result stands alone
+        context = CheckContext(
+            definition=None,
+            pipeline=None,
+            run=None,
+            dataset=None,
+            severity=request.get("severity") or Severity.ERROR,
+            threshold=float(request.get("threshold") or 0),
+        )
+    result, _ = _save_result(
+        organization,
+        context,
+        check_id=request["check_id"],
+        result_id=None,
+        connection_id=connection_id,
+        status=CheckStatus.ERROR,
+        violations=None,
+        sql=request.get("sql") or "",
+        duration_ms=None,
+        executed_at=None,
+        error_message=message,
+    )
+    return result

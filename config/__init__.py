@@ -1,0 +1,8 @@
+# `celery -A config` finds the application here, and tasks sent by web processes use it; importing it opens
+# no connection. A Python without the project's packages gets manage.py's pointer to the virtualenv instead.
+try:
+    from config.celery import app as celery_app
+except ModuleNotFoundError:
+    celery_app = None
+
+__all__ = ["celery_app"]

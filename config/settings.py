@@ -231,6 +231,7 @@ PLAN_LIMITS = {
         "runs_per_month": env_int("PLAN_FREE_RUNS_PER_MONTH", 10_000),
         "check_executions_per_month": env_int("PLAN_FREE_CHECK_EXECUTIONS_PER_MONTH", 5_000),
         "openlineage_events_per_month": env_int("PLAN_FREE_OPENLINEAGE_EVENTS_PER_MONTH", 50_000),
+        "check_concurrency": env_int("PLAN_FREE_CHECK_CONCURRENCY", 2),
     },
     "team": {
         "pipelines": env_int("PLAN_TEAM_PIPELINES", 200),
@@ -239,6 +240,7 @@ PLAN_LIMITS = {
         "runs_per_month": env_int("PLAN_TEAM_RUNS_PER_MONTH", 1_000_000),
         "check_executions_per_month": env_int("PLAN_TEAM_CHECK_EXECUTIONS_PER_MONTH", 500_000),
         "openlineage_events_per_month": env_int("PLAN_TEAM_OPENLINEAGE_EVENTS_PER_MONTH", 5_000_000),
+        "check_concurrency": env_int("PLAN_TEAM_CHECK_CONCURRENCY", 10),
     },
     "enterprise": {
         "pipelines": None,
@@ -247,7 +249,59 @@ PLAN_LIMITS = {
         "runs_per_month": None,
         "check_executions_per_month": None,
         "openlineage_events_per_month": None,
+        "check_concurrency": env_int("PLAN_ENTERPRISE_CHECK_CONCURRENCY", 50),
     },
+}
+
+# --- Check execution: Celery workers, or an in-process pool without a broker ----------
+# amqp://guest:guest@127.0.0.1:5672// (RabbitMQ) or redis://127.0.0.1:6379/0; empty = embedded mode.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+# "celery" (a broker and `celery -A config worker`), "threads" (in-process pool: `make run`, one box),
+# "inline" (the caller's thread; the test suite, whose rows live in the test's transaction).
+CHECK_EXECUTION_BACKEND = env_str("CHECK_EXECUTION_BACKEND", "celery" if CELERY_BROKER_URL else "threads")
+if CHECK_EXECUTION_BACKEND not in ("celery", "threads", "inline"):
+    raise ImproperlyConfigured("CHECK_EXECUTION_BACKEND must be celery, threads or inline.")
+if CHECK_EXECUTION_BACKEND == "celery" and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("CHECK_EXECUTION_BACKEND=celery needs CELERY_BROKER_URL.")
+CHECK_EXECUTION_THREADS = env_int("CHECK_EXECUTION_THREADS", 4)
+# The queue check executions are sent to (a test run names its own so parallel runs keep their messages).
+CHECK_EXECUTION_QUEUE = env_str("CHECK_EXECUTION_QUEUE", "checks")
+# A running execution's lease: its statement timeout plus this margin (connect, record the result).
+CHECK_EXECUTION_LEASE_MARGIN_SECONDS = env_int("CHECK_EXECUTION_LEASE_MARGIN_SECONDS", 60)
+# A dispatched execution no worker picked up within this is sent again (a message lost with a broker's disk).
+CHECK_EXECUTION_DISPATCH_LEASE_SECONDS = env_int("CHECK_EXECUTION_DISPATCH_LEASE_SECONDS", 900)
+# Requests of one web process that may wait for a result at once; past it they answer 202 at once, so waiting
+# requests never take every gunicorn thread (GUNICORN_THREADS, 4) from /health and the rest of the API.
+CHECK_EXECUTION_MAX_WAITERS = env_int("CHECK_EXECUTION_MAX_WAITERS", 2)
+CHECK_EXECUTION_REAP_SECONDS = env_int("CHECK_EXECUTION_REAP_SECONDS", 30)
+# Executions of one organization sent to the broker and not started yet: 1 makes the broker's FIFO queue a
+# round robin over organizations (a flood is ahead of another organization's check by one message at most).
+CHECK_EXECUTION_DISPATCH_AHEAD = max(1, env_int("CHECK_EXECUTION_DISPATCH_AHEAD", 1))
+
+CELERY_TASK_DEFAULT_QUEUE = CHECK_EXECUTION_QUEUE
+# The message is removed only once the task returned: a worker that dies between receiving a message and
+# starting the check leaves it to another worker (the execution row says whether it had started).
+CELERY_TASK_ACKS_LATE = True
+# A worker child killed in the middle of a check does not get the message again: a check that kills its
+# worker would loop. The lease turns that execution into an error result instead.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# One message per worker process at a time: a busy worker holds no other organization's check back.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes per `celery -A config worker` (its -c flag wins).
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 4)
+# Results live in the database (CheckExecution, CheckResult), not in a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 3)
+# A broker that is down must not hold a request: the execution stays dispatched and is sent again later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Redis redelivers an unacknowledged message after this: longer than any check plus its margin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "reap-check-executions": {"task": "checks.reap_executions", "schedule": float(CHECK_EXECUTION_REAP_SECONDS)},
 }
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------

@@ -20,3 +20,7 @@ LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "secret_recorder"] 
 # Pages render {% static %} without a collectstatic run: the manifest storage needs one (the Dockerfile's
 # build step does it; tests/config/test_static_files.py runs it once to prove the compression).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+# The suite's tests wrap each test in a transaction that another thread cannot see: executions run in the
+# caller's thread unless a test (tests/checks/test_executions_*.py) picks the pool or a broker itself.
+CHECK_EXECUTION_BACKEND = os.environ.get("CHECK_EXECUTION_BACKEND", "inline")

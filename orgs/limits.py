@@ -23,10 +23,19 @@ from orgs.models import Organization, UsageCounter
 
 COUNTED_METRICS = ("pipelines", "api_keys", "connections")
 MONTHLY_METRICS = ("runs_per_month", "check_executions_per_month", "openlineage_events_per_month")
+# Check executions an organization may have in flight at once (settings PLAN_LIMITS "check_concurrency");
+# the rest wait in its queue. The free plan's number when a plan's limits do not say.
+DEFAULT_CHECK_CONCURRENCY = 2
 
 
 def limits_for(organization: Organization) -> dict[str, int | None]:
     return dict(settings.PLAN_LIMITS[organization.plan])
+
+
+def check_concurrency_for_plan(plan: str) -> int:
+    """How many of an organization's check executions may be dispatched or running at once (at least one)."""
+    limit = settings.PLAN_LIMITS.get(plan, {}).get("check_concurrency")
+    return DEFAULT_CHECK_CONCURRENCY if limit is None else max(1, int(limit))
 
 
 def current_period():

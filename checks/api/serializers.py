@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from checks.models import CheckResult, CheckStatus, Severity
+from checks.models import CheckExecution, CheckResult, CheckStatus, ExecutionState, Severity
 
 
 class CheckResultSerializer(serializers.ModelSerializer):
@@ -31,6 +31,10 @@ class CheckResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+DEFAULT_WAIT_SECONDS = 20
+MAX_WAIT_SECONDS = 60
+
+
 class _CheckRequestFields(serializers.Serializer):
     check_id = serializers.CharField(max_length=200)
     result_id = serializers.RegexField(r"^[A-Za-z0-9_.:\-]+$", max_length=200, required=False)
@@ -58,3 +62,36 @@ class ExecuteCheckSerializer(_CheckRequestFields):
 
     connection_id = serializers.CharField(max_length=100, required=False)
     sql = serializers.CharField(required=False, max_length=20_000, trim_whitespace=False)
+    wait_seconds = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_WAIT_SECONDS,
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        help_text="Seconds to wait for the result (201) before answering 202 with the execution; 0: 202 at once.",
+    )
+
+
+class CheckExecutionSerializer(serializers.ModelSerializer):
+    """GET /checks/executions/<id>: where an execution stands and, once it ended, its result."""
+
+    state = serializers.SerializerMethodField()
+    result = CheckResultSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = CheckExecution
+        fields = [
+            "execution_id",
+            "state",
+            "check_id",
+            "connection_id",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error_message",
+            "result",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, execution) -> str:
+        # Dispatched (sent to a worker, not picked up yet) is still waiting, as far as the caller can tell.
+        return ExecutionState.QUEUED if execution.state == ExecutionState.DISPATCHED else execution.state

@@ -136,7 +136,9 @@ class PostgresConnector(Connector):
             return self._fetch(sql, max_rows)
         except _StaleConnection:
             # A pooled session the server dropped (restart, idle timeout): nothing ran; once more on a fresh one.
-            pass
+            # The pool's other idle sessions are as old and dropped too: replaced, so the retry opens a new one
+            # (sessions checked out by other threads are closed when they come back).
+            self.engine.dispose()
         try:
             return self._fetch(sql, max_rows)
         except _StaleConnection as exc:

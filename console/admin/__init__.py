@@ -5,4 +5,11 @@ ModelAdmins on the console's site. The admins sit on top so they may use any app
 selectors, while the domain apps below import nothing of the admin.
 """
 
-from console.admin import billing, catalog, checks, lineage, orgs  # noqa: F401 (registers the ModelAdmins)
+from console.admin import (  # noqa: F401 (registers the ModelAdmins)
+    billing,
+    catalog,
+    check_executions,
+    checks,
+    lineage,
+    orgs,
+)

@@ -1,5 +1,8 @@
 """POST /api/v1/checks/execute on a real PostgreSQL warehouse (a scratch database on the local server)."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import psycopg
 import pytest
 
@@ -10,6 +13,7 @@ from tests.checks.conftest import CHECKER_ROLE, PG_WAREHOUSE_ADMIN_DSN, WAREHOUS
 from tests.checks.corpus import DANGEROUS_SQL
 from tests.checks.factories import make_connection
 from tests.checks.snapshots import pg_snapshot
+from tests.pg_warehouse import ensure_role
 
 NEGATIVE_AMOUNTS = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
 
@@ -192,3 +196,22 @@ def test_a_malformed_stored_dsn_is_a_400_naming_the_dsn_and_nothing_is_recorded(
     assert response.status_code == 400
     assert "dsn: is neither a valid postgresql:// URL" in response.json()["connection_id"][0]
     assert not CheckResult.objects.unscoped().exists()
+
+
+def test_sessions_the_warehouse_closed_while_idle_are_replaced_not_reported(org_a, pg_warehouse_dsn):
+    """A warehouse (or a proxy) that ends idle sessions: every pooled session is gone by the next check, which
+    still runs, on a fresh session."""
+    role = f"{CHECKER_ROLE}_idle"
+    with psycopg.connect(PG_WAREHOUSE_ADMIN_DSN, autocommit=True) as admin:
+        ensure_role(admin, role)
+        admin.execute(f"ALTER ROLE {role} SET idle_session_timeout = '500ms'")
+        admin.execute(f"GRANT CONNECT ON DATABASE {WAREHOUSE_DB} TO {role}")
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    connection = make_connection(org_a, "pg-idle", "postgres", {"dsn": pg_warehouse_dsn.replace(CHECKER_ROLE, role)})
+    connector = connector_for(connection)
+    tag = QueryTag(organization="org-a", connection_id="pg-idle", check_id="c")
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two pooled sessions
+        list(pool.map(lambda _: connector.fetch("SELECT 0 FROM pg_sleep(0.2)", max_rows=2, tag=tag), range(2)))
+    time.sleep(1.2)  # both sessions ended by the server
+    assert connector.fetch(NEGATIVE_AMOUNTS, max_rows=2, tag=tag).rows == [(1,)]

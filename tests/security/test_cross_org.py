@@ -117,6 +117,7 @@ CROSS_ORG = {
         OwnScope({"check_id": "chk_freshness", "status": "fail", "violations": 3, "result_id": "res-a-1"}),
     ],
     ("api/v1/checks/results/{result_id}", "get"): [NotFound()],
+    ("api/v1/checks/executions/{execution_id}", "get"): [NotFound()],
     # An OpenLineage job named like A's pipeline and reading A's dataset: B's own rows only.
     ("api/v1/lineage", "post"): [OwnScope(openlineage_event("orders_sync", "clean_orders"))],
     ("api/v1/lineage/{dataset_id}", "get"): [NotFound()],

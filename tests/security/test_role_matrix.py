@@ -52,6 +52,7 @@ REQUIRED_ROLE = {
     ("api/v1/checks/results", "get"): "read",
     ("api/v1/checks/results", "post"): "write",
     ("api/v1/checks/results/{result_id}", "get"): "read",
+    ("api/v1/checks/executions/{execution_id}", "get"): "read",
     ("api/v1/lineage", "post"): "write",
     ("api/v1/lineage/batch", "post"): "write",
     ("api/v1/lineage/{dataset_id}", "get"): "read",

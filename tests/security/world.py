@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db import models
 
 from catalog import services as catalog_services
+from checks import execution_services
 from checks import services as check_services
 from orgs import services as org_services
 from orgs.models import Organization, Role
@@ -43,6 +44,7 @@ class OrgWorld:
     check_id: str
     api_key_pk: int
     keys: dict = field(default_factory=dict)  # role -> full key
+    execution_id: str = ""
 
     def path_kwargs(self) -> dict:
         return {
@@ -53,6 +55,7 @@ class OrgWorld:
             "pk": self.api_key_pk,
             "result_id": self.result_id,
             "dataset_id": self.dataset_id,
+            "execution_id": self.execution_id,
         }
 
 
@@ -100,9 +103,14 @@ def build_org_a(make_org) -> OrgWorld:
     result, _ = check_services.record_result(
         org, check_id="chk_freshness", status="pass", violations=0, run_id="run-a-1", result_id="res-a-1"
     )
+    # An execution asked for through the queue (run at once in the suite: an error, the host never resolves).
+    submission = execution_services.submit_execution(
+        org, check_id="chk_adhoc_a", connection_id="wh-a", sql="SELECT 0 AS violations"
+    )
     keys = _keys(org)
     return OrgWorld(
         organization=org,
+        execution_id=submission.execution.execution_id,
         pipeline="orders_sync",
         version="3",
         run_id="run-a-1",

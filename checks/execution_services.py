@@ -1,0 +1,319 @@
+"""Writes for check executions that run on workers: asking for one, admission into the organization's
+execution slots, start, finish, and leases.
+
+Fairness is decided here, in the database, not by the broker: an execution is dispatched only while its
+organization has fewer dispatched or running executions than its plan's `check_concurrency`, and fewer than
+CHECK_EXECUTION_DISPATCH_AHEAD (1) dispatched ones that no worker has started yet; the rest stay `queued` in
+the database and are admitted, oldest first, as that organization's executions start and finish. So the
+broker holds at most one waiting message per organization: its FIFO queue serves the organizations in turn,
+and a flooding organization's backlog stays in its own queue in the database, ahead of another
+organization's check by at most one message (one execution slot). Admission runs under a lock on the
+organization row (PostgreSQL) or the database's write lock (SQLite), so two parallel admissions cannot both
+take the last slot.
+
+`checks.services.execute_check` stays the one code path that runs a check and records its result.
+"""
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from checks import dispatch, services
+from checks.connectors.base import MAX_TIMEOUT_SECONDS
+from checks.models import SLOT_STATES, CheckExecution, CheckResult, ExecutionState
+from orgs.errors import DomainError
+from orgs.limits import check_concurrency_for_plan, consume_monthly
+from orgs.models import Organization
+
+logger = logging.getLogger(__name__)
+
+WORKER_LOST_MESSAGE = "The worker stopped before the check finished (its lease expired); run the check again."
+INTERNAL_ERROR_MESSAGE = "The check could not be run because of an internal error; it is logged with the execution id."
+# Executions recorded as lost or sent again per reaping pass: a backlog is worked off over several passes.
+REAP_BATCH = 200
+
+# Wakes requests of this process that wait for an execution, as soon as one finishes here (pool, inline).
+_finished = threading.Condition()
+_waiters = threading.BoundedSemaphore(max(1, settings.CHECK_EXECUTION_MAX_WAITERS))
+
+
+@dataclass(frozen=True)
+class Submission:
+    execution: CheckExecution | None
+    # The stored result when the request's result_id was already recorded: nothing was queued.
+    existing: CheckResult | None = None
+
+
+def new_execution_id() -> str:
+    return f"exe-{secrets.token_hex(10)}"
+
+
+def submit_execution(organization: Organization, **request) -> Submission:
+    """Validates a check execution request as execute_check does (400/402 before anything is written),
+    counts it against the monthly quota, records it `queued`, and admits it if a slot is free."""
+    prepared = services.prepare_check(organization, **request)
+    if prepared.existing is not None:
+        return Submission(execution=None, existing=prepared.existing)
+    connector, _unavailable = services.connector_or_failure(prepared.connection)
+    consume_monthly(organization, "check_executions_per_month")
+    execution = CheckExecution.objects.create(
+        organization=organization,
+        execution_id=new_execution_id(),
+        check_id=request["check_id"],
+        connection_id=prepared.connection.connection_id,
+        # The validated body only: ids, SQL, threshold. Connection secrets are resolved by the worker.
+        request={name: value for name, value in request.items() if value is not None},
+        timeout_seconds=connector.timeout_seconds if connector is not None else None,
+    )
+    admit(organization.pk)
+    return Submission(execution=execution)
+
+
+def _lock_organization(organization_id: int) -> str | None:
+    """Locks the organization's admission until the transaction ends; returns its plan, read under the lock."""
+    organizations = Organization.objects.filter(pk=organization_id)
+    if connection.vendor == "sqlite":
+        # No row locks: a write first takes the database's write lock, and the reads after it are current.
+        organizations.update(plan=F("plan"))
+        return organizations.values_list("plan", flat=True).first()
+    return organizations.select_for_update().values_list("plan", flat=True).first()
+
+
+def admit(organization_id: int, *, reap: bool = True) -> list[str]:
+    """Dispatches the organization's oldest queued executions into its free slots; returns their ids.
+
+    `reap`: first end the organization's expired leases (a lost worker's slot is freed by the next request).
+    """
+    if reap:
+        reap_expired(organization_id=organization_id)
+    with transaction.atomic():
+        plan = _lock_organization(organization_id)
+        if plan is None:
+            return []
+        executions = CheckExecution.objects.for_organization(organization_id)
+        counts = executions.filter(state__in=SLOT_STATES).aggregate(
+            busy=Count("id"), waiting=Count("id", filter=Q(state=ExecutionState.DISPATCHED))
+        )
+        free = min(
+            check_concurrency_for_plan(plan) - counts["busy"],
+            settings.CHECK_EXECUTION_DISPATCH_AHEAD - counts["waiting"],
+        )
+        if free <= 0:
+            return []
+        admitted = list(
+            executions.filter(state=ExecutionState.QUEUED)
+            .order_by("created_at", "id")
+            .values_list("execution_id", flat=True)[:free]
+        )
+        if not admitted:
+            return []
+        now = timezone.now()
+        executions.filter(execution_id__in=admitted, state=ExecutionState.QUEUED).update(
+            state=ExecutionState.DISPATCHED,
+            dispatched_at=now,
+            lease_expires_at=now + timedelta(seconds=settings.CHECK_EXECUTION_DISPATCH_LEASE_SECONDS),
+        )
+    _after_commit(lambda: _send(admitted))
+    return admitted
+
+
+def _after_commit(send) -> None:
+    # A worker that receives an id must find the execution dispatched: sent once the transaction committed.
+    # Inline, the caller's own transaction runs it (the test suite's transactions never commit).
+    if settings.CHECK_EXECUTION_BACKEND == "inline":
+        send()
+    else:
+        transaction.on_commit(send)
+
+
+def _send(execution_ids: list[str]) -> None:
+    unsent = dispatch.send(execution_ids)
+    if unsent:
+        # Back in the queue, slot freed: the next admission (a submission, a finish, the periodic pass) sends it.
+        # Ids this process admitted a moment ago, of any organization.
+        CheckExecution.objects.unscoped().filter(execution_id__in=unsent, state=ExecutionState.DISPATCHED).update(
+            state=ExecutionState.QUEUED, dispatched_at=None, lease_expires_at=None
+        )
+
+
+def start_execution(execution_id: str) -> CheckExecution | None:
+    """Marks a dispatched execution running under a lease; None when it is not this worker's to run
+    (started by another worker after a redelivery, already finished, or recorded as lost)."""
+    # The id a broker message carries: the row says whose it is.
+    execution = (
+        CheckExecution.objects.unscoped().select_related("organization").filter(execution_id=execution_id).first()
+    )
+    if execution is None or execution.state != ExecutionState.DISPATCHED:
+        return None
+    now = timezone.now()
+    timeout = execution.timeout_seconds or float(
+        getattr(settings, "DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS", MAX_TIMEOUT_SECONDS)
+    )
+    lease = now + timedelta(seconds=timeout + settings.CHECK_EXECUTION_LEASE_MARGIN_SECONDS)
+    started = (
+        CheckExecution.objects.for_organization(execution.organization_id)
+        .filter(pk=execution.pk, state=ExecutionState.DISPATCHED)
+        .update(state=ExecutionState.RUNNING, started_at=now, lease_expires_at=lease)
+    )
+    if not started:
+        return None
+    execution.state, execution.started_at, execution.lease_expires_at = ExecutionState.RUNNING, now, lease
+    # Its message left the broker: the organization may send its next one (see admit, DISPATCH_AHEAD).
+    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
+        admit(execution.organization_id, reap=False)
+    return execution
+
+
+def _message_of(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{name}: {message}" if name != "__all__" else message
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        )
+    return "; ".join(exc.messages())
+
+
+def run_execution(execution_id: str) -> None:
+    """What a worker does with an execution id: start it, run the check, record the outcome, admit the next."""
+    execution = start_execution(execution_id)
+    if execution is None:
+        return
+    try:
+        outcome = services.execute_check(execution.organization, **execution.request, metered=False)
+    except (ValidationError, DomainError) as exc:
+        # Valid when asked for, not any more (its connection or run was deleted, the result id reused).
+        _finish(execution, ExecutionState.ERROR, message=services.scrub(_message_of(exc)))
+    except Exception:
+        logger.exception("check execution %s of %s failed", execution_id, execution.organization.slug)
+        _finish(execution, ExecutionState.ERROR, message=INTERNAL_ERROR_MESSAGE)
+    else:
+        _finish(execution, ExecutionState.DONE, result=outcome.result, error_kind=outcome.error_kind or "")
+
+
+def _finish(
+    execution: CheckExecution, state: str, *, result: CheckResult | None = None, error_kind="", message=""
+) -> None:
+    now = timezone.now()
+    CheckExecution.objects.for_organization(execution.organization_id).filter(
+        pk=execution.pk, state=ExecutionState.RUNNING
+    ).update(
+        state=state,
+        result=result,
+        error_kind=error_kind,
+        error_message=message,
+        finished_at=now,
+        lease_expires_at=None,
+        latency_ms=(now - execution.created_at).total_seconds() * 1000,
+    )
+    # Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
+    # own request, which sees the slot this finish freed.
+    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
+        admit(execution.organization_id, reap=False)
+    with _finished:
+        _finished.notify_all()
+
+
+def reap_expired(organization_id: int | None = None) -> int:
+    """Records running executions whose lease expired as `error` results (their worker was lost) and sends
+    dispatched ones no worker picked up again. Returns how many executions it changed."""
+    now = timezone.now()
+    expired = CheckExecution.objects.filter(lease_expires_at__lt=now, state__in=SLOT_STATES)
+    # One organization on its admission path; every organization in the periodic pass (beat, a system job).
+    expired = expired.unscoped() if organization_id is None else expired.for_organization(organization_id)
+    found = list(expired.select_related("organization")[:REAP_BATCH])  # one query, nearly always empty
+    if not found:
+        return 0
+    changed = 0
+    for execution in (execution for execution in found if execution.state == ExecutionState.RUNNING):
+        claimed = (
+            CheckExecution.objects.for_organization(execution.organization_id)
+            .filter(pk=execution.pk, state=ExecutionState.RUNNING, lease_expires_at__lt=now)
+            .update(
+                state=ExecutionState.ERROR,
+                error_message=WORKER_LOST_MESSAGE,
+                finished_at=now,
+                lease_expires_at=None,
+                latency_ms=(now - execution.created_at).total_seconds() * 1000,
+            )
+        )
+        if not claimed:
+            continue  # finished or reaped by someone else meanwhile
+        changed += 1
+        logger.warning("check execution %s of %s: worker lost", execution.execution_id, execution.organization.slug)
+        result = services.record_execution_error(
+            execution.organization,
+            execution.request,
+            connection_id=execution.connection_id,
+            message=WORKER_LOST_MESSAGE,
+        )
+        CheckExecution.objects.for_organization(execution.organization_id).filter(pk=execution.pk).update(result=result)
+    resend = [execution.execution_id for execution in found if execution.state == ExecutionState.DISPATCHED]
+    if resend:
+        # A duplicate message is harmless: only the first worker to start an execution runs it.
+        CheckExecution.objects.unscoped().filter(execution_id__in=resend, state=ExecutionState.DISPATCHED).update(
+            lease_expires_at=now + timedelta(seconds=settings.CHECK_EXECUTION_DISPATCH_LEASE_SECONDS)
+        )
+        _after_commit(lambda: _send(resend))
+        changed += len(resend)
+    if changed:
+        with _finished:
+            _finished.notify_all()
+    return changed
+
+
+def reap_and_admit() -> int:
+    """The periodic pass (beat, or the embedded pool's timer): expired leases, then every organization that
+    has queued executions and may have a free slot (a finish whose admission failed, a restart)."""
+    changed = reap_expired()
+    # The periodic pass looks at every organization (a system job).
+    waiting = (
+        CheckExecution.objects.unscoped().filter(state=ExecutionState.QUEUED).values_list("organization_id", flat=True)
+    )
+    for organization_id in sorted(set(waiting)):
+        changed += len(admit(organization_id))
+    return changed
+
+
+def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecution:
+    """The execution, re-read until it is done or errored or `seconds` passed.
+
+    At most CHECK_EXECUTION_MAX_WAITERS requests of this process wait at once; the others return at once
+    (the caller answers 202), so waiting requests never hold every thread of a web worker.
+    """
+    if execution.state in (ExecutionState.DONE, ExecutionState.ERROR) or seconds <= 0:
+        return execution
+    if not _waiters.acquire(blocking=False):
+        return execution
+    try:
+        deadline = time.monotonic() + seconds
+        # Every 2 ms for the first 40 ms (a quick check on an idle worker finishes in milliseconds), then
+        # less and less often, at most every 100 ms.
+        interval, started = 0.002, time.monotonic()
+        while True:
+            current = (
+                CheckExecution.objects.for_organization(execution.organization_id)
+                .filter(pk=execution.pk)
+                .select_related("result")
+                .first()
+            )
+            if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
+                return current or execution
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return current
+            with _finished:
+                _finished.wait(timeout=min(interval, remaining))
+            if time.monotonic() - started > 0.04:
+                interval = min(interval * 1.5, 0.1)
+    finally:
+        _waiters.release()
