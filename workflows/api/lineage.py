@@ -18,6 +18,21 @@ from workflows.lineage import lineage_graph
 from workflows.openlineage import describe, ingest, ingest_batch
 
 
+def batch_schema(what: str) -> dict:
+    """The OpenAPI description of a batch body (POST /lineage/batch, /runs/batch): an array of `what`."""
+    return {
+        "request": {
+            "application/json": {
+                "type": "array",
+                "items": {"type": "object"},
+                "maxItems": batches.MAX_BATCH_EVENTS,
+                "description": f"{what}; NDJSON (application/x-ndjson) is accepted too.",
+            },
+        },
+        "responses": {200: OpenApiTypes.OBJECT},
+    }
+
+
 class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
     """GET /api/v1/lineage/{dataset_id}: the dataset's upstream and downstream, and the impact of a change."""
 
@@ -102,17 +117,7 @@ class OpenLineageBatchView(OrganizationScopedMixin, generics.GenericAPIView):
     def max_decompressed_bytes() -> int:
         return max_batch_bytes()
 
-    @extend_schema(
-        request={
-            "application/json": {
-                "type": "array",
-                "items": {"type": "object"},
-                "maxItems": batches.MAX_BATCH_EVENTS,
-                "description": "OpenLineage events; NDJSON (application/x-ndjson) is accepted too.",
-            },
-        },
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(**batch_schema("OpenLineage events"))
     def post(self, request):
         events = batches.check_batch(request.data)
         charge_events(request, len(events))

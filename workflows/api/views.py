@@ -5,7 +5,6 @@ are the ones routed; `/organizations/me` adds billing's summary, which orgs may 
 """
 
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -26,7 +25,7 @@ from orgs.errors import InvalidInput
 from orgs.throttling import EventRateThrottle
 from orgs.viewsets import OrganizationScopedMixin
 from workflows import batches, pipeline_spec
-from workflows.api.lineage import charge_events
+from workflows.api.lineage import batch_schema, charge_events
 from workflows.api.serializers import RunDetailSerializer
 from workflows.registration import register_pipeline
 from workflows.usage import organization_usage
@@ -53,17 +52,7 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
     def max_decompressed_bytes(self) -> int:
         return max_batch_bytes()
 
-    @extend_schema(
-        request={
-            "application/json": {
-                "type": "array",
-                "items": {"type": "object"},
-                "maxItems": batches.MAX_BATCH_EVENTS,
-                "description": "Run events (POST /runs bodies); NDJSON (application/x-ndjson) is accepted too.",
-            },
-        },
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(**batch_schema("Run events (POST /runs bodies)"))
     @action(
         detail=False,
         methods=["post"],
