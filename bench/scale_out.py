@@ -116,7 +116,8 @@ CheckExecution.objects.unscoped().delete()
 keys = {{}}
 for slug in ["flood"] + [f"quiet-{{n}}" for n in range({QUIET_ORGS})]:
     org = Organization.objects.filter(slug=slug).first() or services.create_organization(slug=slug, plan=Plan.TEAM)
-    Connection.objects.for_organization(org).update_or_create(organization=org, connection_id="wh", defaults=dict(type="postgres",
+    Connection.objects.for_organization(org).update_or_create(
+        organization=org, connection_id="wh", defaults=dict(type="postgres",
         config={{"dsn": "postgresql://{CHECKER_ROLE}@127.0.0.1:5432/{WAREHOUSE_DB}"}}))
     keys[slug] = services.create_api_key(organization=org, name="bench", role=Role.WRITE)[1]
 print("KEYS " + json.dumps(keys))
