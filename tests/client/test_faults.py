@@ -130,6 +130,19 @@ def test_a_location_outside_the_path_prefix_is_not_followed(scripted, location):
     assert len(server.seen) == 1
 
 
+def test_a_date_retry_after_while_polling_is_honoured(scripted):
+    result = {"result_id": "res-4", "check_id": "chk", "status": "pass"}
+    past = "Wed, 21 Oct 2015 07:28:00 GMT"  # a moment gone: poll again at once, not a ValueError
+    server = scripted(
+        (202, {"Location": "/api/v1/checks/executions/ex-4"}, None),
+        (202, {"Retry-After": past}, {"state": "running"}),
+        (200, {}, {"id": "ex-4", "state": "done", "result": result}),
+    )
+    started = time.monotonic()
+    assert client_for(server, poll_interval_seconds=5).execute_check("chk") == result
+    assert time.monotonic() - started < 2  # not the 5 s poll interval: the server said "now"
+
+
 def test_a_redirect_is_not_followed_with_the_key(scripted):
     target = scripted((200, {}, {"slug": "stolen"}))
     server = scripted((302, {"Location": target.url + "/api/v1/organizations/me"}, None))

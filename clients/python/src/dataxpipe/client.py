@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from dataxpipe.config import Settings
 from dataxpipe.errors import ApiError, CheckExecutionTimeout
-from dataxpipe.transport import RetryPolicy, Transport
+from dataxpipe.transport import RetryPolicy, Transport, parse_retry_after
 
 RunStatus = Literal["queued", "running", "success", "failed", "cancelled"]
 FINISHED_RUN_STATUSES = ("success", "failed", "cancelled")
@@ -159,8 +159,8 @@ class Client:
                 return body
             if time.monotonic() >= deadline:
                 raise CheckExecutionTimeout(f"The check execution at {path} was not done in {self.timeout_seconds}s.")
-            retry_after = answer.headers.get("Retry-After")
-            interval = float(retry_after) if retry_after and retry_after.isdigit() else self.poll_interval_seconds
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+            interval = self.poll_interval_seconds if retry_after is None else retry_after
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())) or 0.05)
 
     def post_check_result(self, check_id: str, *, result_id: str | None = None, **fields) -> dict:
