@@ -52,8 +52,8 @@ class Client:
 
     @classmethod
     def from_env(cls, **options) -> "Client":
-        settings = Settings.from_env()
-        return cls(settings.url, settings.api_key, settings.timeout_seconds, **options)
+        """DATAXPIPE_URL, DATAXPIPE_API_KEY and DATAXPIPE_TIMEOUT_SECONDS: what __init__ reads without a URL."""
+        return cls(**options)
 
     def __repr__(self) -> str:
         return f"Client(url={self.transport.base_url!r})"
