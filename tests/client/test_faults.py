@@ -143,6 +143,14 @@ def test_a_date_retry_after_while_polling_is_honoured(scripted):
     assert time.monotonic() - started < 2  # not the 5 s poll interval: the server said "now"
 
 
+@pytest.mark.parametrize("body", [None, ["queued"], "accepted"])
+def test_a_202_without_a_location_is_an_api_error(scripted, body):
+    server = scripted((202, {}, body))
+    with pytest.raises(ApiError) as raised:
+        client_for(server).execute_check("chk")
+    assert raised.value.status == 202 and len(server.seen) == 1
+
+
 def test_a_redirect_is_not_followed_with_the_key(scripted):
     target = scripted((200, {}, {"slug": "stolen"}))
     server = scripted((302, {"Location": target.url + "/api/v1/organizations/me"}, None))

@@ -141,7 +141,8 @@ class Client:
             raise
         if answer.status != 202:
             return answer.body
-        location = answer.headers.get("Location") or (answer.body or {}).get("location")
+        body = answer.body if isinstance(answer.body, dict) else {}
+        location = answer.headers.get("Location") or body.get("location")
         if not location:
             raise ApiError(202, answer.body, "POST", API + "/checks/execute")
         return self._poll_execution(self.transport.same_origin_path(location))
