@@ -13,6 +13,7 @@ from django.http import HttpResponse
 
 from config import pending_migrations
 from config.db_errors import is_unavailable
+from config.errors import logged_as_warning
 
 logger = logging.getLogger("dataxpipe.errors")
 
@@ -41,5 +42,4 @@ class DatabaseErrorPagesMiddleware:
 def _page(text: str, *, retry_after: int) -> HttpResponse:
     response = HttpResponse(text, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(retry_after)
-    response._has_been_logged = True  # logged above, as a warning: Django would log any 5xx again as an error
-    return response
+    return logged_as_warning(response)

@@ -28,6 +28,13 @@ def request_too_large_body() -> dict:
     }
 
 
+def logged_as_warning(response):
+    """Marks a 5xx answer its caller has logged as a warning (an expected outage, pending migrations): Django
+    would log every 5xx again, as an error (django.utils.log.log_response skips a response so marked)."""
+    response._has_been_logged = True
+    return response
+
+
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from config import pending_migrations
+from config.errors import logged_as_warning
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,4 @@ def ready(request):
 
 
 def _not_ready(body: dict) -> JsonResponse:
-    response = JsonResponse(body, status=503)
-    response._has_been_logged = True  # logged above as a warning: an answer the probe expects, not an error
-    return response
+    return logged_as_warning(JsonResponse(body, status=503))  # an answer the probe expects, not an error

@@ -16,7 +16,7 @@ import contextvars
 import json
 import logging
 import re
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from django.core.signals import request_started
 
@@ -93,10 +93,18 @@ def _json_leaves(text: str) -> list[str] | None:
         for child in children:
             if isinstance(child, dict | list):
                 pending.append(child)
-            elif isinstance(child, str) and not child.startswith(("http://", "https://")):
+            elif isinstance(child, str) and not _is_public_url(child):
                 # A PEM's armor lines (-----BEGIN PRIVATE KEY-----) are words too; its body is the secret.
                 leaves.extend(line for line in child.splitlines() if line and not line.startswith("-----"))
     return leaves
+
+
+def _is_public_url(text: str) -> bool:
+    """An endpoint address (token_uri): one with credentials, a query or a fragment may carry a token."""
+    if not text.startswith(("http://", "https://")):
+        return False
+    parts = urlsplit(text)
+    return not (parts.username or parts.password or parts.query or parts.fragment)
 
 
 def redact_values(text: str, values) -> str:

@@ -23,7 +23,7 @@ from rest_framework.views import exception_handler, set_rollback
 
 from config import json_depth, pending_migrations, request_id
 from config.db_errors import is_unavailable
-from config.errors import request_too_large_body, server_error_body
+from config.errors import logged_as_warning, request_too_large_body, server_error_body
 from config.parsers import JsonTooDeep
 from orgs import errors
 
@@ -56,7 +56,7 @@ def api_exception_handler(exc, context):
         if response.status_code >= 500:
             # Billing not configured (503), a warehouse that cannot be reached (502): expected answers, not bugs.
             logger.warning("%s: %s", type(exc).__name__, "; ".join(exc.messages()))
-            _logged(response)
+            logged_as_warning(response)
         return response
     if isinstance(exc, JsonTooDeep):
         # The same body as JsonDepthLimitMiddleware's, max_depth a number (APIException would stringify it).
@@ -79,7 +79,7 @@ def api_exception_handler(exc, context):
     if is_unavailable(exc):
         # The database cannot be reached: a retryable condition, not the caller's fault.
         logger.warning("catalog database unavailable: %s", type(exc).__name__)
-        return _logged(
+        return logged_as_warning(
             Response(
                 {"detail": "The catalog database is unavailable; retry later.", "code": "database_unavailable"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -90,7 +90,7 @@ def api_exception_handler(exc, context):
     if missing:
         # A deployment whose release step has not run yet: the database is there, its tables are not.
         logger.warning("catalog database has %d migrations pending", len(missing))
-        return _logged(
+        return logged_as_warning(
             Response(
                 {"detail": pending_migrations.summary(missing), "code": "migrations_pending"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -117,7 +117,7 @@ def api_exception_handler(exc, context):
     if response is not None and response.status_code in (502, 503, 504):
         # DRF's own 5xx (a 503 a view raised on purpose): expected, a warning like the others.
         logger.warning("%s: %s", type(exc).__name__, response.data)
-        _logged(response)
+        logged_as_warning(response)
     return response
 
 
@@ -134,9 +134,3 @@ def not_found_sentence(exc: Http404, context) -> str:
     if value is None:
         return f"No such {noun} in this organization."
     return f"No {noun} '{value}' in this organization."
-
-
-def _logged(response: Response) -> Response:
-    # An expected outage, logged above as a warning: Django would log every 5xx again as an error.
-    response._has_been_logged = True
-    return response

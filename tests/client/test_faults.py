@@ -105,6 +105,52 @@ def test_a_location_on_another_host_is_not_followed(scripted):
     assert len(server.seen) == 1
 
 
+def test_a_catalog_under_a_path_prefix_is_polled_under_it(scripted):
+    result = {"result_id": "res-3", "check_id": "chk", "status": "pass"}
+    server = scripted(
+        (202, {"Location": "/catalog/api/v1/checks/executions/ex-3?wait=1"}, None),
+        (200, {}, {"id": "ex-3", "state": "done", "result": result}),
+    )
+    client = Client(server.url + "/catalog", KEY, 5, retry=FAST, poll_interval_seconds=0.01)
+    assert client.execute_check("chk") == result
+    assert [seen.path for seen in server.seen] == [
+        "/catalog/api/v1/checks/execute",
+        "/catalog/api/v1/checks/executions/ex-3?wait=1",
+    ]
+
+
+@pytest.mark.parametrize("location", ["/api/v1/checks/executions/x", "/catalogue/api/v1/checks/executions/x"])
+def test_a_location_outside_the_path_prefix_is_not_followed(scripted, location):
+    """Same host, another application: the key stays within the catalog's base URL (it was sliced into a
+    made-up path under the prefix before)."""
+    server = scripted((202, {"Location": location}, None))
+    client = Client(server.url + "/catalog", KEY, 5, retry=FAST, poll_interval_seconds=0.01)
+    with pytest.raises(TransportError, match="outside"):
+        client.execute_check("chk")
+    assert len(server.seen) == 1
+
+
+def test_a_date_retry_after_while_polling_is_honoured(scripted):
+    result = {"result_id": "res-4", "check_id": "chk", "status": "pass"}
+    past = "Wed, 21 Oct 2015 07:28:00 GMT"  # a moment gone: poll again at once, not a ValueError
+    server = scripted(
+        (202, {"Location": "/api/v1/checks/executions/ex-4"}, None),
+        (202, {"Retry-After": past}, {"state": "running"}),
+        (200, {}, {"id": "ex-4", "state": "done", "result": result}),
+    )
+    started = time.monotonic()
+    assert client_for(server, poll_interval_seconds=5).execute_check("chk") == result
+    assert time.monotonic() - started < 2  # not the 5 s poll interval: the server said "now"
+
+
+@pytest.mark.parametrize("body", [None, ["queued"], "accepted"])
+def test_a_202_without_a_location_is_an_api_error(scripted, body):
+    server = scripted((202, {}, body))
+    with pytest.raises(ApiError) as raised:
+        client_for(server).execute_check("chk")
+    assert raised.value.status == 202 and len(server.seen) == 1
+
+
 def test_a_redirect_is_not_followed_with_the_key(scripted):
     target = scripted((200, {}, {"slug": "stolen"}))
     server = scripted((302, {"Location": target.url + "/api/v1/organizations/me"}, None))

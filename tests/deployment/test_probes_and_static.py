@@ -25,6 +25,13 @@ def test_every_other_path_still_refuses_a_host_not_allowed(client):
     assert client.get("/admin/login/", HTTP_HOST=CONTAINER_ADDRESS).status_code == 400
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/health/x", "/healthz", "//health", "/ready//", "/static/../ready", "/admin/ready"])
+def test_a_path_that_only_looks_like_a_probe_still_refuses_a_host_not_allowed(client, path):
+    """The any-Host rule is an exact match on the two probe paths, not a prefix an attacker can extend."""
+    assert client.get(path, HTTP_HOST="attacker.example").status_code == 400
+
+
 def test_collectstatic_writes_hashed_and_compressed_files(tmp_path):
     production_storage = "whitenoise.storage.CompressedManifestStaticFilesStorage"
     with override_settings(

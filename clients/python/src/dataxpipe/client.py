@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from dataxpipe.config import Settings
 from dataxpipe.errors import ApiError, CheckExecutionTimeout
-from dataxpipe.transport import RetryPolicy, Transport
+from dataxpipe.transport import RetryPolicy, Transport, parse_retry_after
 
 RunStatus = Literal["queued", "running", "success", "failed", "cancelled"]
 FINISHED_RUN_STATUSES = ("success", "failed", "cancelled")
@@ -52,8 +52,8 @@ class Client:
 
     @classmethod
     def from_env(cls, **options) -> "Client":
-        settings = Settings.from_env()
-        return cls(settings.url, settings.api_key, settings.timeout_seconds, **options)
+        """DATAXPIPE_URL, DATAXPIPE_API_KEY and DATAXPIPE_TIMEOUT_SECONDS: what __init__ reads without a URL."""
+        return cls(**options)
 
     def __repr__(self) -> str:
         return f"Client(url={self.transport.base_url!r})"
@@ -141,7 +141,8 @@ class Client:
             raise
         if answer.status != 202:
             return answer.body
-        location = answer.headers.get("Location") or (answer.body or {}).get("location")
+        body = answer.body if isinstance(answer.body, dict) else {}
+        location = answer.headers.get("Location") or body.get("location")
         if not location:
             raise ApiError(202, answer.body, "POST", API + "/checks/execute")
         return self._poll_execution(self.transport.same_origin_path(location))
@@ -159,8 +160,8 @@ class Client:
                 return body
             if time.monotonic() >= deadline:
                 raise CheckExecutionTimeout(f"The check execution at {path} was not done in {self.timeout_seconds}s.")
-            retry_after = answer.headers.get("Retry-After")
-            interval = float(retry_after) if retry_after and retry_after.isdigit() else self.poll_interval_seconds
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+            interval = self.poll_interval_seconds if retry_after is None else retry_after
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())) or 0.05)
 
     def post_check_result(self, check_id: str, *, result_id: str | None = None, **fields) -> dict:

@@ -90,11 +90,14 @@ class Transport:
         return self.base_url + path
 
     def same_origin_path(self, location: str) -> str:
-        """The path of a Location header, refused if it points at another host (the key would follow it)."""
+        """The path of a Location header relative to base_url, refused if it points at another host (the key
+        would follow it) or outside base_url's path (a catalog served under a prefix answers only under it)."""
         absolute = urllib.parse.urljoin(self.base_url + "/", location)
         ours, theirs = urllib.parse.urlsplit(self.base_url), urllib.parse.urlsplit(absolute)
         if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
             raise TransportError(f"Refusing to follow a Location on another host: {theirs.netloc}")
+        if not theirs.path.startswith(ours.path + "/"):
+            raise TransportError(f"Refusing to follow a Location outside {self.base_url}: {theirs.path}")
         return theirs.path[len(ours.path) :] + (f"?{theirs.query}" if theirs.query else "")
 
     def request(self, method: str, path: str, *, params: dict | None = None, body=None) -> Response:
