@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from checks import dispatch, services
+from checks import dispatch, selectors, services
 from checks.connectors.base import MAX_TIMEOUT_SECONDS
 from checks.models import SLOT_STATES, CheckExecution, CheckResult, ExecutionState
 from orgs.errors import DomainError
@@ -300,12 +300,8 @@ def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecu
         # less and less often, at most every 100 ms.
         interval, started = 0.002, time.monotonic()
         while True:
-            current = (
-                CheckExecution.objects.for_organization(execution.organization_id)
-                .filter(pk=execution.pk)
-                .select_related("result")
-                .first()
-            )
+            # With its result's names: a finished execution is answered from this read alone.
+            current = selectors.execution_detail(execution.organization_id, execution.execution_id)
             if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
                 return current or execution
             remaining = deadline - time.monotonic()
