@@ -174,12 +174,16 @@ def start_execution(execution_id: str) -> CheckExecution | None:
 
 
 def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
+    # A ValidationError raised with a plain message has no message_dict (it raises AttributeError): that
+    # would escape run_execution and leave the execution running until its lease expires.
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         return "; ".join(
             f"{name}: {message}" if name != "__all__" else message
             for name, messages in exc.message_dict.items()
             for message in messages
         )
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
     return "; ".join(exc.messages())
 
 

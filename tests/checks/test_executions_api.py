@@ -8,9 +8,11 @@ test_executions_broker.py wait for real workers).
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from checks import execution_services
 from checks.models import CheckExecution, CheckResult
 from tests.checks.factories import make_connection, make_dataset, make_run, register_pipeline
 from workflows.usage import organization_usage
@@ -125,3 +127,12 @@ def test_a_201_reads_its_result_with_its_names_in_the_waits_own_query(client_a, 
     one_by_id = re.compile(r'FROM "(catalog_pipeline|catalog_run|lineage_dataset)" WHERE "\1"\."id" = ')
     queries = [query["sql"] for query in captured.captured_queries]
     assert [sql for sql in queries if one_by_id.search(sql)] == []
+
+
+def test_a_refusal_at_run_time_becomes_the_executions_message_whatever_its_shape():
+    # A ValidationError raised with a plain message has no message_dict: it must not escape the worker.
+    assert execution_services._message_of(ValidationError("The run was deleted.")) == "The run was deleted."
+    assert execution_services._message_of(ValidationError({"run_id": ["No run 'r' in this organization."]})) == (
+        "run_id: No run 'r' in this organization."
+    )
+    assert execution_services._message_of(ValidationError({"__all__": ["Gone."]})) == "Gone."
