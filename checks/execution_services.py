@@ -168,9 +168,18 @@ def start_execution(execution_id: str) -> CheckExecution | None:
         return None
     execution.state, execution.started_at, execution.lease_expires_at = ExecutionState.RUNNING, now, lease
     # Its message left the broker: the organization may send its next one (see admit, DISPATCH_AHEAD).
-    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
-        admit(execution.organization_id, reap=False)
+    _admit_next(execution.organization_id)
     return execution
+
+
+def _admit_next(organization_id: int) -> None:
+    """After a start or a finish freed a place: admission, only when the organization has queued executions.
+
+    Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
+    own request, which sees the place freed.
+    """
+    if CheckExecution.objects.for_organization(organization_id).filter(state=ExecutionState.QUEUED).exists():
+        admit(organization_id, reap=False)
 
 
 def _message_of(exc: Exception) -> str:
@@ -219,10 +228,7 @@ def _finish(
         lease_expires_at=None,
         latency_ms=(now - execution.created_at).total_seconds() * 1000,
     )
-    # Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
-    # own request, which sees the slot this finish freed.
-    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
-        admit(execution.organization_id, reap=False)
+    _admit_next(execution.organization_id)
     with _finished:
         _finished.notify_all()
 
