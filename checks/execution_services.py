@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from checks import dispatch, services
+from checks import dispatch, selectors, services
 from checks.connectors.base import MAX_TIMEOUT_SECONDS
 from checks.models import SLOT_STATES, CheckExecution, CheckResult, ExecutionState
 from orgs.errors import DomainError
@@ -168,18 +168,31 @@ def start_execution(execution_id: str) -> CheckExecution | None:
         return None
     execution.state, execution.started_at, execution.lease_expires_at = ExecutionState.RUNNING, now, lease
     # Its message left the broker: the organization may send its next one (see admit, DISPATCH_AHEAD).
-    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
-        admit(execution.organization_id, reap=False)
+    _admit_next(execution.organization_id)
     return execution
 
 
+def _admit_next(organization_id: int) -> None:
+    """After a start or a finish freed a place: admission, only when the organization has queued executions.
+
+    Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
+    own request, which sees the place freed.
+    """
+    if CheckExecution.objects.for_organization(organization_id).filter(state=ExecutionState.QUEUED).exists():
+        admit(organization_id, reap=False)
+
+
 def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
+    # A ValidationError raised with a plain message has no message_dict (it raises AttributeError): that
+    # would escape run_execution and leave the execution running until its lease expires.
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         return "; ".join(
             f"{name}: {message}" if name != "__all__" else message
             for name, messages in exc.message_dict.items()
             for message in messages
         )
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
     return "; ".join(exc.messages())
 
 
@@ -215,10 +228,7 @@ def _finish(
         lease_expires_at=None,
         latency_ms=(now - execution.created_at).total_seconds() * 1000,
     )
-    # Nothing queued, nothing to admit, no lock taken: an execution queued after this read is admitted by its
-    # own request, which sees the slot this finish freed.
-    if CheckExecution.objects.for_organization(execution.organization_id).filter(state=ExecutionState.QUEUED).exists():
-        admit(execution.organization_id, reap=False)
+    _admit_next(execution.organization_id)
     with _finished:
         _finished.notify_all()
 
@@ -275,12 +285,18 @@ def reap_and_admit() -> int:
     """The periodic pass (beat, or the embedded pool's timer): expired leases, then every organization that
     has queued executions and may have a free slot (a finish whose admission failed, a restart)."""
     changed = reap_expired()
-    # The periodic pass looks at every organization (a system job).
+    # The periodic pass looks at every organization (a system job). One row per organization, not per queued
+    # execution: a flooding organization's backlog is not read into memory on every pass.
     waiting = (
-        CheckExecution.objects.unscoped().filter(state=ExecutionState.QUEUED).values_list("organization_id", flat=True)
+        CheckExecution.objects.unscoped()
+        .filter(state=ExecutionState.QUEUED)
+        .order_by("organization_id")
+        .values_list("organization_id", flat=True)
+        .distinct()
     )
-    for organization_id in sorted(set(waiting)):
-        changed += len(admit(organization_id))
+    for organization_id in list(waiting):
+        # Expired leases were all just reaped: admission alone.
+        changed += len(admit(organization_id, reap=False))
     return changed
 
 
@@ -300,12 +316,8 @@ def wait_until_finished(execution: CheckExecution, seconds: float) -> CheckExecu
         # less and less often, at most every 100 ms.
         interval, started = 0.002, time.monotonic()
         while True:
-            current = (
-                CheckExecution.objects.for_organization(execution.organization_id)
-                .filter(pk=execution.pk)
-                .select_related("result")
-                .first()
-            )
+            # With its result's names: a finished execution is answered from this read alone.
+            current = selectors.execution_detail(execution.organization_id, execution.execution_id)
             if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
                 return current or execution
             remaining = deadline - time.monotonic()

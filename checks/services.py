@@ -344,41 +344,20 @@ def connector_or_failure(connection) -> tuple[object | None, WarehouseError | No
         return None, exc
 
 
-def execute_check(
-    organization: Organization,
-    *,
-    check_id: str,
-    connection_id: str | None = None,
-    sql: str | None = None,
-    run_id: str | None = None,
-    pipeline_name: str | None = None,
-    dataset_id: str | None = None,
-    severity: str | None = None,
-    threshold: float | None = None,
-    result_id: str | None = None,
-    metered: bool = True,
-) -> ExecutionOutcome:
+def execute_check(organization: Organization, *, metered: bool = True, **request) -> ExecutionOutcome:
     """Runs a check's SQL on one of the organization's connections and records the result.
 
-    Raises ValidationError (400) for unknown ids, refused SQL or a connection that breaks a
-    rule, PlanLimitReached (402) past the monthly quota; nothing runs or is recorded then.
-    `metered=False` when the monthly quota was already counted (a queued execution counts it when asked for).
+    `request` is prepare_check's keywords (check_id, connection_id, sql, run_id, pipeline_name,
+    dataset_id, severity, threshold, result_id). Raises ValidationError (400) for unknown ids, refused
+    SQL or a connection that breaks a rule, PlanLimitReached (402) past the monthly quota; nothing runs
+    or is recorded then. `metered=False` when the monthly quota was already counted (a queued execution
+    counts it when asked for).
     """
-    prepared = prepare_check(
-        organization,
-        check_id=check_id,
-        connection_id=connection_id,
-        sql=sql,
-        run_id=run_id,
-        pipeline_name=pipeline_name,
-        dataset_id=dataset_id,
-        severity=severity,
-        threshold=threshold,
-        result_id=result_id,
-    )
+    prepared = prepare_check(organization, **request)
     if prepared.existing is not None:
         return ExecutionOutcome(result=prepared.existing, created=False)
     context, connection, checked = prepared.context, prepared.connection, prepared.checked
+    check_id, result_id = request["check_id"], request.get("result_id")
 
     connector, failure = connector_or_failure(connection)
     if metered:

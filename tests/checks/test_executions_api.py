@@ -5,10 +5,16 @@ contract a client sees with a broker, minus the waiting (tests/checks/test_execu
 test_executions_broker.py wait for real workers).
 """
 
-import pytest
+import re
 
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from checks import execution_services
 from checks.models import CheckExecution, CheckResult
-from tests.checks.factories import make_connection
+from tests.checks.factories import make_connection, make_dataset, make_run, register_pipeline
 from workflows.usage import organization_usage
 
 NEGATIVE_AMOUNTS = "SELECT COUNT(*) AS violations FROM orders WHERE amount < 0"
@@ -102,3 +108,31 @@ def test_the_execution_stores_the_request_and_no_secret(client_a, org_a, monkeyp
     assert execution.request == {"check_id": "chk", "connection_id": "shop", "sql": NEGATIVE_AMOUNTS, "threshold": 2.0}
     assert "token-value" not in str(CheckExecution.objects.unscoped().values().get())
     assert execution.result.status == "pass"
+
+
+def test_a_201_reads_its_result_with_its_names_in_the_waits_own_query(client_a, org_a, shop):
+    # The result's pipeline, run and dataset come joined to the execution the wait reads: no query for each after.
+    pipeline = register_pipeline(org_a, "orders_sync")
+    make_run(org_a, pipeline, "run-1")
+    make_dataset(org_a, "orders")
+    body = {"sql": NEGATIVE_AMOUNTS, "run_id": "run-1", "dataset": "orders", "wait_seconds": 5}
+    with CaptureQueriesContext(connection) as captured:
+        response = execute(client_a, **body)
+    assert response.status_code == 201, response.content
+    assert (response.json()["pipeline"], response.json()["run_id"], response.json()["dataset"]) == (
+        "orders_sync",
+        "run-1",
+        "orders",
+    )
+    one_by_id = re.compile(r'FROM "(catalog_pipeline|catalog_run|lineage_dataset)" WHERE "\1"\."id" = ')
+    queries = [query["sql"] for query in captured.captured_queries]
+    assert [sql for sql in queries if one_by_id.search(sql)] == []
+
+
+def test_a_refusal_at_run_time_becomes_the_executions_message_whatever_its_shape():
+    # A ValidationError raised with a plain message has no message_dict: it must not escape the worker.
+    assert execution_services._message_of(ValidationError("The run was deleted.")) == "The run was deleted."
+    assert execution_services._message_of(ValidationError({"run_id": ["No run 'r' in this organization."]})) == (
+        "run_id: No run 'r' in this organization."
+    )
+    assert execution_services._message_of(ValidationError({"__all__": ["Gone."]})) == "Gone."
