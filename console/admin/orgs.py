@@ -27,6 +27,10 @@ class MembershipInline(ScopedInlineMixin, admin.TabularInline):
     extra = 0
     autocomplete_fields = ["user"]
 
+    def get_queryset(self, request):
+        # Each row's caption (Membership.__str__) names its user and organization: joined, not read per row.
+        return super().get_queryset(request).select_related("user", "organization")
+
 
 class ApiKeyInline(ScopedInlineMixin, admin.TabularInline):
     model = ApiKey
