@@ -271,8 +271,8 @@ class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, ScopedAdmin):
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
-        # The ids come from the page's own rows (`queryset`, scoped like every admin page).
-        count = services.revoke_api_keys(ApiKey.objects.unscoped().filter(pk__in=[key.pk for key in active]))
+        # `queryset` is the page's own rows, scoped like every admin page: no cross-organization read needed.
+        count = services.revoke_api_keys(queryset.filter(pk__in=[key.pk for key in active]))
         for key in active:
             self.log_change(request, key, "Revoked.")
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
