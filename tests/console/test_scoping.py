@@ -91,6 +91,18 @@ def test_the_id_filters_find_nothing_of_another_organization_and_refuse_no_value
             assert list(response.context["cl"].result_list) == [], (parameter, value)
 
 
+def test_a_deactivated_organizations_rows_leave_its_users_console(org_user_client, worlds, org_a):
+    org_a.is_active = False
+    org_a.save(update_fields=["is_active"])
+    for page in TENANT_PAGES:
+        response = org_user_client.get(f"/admin/{page}/")
+        assert response.status_code == 200, page
+        assert list(response.context["cl"].result_list) == [], page
+    mine = worlds[0]["run"]
+    assert org_user_client.get(f"/admin/catalog/run/{mine.pk}/change/").status_code == 404
+    assert "org_a_report" not in org_user_client.get("/admin/").content.decode()
+
+
 def test_the_landing_page_shows_only_the_users_organization(org_user_client, worlds):
     page = org_user_client.get("/admin/").content.decode()
     assert "org_a_report" in page and "org_a-run-" in page
