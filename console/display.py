@@ -104,6 +104,13 @@ def run_cell(run_pk, run_id, pipeline_name=""):
     return format_html('<a href="{}">{}</a>', url, text) if url else text
 
 
+def number(value):
+    """A count or threshold as read: `3`, not `3.0`; `-` for none."""
+    if value is None:
+        return "-"
+    return int(value) if float(value).is_integer() else value
+
+
 def first_line(text: str) -> str:
     for line in (text or "").splitlines():
         if line.strip():

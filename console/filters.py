@@ -39,7 +39,7 @@ class _ScopedChoiceFilter(admin.SimpleListFilter, ABC):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # isdigit() alone passes "²", which int() refuses
             return queryset.none()
         return queryset.filter(**{f"{self.field_path}_id": int(value)})
 

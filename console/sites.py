@@ -1,4 +1,7 @@
+from functools import wraps
+
 from django.contrib import admin
+from django.core.exceptions import BadRequest
 from django.db.models.base import ModelBase
 
 from console import selectors
@@ -26,6 +29,19 @@ class CatalogAdminSite(admin.AdminSite):
             if model._meta.app_label in STAFF_ONLY_APPS and not issubclass(model_admin, StaffOnlyAdminMixin):
                 model_admin = type(f"StaffOnly{model_admin.__name__}", (StaffOnlyAdminMixin, model_admin), {})
             super().register(model, model_admin, **options)
+
+    def admin_view(self, view, cacheable=False):
+        # Every console page passes here (the model admins' views too). A NUL character in the query string
+        # reaches a filter's SQL, which PostgreSQL refuses with an error: the caller's bad input, a 400.
+        checked = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def refuse_nul_characters(request, *args, **kwargs):
+            if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+                raise BadRequest("The query string holds a NUL character.")
+            return checked(request, *args, **kwargs)
+
+        return refuse_nul_characters
 
     def index(self, request, extra_context=None):
         scope = visible_organizations(request.user)

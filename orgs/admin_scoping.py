@@ -10,10 +10,11 @@ from orgs.tenancy import OrganizationScopedQuerySet
 
 
 def visible_organizations(user):
-    """None means every organization; otherwise a queryset of the user's organizations."""
+    """None means every organization; otherwise a queryset of the user's active organizations (a deactivated
+    organization's rows leave its users' console at once, as its API keys and OIDC logins stop working)."""
     if user.is_superuser:
         return None
-    return Organization.objects.filter(memberships__user=user)
+    return Organization.objects.filter(memberships__user=user, is_active=True)
 
 
 def restrict(queryset, scope, field="organization"):

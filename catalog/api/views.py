@@ -99,8 +99,10 @@ class RunEventViewSet(OrganizationScopedViewSet):
     def _resolve_pipeline(self, name):
         return selectors.pipeline_for_run_events(self.organization, name)
 
-    def _apply(self, data: dict):
-        payload = RunEventSerializer(data=data, context={"resolve_pipeline": self._resolve_pipeline})
+    def _apply(self, data: dict, resolve_pipeline=None):
+        """`resolve_pipeline(name)`: how the event's pipeline is found (a batch passes one that remembers)."""
+        resolve = resolve_pipeline or self._resolve_pipeline
+        payload = RunEventSerializer(data=data, context={"resolve_pipeline": resolve})
         payload.is_valid(raise_exception=True)
         return services.apply_run_event(organization=self.organization, **payload.validated_data)
 

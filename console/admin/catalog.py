@@ -30,6 +30,7 @@ from console.display import (
     badge,
     duration,
     error_cell,
+    number,
     overrun_flag,
     run_cell,
     severity_badge,
@@ -39,12 +40,6 @@ from console.display import (
 )
 from console.filters import OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
-
-
-def _number(value):
-    if value is None:
-        return "-"
-    return int(value) if float(value).is_integer() else value
 
 
 def _pretty_json(value) -> str:
@@ -352,7 +347,7 @@ class RunAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
             return "-"
         if worst["error_message"]:
             return error_cell(f"{worst['check_id']}: {worst['error_message']}")
-        return error_cell(f"{worst['check_id']} failed: {_number(worst['violations'])} > {_number(worst['threshold'])}")
+        return error_cell(f"{worst['check_id']} failed: {number(worst['violations'])} > {number(worst['threshold'])}")
 
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):

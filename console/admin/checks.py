@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from checks.models import CheckResult, CheckStatus, FailedCheckResult
 from config.pagination import CappedCountPaginator
-from console.display import badge, error_cell, first_line, run_cell, severity_badge, since
+from console.display import badge, error_cell, first_line, number, run_cell, severity_badge, since
 from console.filters import DatasetFilter, OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
 
@@ -148,12 +148,8 @@ def violations_vs_threshold(result):
         return "-"
     sign = ">" if result.status == CheckStatus.FAIL else "≤"
     return format_html(
-        '<span class="violations">{} {} {}</span>', _number(result.violations), sign, _number(result.threshold)
+        '<span class="violations">{} {} {}</span>', number(result.violations), sign, number(result.threshold)
     )
-
-
-def _number(value):
-    return int(value) if float(value).is_integer() else value
 
 
 class CheckResultInline(_ResultColumns, ScopedInlineMixin, admin.TabularInline):

@@ -27,6 +27,10 @@ class MembershipInline(ScopedInlineMixin, admin.TabularInline):
     extra = 0
     autocomplete_fields = ["user"]
 
+    def get_queryset(self, request):
+        # Each row's caption (Membership.__str__) names its user and organization: joined, not read per row.
+        return super().get_queryset(request).select_related("user", "organization")
+
 
 class ApiKeyInline(ScopedInlineMixin, admin.TabularInline):
     model = ApiKey
@@ -267,8 +271,8 @@ class ApiKeyAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, ScopedAdmin):
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
-        # The ids come from the page's own rows (`queryset`, scoped like every admin page).
-        count = services.revoke_api_keys(ApiKey.objects.unscoped().filter(pk__in=[key.pk for key in active]))
+        # `queryset` is the page's own rows, scoped like every admin page: no cross-organization read needed.
+        count = services.revoke_api_keys(queryset.filter(pk__in=[key.pk for key in active]))
         for key in active:
             self.log_change(request, key, "Revoked.")
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)

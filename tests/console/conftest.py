@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # The committed screenshots are rewritten only on request (DATAXPIPE_SCREENSHOTS=1), so an ordinary
@@ -12,6 +13,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # A laptop screen (issue 14): the incident pages must read at this size without scrolling sideways.
 VIEWPORT = {"width": 1366, "height": 768}
+PASSWORD = "pw-for-tests-only"
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +67,21 @@ def screenshot(page, tmp_path_factory):
         page.screenshot(path=str(directory / f"{name}.png"), full_page=full_page)
 
     return take
+
+
+def login(page, live_server, username, password=PASSWORD):
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+
+
+@pytest.fixture
+def incident_page(page, live_server, settings, tmp_path):
+    """`page` on the landing page of the incident scenario (tests/console/scenario.py), logged in as staff."""
+    from tests.console.scenario import seed_incident
+
+    seed_incident(settings, tmp_path)
+    get_user_model().objects.create_superuser("oncall", "oncall@example.com", PASSWORD)
+    login(page, live_server, "oncall")
+    return page

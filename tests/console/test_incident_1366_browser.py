@@ -7,11 +7,9 @@ two hours against a usual 8-19 minutes is flagged. Screenshots: docs/screenshots
 """
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from tests.console.conftest import VIEWPORT
-from tests.console.scenario import FAILED_RUN_ID, OVERRUNNING_RUN_ID, seed_incident
-from tests.console.test_incident_browser import PASSWORD, login
+from tests.console.scenario import FAILED_RUN_ID, OVERRUNNING_RUN_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,10 +73,8 @@ def assert_severity_unlike_status(row, status_word="ERROR", severity_word="⚑ w
     assert severity_fill == "rgba(0, 0, 0, 0)" and severity_border != "0px"  # the severity outlined
 
 
-def test_incident_pages_read_at_1366_without_scrolling_sideways(page, live_server, screenshot, settings, tmp_path):
-    seed_incident(settings, tmp_path)
-    get_user_model().objects.create_superuser("oncall", "oncall@example.com", PASSWORD)
-    login(page, live_server, "oncall")
+def test_incident_pages_read_at_1366_without_scrolling_sideways(incident_page, live_server, screenshot):
+    page = incident_page
 
     # Landing: the errored check of the failed run, with its run, pipeline, status, severity, error, when.
     panel = page.locator("#failed-checks")

@@ -8,27 +8,14 @@ Each step saves a screenshot to docs/screenshots/ (shown in the README).
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from tests.console.scenario import FAILED_RUN_ID, seed_incident
+from tests.console.scenario import FAILED_RUN_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-for-tests-only"
 
-
-def login(page, live_server, username, password=PASSWORD):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-
-
-def test_oncall_follows_a_failed_run_to_its_checks_and_lineage(page, live_server, screenshot, settings, tmp_path):
-    seed_incident(settings, tmp_path)
-    get_user_model().objects.create_superuser("oncall", "oncall@example.com", PASSWORD)
-    login(page, live_server, "oncall")
-
+def test_oncall_follows_a_failed_run_to_its_checks_and_lineage(incident_page, live_server, screenshot):
+    page = incident_page
     # Landing: revenue_report is failing now (latest run failed).
     failing = page.locator("#failing-pipelines")
     failing.wait_for()

@@ -3,14 +3,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.console.conftest import login
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, live_server, username, password):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
 
 
 def test_staff_logs_in_and_lands_on_the_console(page, live_server, screenshot):

@@ -124,3 +124,22 @@ def test_the_pipeline_page_links_to_its_runs_and_its_checks_results(staff_client
     results = staff_client.get(f"/admin/checks/checkresult/?{check_link}")
     assert results.status_code == 200
     assert {result.organization_id for result in results.context["cl"].result_list} <= {org_a.pk}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/catalog/run/?pipeline=a%00b",  # console.filters.PipelineFilter
+        "/admin/lineage/lineageedge/?pipeline_name=a%00b",  # a text filter
+        "/admin/lineage/openlineageevent/?run_id=a%00b",  # a plain field lookup
+        "/admin/orgs/organization/?plan=free%00",  # a choices filter on a staff page
+        "/admin/checks/checkresult/?q=a%00b",  # the search box
+        "/admin/catalog/run/?a%00b=1",  # a parameter's name
+        "/admin/?x=%00",
+    ],
+)
+def test_a_nul_character_in_a_console_query_string_is_a_400_not_a_database_error(staff_client, org_a, url):
+    world.build(org_a, runs=1)
+    staff_client.raise_request_exception = False
+    assert staff_client.get(url).status_code == 400
+    assert staff_client.get(url.replace("%00", "")).status_code in (200, 302)  # the same page without it works

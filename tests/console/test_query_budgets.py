@@ -90,3 +90,25 @@ def test_the_run_page_reads_its_check_results_in_one_query(client, org_a, django
     with django_assert_max_num_queries(BUDGETS["run"]):
         response = client.get(url)
     assert response.content.decode().count('class="badge badge-pass"') == 29
+
+
+def test_the_organization_page_reads_each_members_user_and_organization_with_its_row(client, make_org):
+    """The members inline: each row's caption names its user and organization, joined in the rows' query.
+    What is left per row is Django's autocomplete widget looking up its selected user (one query each)."""
+    from orgs.models import Membership
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@x.example", "pw-for-tests-only"))
+    users = get_user_model().objects
+
+    def page_queries(organization, members):
+        for i in range(members):
+            user = users.create_user(f"{organization.slug}-member-{i}")
+            Membership.objects.create(organization=organization, user=user, role="read")
+        url = f"/admin/orgs/organization/{organization.pk}/change/"
+        client.get(url)  # warms the content type cache
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    few, many = page_queries(make_org("few-members"), 2), page_queries(make_org("many-members"), 12)
+    assert many - few <= 10, (few, many)  # 3 a row (30) before the join

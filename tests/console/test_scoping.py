@@ -75,6 +75,34 @@ def test_filters_offer_only_the_users_organization(org_user_client, worlds):
     assert list(response.context["cl"].result_list) == []
 
 
+def test_the_id_filters_find_nothing_of_another_organization_and_refuse_no_value_with_a_500(
+    org_user_client, worlds, org_b
+):
+    theirs = worlds[1]
+    for query in (f"organization={org_b.pk}", f"dataset={theirs['dataset'].pk}"):
+        response = org_user_client.get(f"/admin/checks/checkresult/?{query}")
+        assert response.status_code == 200, query
+        assert list(response.context["cl"].result_list) == [], query
+    # str.isdigit() says yes to these; int() says no (superscripts) or reads another script's digits.
+    for value in ("\u00b2", "\u2460", "\u0661", "-1", "1.0", "x", "9" * 30):
+        for parameter in ("organization", "dataset"):
+            response = org_user_client.get("/admin/checks/checkresult/", {parameter: value})
+            assert response.status_code == 200, (parameter, value)
+            assert list(response.context["cl"].result_list) == [], (parameter, value)
+
+
+def test_a_deactivated_organizations_rows_leave_its_users_console(org_user_client, worlds, org_a):
+    org_a.is_active = False
+    org_a.save(update_fields=["is_active"])
+    for page in TENANT_PAGES:
+        response = org_user_client.get(f"/admin/{page}/")
+        assert response.status_code == 200, page
+        assert list(response.context["cl"].result_list) == [], page
+    mine = worlds[0]["run"]
+    assert org_user_client.get(f"/admin/catalog/run/{mine.pk}/change/").status_code == 404
+    assert "org_a_report" not in org_user_client.get("/admin/").content.decode()
+
+
 def test_the_landing_page_shows_only_the_users_organization(org_user_client, worlds):
     page = org_user_client.get("/admin/").content.decode()
     assert "org_a_report" in page and "org_a-run-" in page

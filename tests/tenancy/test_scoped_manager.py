@@ -4,7 +4,7 @@ it reaches the database; a decided one reads exactly the rows it decided on."""
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from catalog.models import Pipeline, Run, RunStatus
 from orgs.models import Organization, UsageCounter
@@ -129,6 +129,30 @@ def test_a_filter_on_exactly_one_organization_counts_as_scoped_and_a_wider_one_d
     ):
         with pytest.raises(UnscopedQueryError):
             wider.count()
+
+
+def test_the_one_organization_filter_cannot_be_fooled_into_a_wider_read(worlds, org_a, org_b):
+    """Spellings that look like `organization=<one>` but read no organization, several, or one chosen per row:
+    none counts as a decision, and none reaches the database."""
+    assert Run.objects.filter(organization=org_a).filter(Q(status=RunStatus.FAILED) | Q(pk__gt=0)).count() == 2
+    own_pipeline = Pipeline.objects.for_organization(org_b).values("organization")[:1]
+    for fooling in (
+        Run.objects.filter(organization=None),  # an IS NULL, not one organization
+        Run.objects.filter(organization__isnull=False),
+        Run.objects.filter(organization__in=[org_a.pk]),  # several organizations: for_organizations says so
+        Run.objects.filter(organization__in=Organization.objects.all()),
+        Run.objects.filter(Q(organization=org_a) | Q(organization=org_b)),
+        Run.objects.filter(Q(organization=org_a) | ~Q(organization=org_a)),
+        Run.objects.filter(~Q(~Q(organization=org_a))),
+        Run.objects.filter(organization__gte=org_a.pk),
+        Run.objects.filter(organization=F("pipeline__organization")),  # each row's own: every organization
+        Run.objects.filter(organization=Subquery(own_pipeline)),  # an expression, not a value
+        Run.objects.filter(pipeline__organization=org_a).filter(pipeline__runs__organization=org_a),
+    ):
+        with pytest.raises(UnscopedQueryError):
+            list(fooling)
+    with pytest.raises(UnscopedQueryError):
+        Run.objects.filter(organization=org_a).union(Run.objects.filter(organization__slug="org-b"))
 
 
 def test_an_empty_queryset_and_repr_never_touch_the_database_nor_raise(django_assert_num_queries):

@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 
 from billing.selectors import billing_summary
 from catalog import selectors as catalog_selectors
-from catalog import services as catalog_services
-from catalog.api.serializers import PipelineSerializer, RunEventSerializer, RunSerializer
+from catalog.api.serializers import PipelineSerializer, RunSerializer
 from catalog.api.views import PipelineReadViewSet, RunEventViewSet
 from catalog.models import Run
 from checks import selectors as checks_selectors
@@ -78,9 +77,7 @@ class RunViewSet(mixins.RetrieveModelMixin, RunEventViewSet):
         def apply_one(body):
             if not isinstance(body, dict):
                 raise InvalidInput(fields={"non_field_errors": ["A run event must be a JSON object."]})
-            payload = RunEventSerializer(data=body, context={"resolve_pipeline": resolve})
-            payload.is_valid(raise_exception=True)
-            outcome = catalog_services.apply_run_event(organization=self.organization, **payload.validated_data)
+            outcome = self._apply(body, resolve)
             changed = outcome.created or outcome.changed
             return (batches.ACCEPTED if changed else batches.DUPLICATE), {"run": RunSerializer(outcome.run).data}
 

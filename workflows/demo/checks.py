@@ -11,9 +11,8 @@ import os
 import sqlite3
 from contextlib import closing
 
-from django.conf import settings
-
 from catalog import services as catalog_services
+from catalog import sqlite_paths
 from catalog.models import Connection, ConnectionType
 from checks import services
 from checks.models import CheckResult
@@ -50,7 +49,8 @@ _DAILY = [("2025-06-01", "emea", 200.5), ("2025-06-02", "emea", 42.0), ("2025-06
 
 
 def build_warehouse(organization) -> str:
-    directory = os.path.join(settings.DATAXPIPE_SQLITE_ALLOWED_DIRS[0], organization.slug)
+    # The directory a relative connection path is resolved in (catalog.sqlite_paths): the demo's relative path finds it.
+    directory = sqlite_paths.organization_dirs(organization)[0]
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, FILE_NAME)
     with closing(sqlite3.connect(path)) as connection, connection:
