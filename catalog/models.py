@@ -10,6 +10,11 @@ from orgs.models import Organization
 from orgs.tenancy import OrganizationScopedManager
 
 
+class LateReason(models.TextChoices):
+    MISSED_SLOT = "missed_slot", "no run started for a scheduled slot"
+    OVERRUN = "overrun", "a run is running far past its usual duration"
+
+
 class Pipeline(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pipelines")
     name = models.CharField(max_length=200)
@@ -22,6 +27,15 @@ class Pipeline(models.Model):
     tags = models.JSONField(default=list, blank=True)
     # Created from an OpenLineage job with no registered pipeline of that name; not plan-counted.
     is_external = models.BooleanField(default=False)
+    # Lateness (issue 16): a paused pipeline expects no runs; a scheduled slot with no run started within the
+    # grace period, or a run far past its usual duration, makes it late until a run arrives. The late alert is
+    # deduplicated on (pipeline, late_slot): one alert per missed slot.
+    paused = models.BooleanField(default=False)
+    late_grace_minutes = models.PositiveIntegerField(default=15)
+    late_reason = models.CharField(max_length=20, choices=LateReason.choices, blank=True)
+    # The missed slot, or the start of the overrunning run; null while on time.
+    late_slot = models.DateTimeField(null=True, blank=True)
+    late_detected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
