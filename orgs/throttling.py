@@ -55,7 +55,15 @@ class EventRateThrottle(BaseThrottle):
         except ValueError:  # expired between add and incr
             cache.add(key, events, timeout=self.period * 2)
             used = events
-        return used <= self.limit
+        if used <= self.limit:
+            return True
+        if events:
+            # Refused events are not spent: after a 429 for a batch of 1,000, what still fits goes through.
+            try:
+                cache.decr(key, events)
+            except ValueError:  # the window expired meanwhile
+                pass
+        return False
 
     def wait(self):
         return self.retry_after
