@@ -1,3 +1,4 @@
+import contextlib
 import time
 
 from django.conf import settings
@@ -59,10 +60,8 @@ class EventRateThrottle(BaseThrottle):
             return True
         if events:
             # Refused events are not spent: after a 429 for a batch of 1,000, what still fits goes through.
-            try:
+            with contextlib.suppress(ValueError):  # the window expired meanwhile
                 cache.decr(key, events)
-            except ValueError:  # the window expired meanwhile
-                pass
         return False
 
     def wait(self):
