@@ -268,6 +268,14 @@ def in_pks(field: str, pks) -> dict:
 
 # A column walk from a wide table can reach many columns: past this many rows the answer is cut.
 MAX_COLUMN_ROWS = 5000
+# Rows the recursive column walk may produce before it stops (nearest hops first); the answer is then
+# flagged truncated. Bounds the cost of one request whatever the column graph's shape.
+DEFAULT_MAX_COLUMN_WALK_ROWS = 50_000
+
+
+def max_column_walk_rows() -> int:
+    return getattr(settings, "DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS", DEFAULT_MAX_COLUMN_WALK_ROWS)
+
 
 _COLUMN_WALK_SQL = """
 WITH RECURSIVE walk(origin, dataset, col, depth, transformation_type, transformation_subtype) AS (
@@ -279,14 +287,20 @@ WITH RECURSIVE walk(origin, dataset, col, depth, transformation_type, transforma
     JOIN {edges} e ON e.organization_id = %s AND e.target_id = w.dataset AND e.target_column = w.col
     WHERE w.depth < %s
 ),
+-- The recursion yields one hop level after the other and stops once this many rows are pulled: a
+-- dense or cyclic column graph repeats every (origin, column) at every depth (origins x columns x
+-- depth rows), which took seconds at 7,200 edges and minutes at 100,000.
+walked AS MATERIALIZED (
+    SELECT * FROM walk LIMIT %s
+),
 nearest AS (
     SELECT origin, dataset, col, depth, transformation_type, transformation_subtype,
            ROW_NUMBER() OVER (PARTITION BY origin, dataset, col ORDER BY depth, transformation_type) AS rank
-    FROM walk
+    FROM walked
 )
 -- Scalar primary-key lookups per reached column: never a scan of the organization's datasets,
 -- whatever the planner believes about their number (and SQLite has no LATERAL).
-SELECT n.origin, n.dataset,
+SELECT (SELECT COUNT(*) FROM walked) AS walked_rows, n.origin, n.dataset,
     (SELECT x.dataset_id FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS dataset_id,
     (SELECT x.namespace FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS namespace,
     n.col, n.depth, n.transformation_type, n.transformation_subtype
@@ -317,6 +331,7 @@ def column_upstream(*, organization_id: int, dataset_pk: int, depth: int) -> Col
         dataset_pk,
         organization_id,
         depth,
+        walk_cap := max_column_walk_rows(),
         organization_id,
         organization_id,
         MAX_COLUMN_ROWS + 1,
@@ -324,8 +339,8 @@ def column_upstream(*, organization_id: int, dataset_pk: int, depth: int) -> Col
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    result = ColumnWalk(truncated=len(rows) > MAX_COLUMN_ROWS)
-    for origin, pk, dataset_id, namespace, column, hops, kind, subtype in rows[:MAX_COLUMN_ROWS]:
+    result = ColumnWalk(truncated=len(rows) > MAX_COLUMN_ROWS or bool(rows and rows[0][0] >= walk_cap))
+    for _, origin, pk, dataset_id, namespace, column, hops, kind, subtype in rows[:MAX_COLUMN_ROWS]:
         result.upstream.setdefault(origin, []).append(
             {
                 "key": pk,
