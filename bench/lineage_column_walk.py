@@ -1,6 +1,6 @@
 """Benchmark: GET /api/v1/lineage/{id}?columns=true on a hostile column graph (two tables, every
 column of each derived from every column of the other), with the column walk's row bound
-(DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS, default 50,000) against the unbounded walk, in one run.
+(DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS, default 20,000) against the unbounded walk, in one run.
 
 Prints figures; asserts nothing about time. Talks only to the database in DATABASE_URL (PostgreSQL);
 every loop is bounded, and the unbounded baseline runs under a statement_timeout.
@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("METRICS_ENABLED", "0")
 
 import django  # noqa: E402

@@ -270,7 +270,7 @@ def in_pks(field: str, pks) -> dict:
 MAX_COLUMN_ROWS = 5000
 # Rows the recursive column walk may produce before it stops (nearest hops first); the answer is then
 # flagged truncated. Bounds the cost of one request whatever the column graph's shape.
-DEFAULT_MAX_COLUMN_WALK_ROWS = 50_000
+DEFAULT_MAX_COLUMN_WALK_ROWS = 20_000
 
 
 def max_column_walk_rows() -> int:
