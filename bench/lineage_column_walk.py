@@ -45,7 +45,9 @@ def load(organization, columns):
     u = Dataset.objects.create(organization=organization, namespace="wh", dataset_id="u")
     ColumnLineageEdge.objects.bulk_create(
         (
-            ColumnLineageEdge(organization=organization, target=a, target_column=f"c{i}", source=b, source_column=f"c{j}")
+            ColumnLineageEdge(
+                organization=organization, target=a, target_column=f"c{i}", source=b, source_column=f"c{j}"
+            )
             for a, b in ((t, u), (u, t))
             for i in range(columns)
             for j in range(columns)
