@@ -159,3 +159,41 @@ def test_a_nul_in_a_single_event_is_a_400_naming_it(client, org_a):
     assert response.status_code == 400
     assert "NUL" in str(response.json())
     assert _events(org_a) == 0
+
+
+def _deep_event():
+    event = ol_event(run={"runId": "deep", "facets": {"nest": "x"}})
+    return json.dumps(event).replace('"nest": "x"', '"nest": ' + "[" * 200 + "]" * 200)
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("path", ["/api/v1/lineage/batch", "/api/v1/runs/batch", "/api/v1/runs/batch/"])
+def test_a_deeply_nested_ndjson_line_is_refused_alone(client, org_a, gzipped, path):
+    make_pipeline(org_a, "orders_sync")
+    good = (
+        json.dumps(ol_event())
+        if "lineage" in path
+        else json.dumps({"pipeline_id": "orders_sync", "status": "running", "run_id": str(uuid.uuid4())})
+    )
+    body = "\n".join([good, _deep_event()]).encode()
+    headers = {"HTTP_CONTENT_ENCODING": "gzip"} if gzipped else {}
+
+    response = _post(client, gzip.compress(body) if gzipped else body, "application/x-ndjson", path=path, **headers)
+
+    assert response.status_code == 200, response.content[:300]
+    events = response.json()["events"]
+    assert events[1]["status"] == "refused" and "nested too deeply" in events[1]["reason"]["detail"]
+    assert events[0]["status"] == "accepted"
+
+
+def test_a_deeply_nested_json_body_elsewhere_is_still_refused_whole(client):
+    body = "[" + _deep_event() + "]"
+    for path, content_type in (
+        ("/api/v1/pipelines/", "application/json"),
+        ("/api/v1/pipelines/", "application/x-ndjson"),
+        ("/api/v1/lineage/batch", "application/json"),  # an array is one JSON value: refused whole
+        ("/api/v1/lineage/batch/x", "application/x-ndjson"),
+    ):
+        response = client.post(path, data=body, content_type=content_type)
+        assert response.status_code == 400, (path, response.content[:300])
+        assert response.json()["code"] == "json_too_deep"
