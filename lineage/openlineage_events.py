@@ -28,6 +28,9 @@ MAX_RUN_ID = 250
 MAX_PRODUCER = 1000
 SEVERITIES_KEPT = 20
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+# An event's edges are its distinct inputs x outputs: 500 x 500 names (60 KB) were 250,000 edge rows,
+# and an 8 MB event billions, planned in memory before any insert.
+DEFAULT_MAX_EDGES_PER_EVENT = 10_000
 # json.dumps writes a NUL character as \u0000; a backslash before it is itself escaped (an even run).
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -108,6 +111,7 @@ def parse_event(payload) -> ParsedEvent:
                 errors["job"] = [job_errors]
         parsed.inputs = _datasets(payload, "inputs", errors)
         parsed.outputs = _datasets(payload, "outputs", errors)
+        _check_edge_count(parsed, errors)
     else:
         dataset_errors: dict[str, list] = {}
         parsed.dataset = _dataset(payload.get("dataset"), dataset_errors)
@@ -138,6 +142,17 @@ def unstorable(payload) -> str:
     if size > cap:
         return f"The event is {size} bytes; at most {cap} (DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES)."
     return ""
+
+
+def _check_edge_count(parsed: ParsedEvent, errors: dict) -> None:
+    inputs = len({(d.namespace, d.name) for d in parsed.inputs})
+    outputs = len({(d.namespace, d.name) for d in parsed.outputs})
+    cap = getattr(settings, "DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT", DEFAULT_MAX_EDGES_PER_EVENT)
+    if inputs * outputs > cap:
+        errors["outputs"] = [
+            f"{inputs} inputs x {outputs} outputs make {inputs * outputs} lineage edges; at most {cap} per event "
+            "(DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT): split the job's lineage over several events."
+        ]
 
 
 def _event_time(value, errors) -> datetime | None:
