@@ -62,6 +62,18 @@ def resolve_dataset(queryset, dataset_id: str, namespace: str | None) -> Dataset
     raise AmbiguousDataset([candidate.namespace for candidate in candidates])
 
 
+def datasets_by_key(organization, keys) -> dict[tuple[str, str], Dataset]:
+    """(namespace, dataset id) -> the organization's dataset, for the keys that exist. One query; shared by
+    registration's upsert (lineage.services) and OpenLineage's generic path (lineage.event_lineage)."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = Dataset.objects.for_organization(organization).filter(
+        namespace__in={namespace for namespace, _ in keys}, dataset_id__in={name for _, name in keys}
+    )
+    return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in keys}
+
+
 @dataclass
 class Walk:
     depths: dict[int, int] = field(default_factory=dict)  # dataset pk -> hops from the start
