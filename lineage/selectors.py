@@ -30,8 +30,15 @@ MAX_DEPTH = 20
 DEFAULT_MAX_NODES = 5000
 
 
+DEFAULT_MAX_EDGES = 20_000
+
+
 def max_nodes() -> int:
     return getattr(settings, "DATAXPIPE_LINEAGE_MAX_NODES", DEFAULT_MAX_NODES)
+
+
+def max_edges() -> int:
+    return getattr(settings, "DATAXPIPE_LINEAGE_MAX_EDGES", DEFAULT_MAX_EDGES)
 
 
 class AmbiguousDataset(Exception):
@@ -92,14 +99,20 @@ WITH RECURSIVE walk(node, depth) AS (
 ),
 reached AS (
     SELECT node, MIN(depth) AS depth FROM walk GROUP BY node ORDER BY MIN(depth), node LIMIT %s
+),
+-- A few thousand nodes may be joined by millions of edges (dense layers, one edge per pipeline):
+-- the answer carries at most this many of them, and says it was cut.
+walked_edges AS (
+    SELECT e.source_id, e.target_id, p.name
+    FROM reached r
+    JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
+    JOIN {pipelines} p ON p.id = e.pipeline_id AND p.organization_id = %s
+    WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
+    LIMIT %s
 )
 SELECT 0, r.node, r.depth, NULL FROM reached r
 UNION ALL
-SELECT 1, e.source_id, e.target_id, p.name
-FROM reached r
-JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
-JOIN {pipelines} p ON p.id = e.pipeline_id AND p.organization_id = %s
-WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
+SELECT 1, source_id, target_id, name FROM walked_edges
 """
 
 
@@ -120,8 +133,11 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
         near=near,
         far=far,
     )
-    cap = max_nodes()
-    params = [start_pk, organization_id, organization_id, depth, cap + 1, organization_id, organization_id, depth]
+    cap, edge_cap = max_nodes(), max_edges()
+    params = [
+        *(start_pk, organization_id, organization_id, depth, cap + 1),
+        *(organization_id, organization_id, depth, edge_cap + 1),
+    ]
     result = Walk()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -131,6 +147,9 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
             result.depths[first] = second
         else:
             result.edges.add((first, second, third))
+    if len(result.edges) > edge_cap:
+        result.truncated = True
+        result.edges = set(sorted(result.edges)[:edge_cap])
     if len(result.depths) > cap:
         result.truncated = True
         dropped = max(result.depths, key=lambda pk: (result.depths[pk], pk))
