@@ -80,7 +80,8 @@ def _port(value) -> int:
     text = str(value).strip()
     if "," in text:
         raise ConninfoProblem("port: names several hosts or ports; give exactly one host and port.")
-    if not text.isdigit() or not 0 < int(text) <= 65535:
+    # ASCII digits only: str.isdigit() also holds for '²' (int() then raises) and for Arabic-Indic digits.
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 65535:
         raise ConninfoProblem("port: must be a port number (1-65535).")
     return int(text)
 

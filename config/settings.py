@@ -382,7 +382,10 @@ DATAXPIPE_BIGQUERY_ALLOW_PLATFORM_CREDENTIALS = env_bool("DATAXPIPE_BIGQUERY_ALL
 
 # --- Lineage ------------------------------------------------------------------------------
 DATAXPIPE_LINEAGE_MAX_NODES = env_int("DATAXPIPE_LINEAGE_MAX_NODES", 5000)
+DATAXPIPE_LINEAGE_MAX_EDGES = env_int("DATAXPIPE_LINEAGE_MAX_EDGES", 20_000)
+DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS = env_int("DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS", 20_000)
 DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = env_int("DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", 8 * 1024 * 1024)
+DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT = env_int("DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT", 10_000)
 
 # --- Start-up, release and API docs (issue 14) ------------------------------------------------
 # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from lineage import naming
 from lineage.models import ColumnLineageEdge, Dataset, LineageEdge
+from lineage.selectors import datasets_by_key
 from orgs.models import Organization
 
 INPUT, OUTPUT, REFERENCED = 0, 1, 2  # roles: an edge runs from every INPUT to every OUTPUT
@@ -294,13 +295,7 @@ def _record_generic(organization, pipeline, refs, now) -> dict[int, int]:
 
 
 def _find_generic(organization, refs) -> dict[int, int]:
-    by_identity = {
-        (d.namespace, d.dataset_id): d.pk
-        for d in Dataset.objects.for_organization(organization).filter(
-            namespace__in={r.namespace for r in refs},
-            dataset_id__in={r.name for r in refs},
-        )
-    }
+    by_identity = {key: d.pk for key, d in datasets_by_key(organization, {(r.namespace, r.name) for r in refs}).items()}
     digests = {naming.digest(r.physical_name) for r in refs if r.physical_name}
     by_digest = (
         dict(

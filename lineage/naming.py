@@ -152,11 +152,17 @@ def _postgres_target(config: dict) -> tuple[str, int | None, str]:
     if isinstance(dsn, str):
         values = dict(item.split("=", 1) for item in dsn.split() if "=" in item)
         port = values.get("port")
-        return values.get("host", ""), int(port) if port and port.isdigit() else None, values.get("dbname", "")
+        return values.get("host", ""), _port_number(port), values.get("dbname", "")
     port = config.get("port")
     host, database = config.get("host"), config.get("database")
     return (
         host if isinstance(host, str) else "",
-        int(port) if isinstance(port, int | str) and str(port).isdigit() else None,
+        _port_number(port),
         database if isinstance(database, str) else "",
     )
+
+
+def _port_number(port) -> int | None:
+    """A port written in ASCII digits, else None (str.isdigit() holds for '²', which int() refuses)."""
+    text = str(port) if isinstance(port, int | str) and not isinstance(port, bool) else ""
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -9,8 +9,12 @@ Plain Python rather than a DRF serializer: this runs for every event of every pr
 serializer's field machinery cost more CPU than the database writes (see docs/benchmarks.md).
 """
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from django.conf import settings
 
 from orgs.errors import InvalidInput
 
@@ -23,6 +27,12 @@ MAX_JOB_NAME = 200
 MAX_RUN_ID = 250
 MAX_PRODUCER = 1000
 SEVERITIES_KEPT = 20
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+# An event's edges are its distinct inputs x outputs: 500 x 500 names (60 KB) were 250,000 edge rows,
+# and an 8 MB event billions, planned in memory before any insert.
+DEFAULT_MAX_EDGES_PER_EVENT = 10_000
+# json.dumps writes a NUL character as \u0000; a backslash before it is itself escaped (an even run).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass
@@ -66,6 +76,9 @@ def parse_event(payload) -> ParsedEvent:
     """The event's values, or InvalidInput naming every field that can never be valid."""
     if not isinstance(payload, dict):
         raise InvalidInput(fields={"non_field_errors": ["An OpenLineage event must be a JSON object."]})
+    problem = unstorable(payload)
+    if problem:
+        raise InvalidInput(fields={"non_field_errors": [problem]})
     errors: dict[str, list] = {}
     kind = kind_of(payload)
     event_time = _event_time(payload.get("eventTime"), errors)
@@ -98,6 +111,7 @@ def parse_event(payload) -> ParsedEvent:
                 errors["job"] = [job_errors]
         parsed.inputs = _datasets(payload, "inputs", errors)
         parsed.outputs = _datasets(payload, "outputs", errors)
+        _check_edge_count(parsed, errors)
     else:
         dataset_errors: dict[str, list] = {}
         parsed.dataset = _dataset(payload.get("dataset"), dataset_errors)
@@ -106,6 +120,39 @@ def parse_event(payload) -> ParsedEvent:
     if errors:
         raise InvalidInput(fields=errors)
     return parsed
+
+
+def unstorable(payload) -> str:
+    """Why the event cannot be stored as sent, or "". PostgreSQL refuses a NUL character in text and
+    jsonb, UTF-8 has no lone surrogates (JSON's \\ud800 escape), and JSON has no NaN or infinity
+    (1e999 reads as one): caught here, each event of a batch is refused on its own instead of the
+    database refusing the whole batch. A batch carries more bytes than one event may: the event
+    size cap applies to each of its events too. One C-speed serialisation; no walk of the payload."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return "The event holds a number JSON cannot store (NaN, Infinity, or one past 1e308 such as 1e999)."
+    if _NUL_ESCAPE.search(text):
+        return "The event holds a NUL character (\\u0000), which cannot be stored."
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "The event holds a lone UTF-16 surrogate (such as \\ud800), which is not text."
+    cap = getattr(settings, "DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES)
+    if size > cap:
+        return f"The event is {size} bytes; at most {cap} (DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES)."
+    return ""
+
+
+def _check_edge_count(parsed: ParsedEvent, errors: dict) -> None:
+    inputs = len({(d.namespace, d.name) for d in parsed.inputs})
+    outputs = len({(d.namespace, d.name) for d in parsed.outputs})
+    cap = getattr(settings, "DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT", DEFAULT_MAX_EDGES_PER_EVENT)
+    if inputs * outputs > cap:
+        errors["outputs"] = [
+            f"{inputs} inputs x {outputs} outputs make {inputs * outputs} lineage edges; at most {cap} per event "
+            "(DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT): split the job's lineage over several events."
+        ]
 
 
 def _event_time(value, errors) -> datetime | None:

@@ -30,8 +30,15 @@ MAX_DEPTH = 20
 DEFAULT_MAX_NODES = 5000
 
 
+DEFAULT_MAX_EDGES = 20_000
+
+
 def max_nodes() -> int:
     return getattr(settings, "DATAXPIPE_LINEAGE_MAX_NODES", DEFAULT_MAX_NODES)
+
+
+def max_edges() -> int:
+    return getattr(settings, "DATAXPIPE_LINEAGE_MAX_EDGES", DEFAULT_MAX_EDGES)
 
 
 class AmbiguousDataset(Exception):
@@ -62,6 +69,18 @@ def resolve_dataset(queryset, dataset_id: str, namespace: str | None) -> Dataset
     raise AmbiguousDataset([candidate.namespace for candidate in candidates])
 
 
+def datasets_by_key(organization, keys) -> dict[tuple[str, str], Dataset]:
+    """(namespace, dataset id) -> the organization's dataset, for the keys that exist. One query; shared by
+    registration's upsert (lineage.services) and OpenLineage's generic path (lineage.event_lineage)."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = Dataset.objects.for_organization(organization).filter(
+        namespace__in={namespace for namespace, _ in keys}, dataset_id__in={name for _, name in keys}
+    )
+    return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in keys}
+
+
 @dataclass
 class Walk:
     depths: dict[int, int] = field(default_factory=dict)  # dataset pk -> hops from the start
@@ -80,14 +99,20 @@ WITH RECURSIVE walk(node, depth) AS (
 ),
 reached AS (
     SELECT node, MIN(depth) AS depth FROM walk GROUP BY node ORDER BY MIN(depth), node LIMIT %s
+),
+-- A few thousand nodes may be joined by millions of edges (dense layers, one edge per pipeline):
+-- the answer carries at most this many of them, and says it was cut.
+walked_edges AS (
+    SELECT e.source_id, e.target_id, p.name
+    FROM reached r
+    JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
+    JOIN {pipelines} p ON p.id = e.pipeline_id AND p.organization_id = %s
+    WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
+    LIMIT %s
 )
 SELECT 0, r.node, r.depth, NULL FROM reached r
 UNION ALL
-SELECT 1, e.source_id, e.target_id, p.name
-FROM reached r
-JOIN {edges} e ON e.organization_id = %s AND e.{near} = r.node
-JOIN {pipelines} p ON p.id = e.pipeline_id AND p.organization_id = %s
-WHERE r.depth < %s AND e.{far} IN (SELECT node FROM reached)
+SELECT 1, source_id, target_id, name FROM walked_edges
 """
 
 
@@ -108,8 +133,11 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
         near=near,
         far=far,
     )
-    cap = max_nodes()
-    params = [start_pk, organization_id, organization_id, depth, cap + 1, organization_id, organization_id, depth]
+    cap, edge_cap = max_nodes(), max_edges()
+    params = [
+        *(start_pk, organization_id, organization_id, depth, cap + 1),
+        *(organization_id, organization_id, depth, edge_cap + 1),
+    ]
     result = Walk()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -119,6 +147,9 @@ def walk(*, organization_id: int, start_pk: int, direction: str, depth: int) -> 
             result.depths[first] = second
         else:
             result.edges.add((first, second, third))
+    if len(result.edges) > edge_cap:
+        result.truncated = True
+        result.edges = set(sorted(result.edges)[:edge_cap])
     if len(result.depths) > cap:
         result.truncated = True
         dropped = max(result.depths, key=lambda pk: (result.depths[pk], pk))
@@ -268,6 +299,14 @@ def in_pks(field: str, pks) -> dict:
 
 # A column walk from a wide table can reach many columns: past this many rows the answer is cut.
 MAX_COLUMN_ROWS = 5000
+# Rows the recursive column walk may produce before it stops (nearest hops first); the answer is then
+# flagged truncated. Bounds the cost of one request whatever the column graph's shape.
+DEFAULT_MAX_COLUMN_WALK_ROWS = 20_000
+
+
+def max_column_walk_rows() -> int:
+    return getattr(settings, "DATAXPIPE_LINEAGE_MAX_COLUMN_WALK_ROWS", DEFAULT_MAX_COLUMN_WALK_ROWS)
+
 
 _COLUMN_WALK_SQL = """
 WITH RECURSIVE walk(origin, dataset, col, depth, transformation_type, transformation_subtype) AS (
@@ -279,14 +318,20 @@ WITH RECURSIVE walk(origin, dataset, col, depth, transformation_type, transforma
     JOIN {edges} e ON e.organization_id = %s AND e.target_id = w.dataset AND e.target_column = w.col
     WHERE w.depth < %s
 ),
+-- The recursion yields one hop level after the other and stops once this many rows are pulled: a
+-- dense or cyclic column graph repeats every (origin, column) at every depth (origins x columns x
+-- depth rows), which took seconds at 7,200 edges and minutes at 100,000.
+walked AS MATERIALIZED (
+    SELECT * FROM walk LIMIT %s
+),
 nearest AS (
     SELECT origin, dataset, col, depth, transformation_type, transformation_subtype,
            ROW_NUMBER() OVER (PARTITION BY origin, dataset, col ORDER BY depth, transformation_type) AS rank
-    FROM walk
+    FROM walked
 )
 -- Scalar primary-key lookups per reached column: never a scan of the organization's datasets,
 -- whatever the planner believes about their number (and SQLite has no LATERAL).
-SELECT n.origin, n.dataset,
+SELECT (SELECT COUNT(*) FROM walked) AS walked_rows, n.origin, n.dataset,
     (SELECT x.dataset_id FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS dataset_id,
     (SELECT x.namespace FROM {datasets} x WHERE x.id = n.dataset AND x.organization_id = %s) AS namespace,
     n.col, n.depth, n.transformation_type, n.transformation_subtype
@@ -317,6 +362,7 @@ def column_upstream(*, organization_id: int, dataset_pk: int, depth: int) -> Col
         dataset_pk,
         organization_id,
         depth,
+        walk_cap := max_column_walk_rows(),
         organization_id,
         organization_id,
         MAX_COLUMN_ROWS + 1,
@@ -324,8 +370,8 @@ def column_upstream(*, organization_id: int, dataset_pk: int, depth: int) -> Col
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    result = ColumnWalk(truncated=len(rows) > MAX_COLUMN_ROWS)
-    for origin, pk, dataset_id, namespace, column, hops, kind, subtype in rows[:MAX_COLUMN_ROWS]:
+    result = ColumnWalk(truncated=len(rows) > MAX_COLUMN_ROWS or bool(rows and rows[0][0] >= walk_cap))
+    for _, origin, pk, dataset_id, namespace, column, hops, kind, subtype in rows[:MAX_COLUMN_ROWS]:
         result.upstream.setdefault(origin, []).append(
             {
                 "key": pk,

@@ -15,6 +15,7 @@ from config.logging import redact
 from lineage import naming
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
+from lineage.selectors import datasets_by_key
 from lineage.sql import insert_unless_conflict
 from orgs.models import Organization
 
@@ -88,7 +89,7 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
     keys = list(locations)
     if not keys:
         return {}
-    found = _datasets_by_key(organization, keys)
+    found = datasets_by_key(organization, keys)
     found.update(_adopt_by_physical_name(organization, {k: v for k, v in locations.items() if k not in found}))
     # Sorted, so that parallel writers sharing datasets insert and lock them in the same order
     # (one waits for the other instead of deadlocking).
@@ -128,7 +129,7 @@ def upsert_datasets(organization: Organization, locations: dict[DatasetKey, dict
             moved, ["connection_id", "table", "physical_name", "physical_digest"]
         )
     if missing:
-        found = _datasets_by_key(organization, keys)
+        found = datasets_by_key(organization, keys)
     return {key: found[key] for key in keys}
 
 
@@ -164,14 +165,6 @@ def _known(location: dict) -> dict:
     if known.get("physical_name"):
         known["physical_digest"] = naming.digest(known["physical_name"])
     return known
-
-
-def _datasets_by_key(organization, keys) -> dict[DatasetKey, Dataset]:
-    namespaces = {namespace for namespace, _ in keys}
-    names = {name for _, name in keys}
-    rows = Dataset.objects.for_organization(organization).filter(namespace__in=namespaces, dataset_id__in=names)
-    wanted = set(keys)
-    return {(d.namespace, d.dataset_id): d for d in rows if (d.namespace, d.dataset_id) in wanted}
 
 
 def replace_declared_edges(organization, pipeline, version, pairs: list[tuple[Dataset, Dataset]]) -> None:

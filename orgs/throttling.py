@@ -1,3 +1,4 @@
+import contextlib
 import time
 
 from django.conf import settings
@@ -55,7 +56,13 @@ class EventRateThrottle(BaseThrottle):
         except ValueError:  # expired between add and incr
             cache.add(key, events, timeout=self.period * 2)
             used = events
-        return used <= self.limit
+        if used <= self.limit:
+            return True
+        if events:
+            # Refused events are not spent: after a 429 for a batch of 1,000, what still fits goes through.
+            with contextlib.suppress(ValueError):  # the window expired meanwhile
+                cache.decr(key, events)
+        return False
 
     def wait(self):
         return self.retry_after

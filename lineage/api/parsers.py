@@ -111,12 +111,15 @@ class NDJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         body = _body(stream, media_type, parser_context)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"NDJSON parse error - the body is not valid utf-8: {exc.reason}") from None
         values = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Lines end at \n only (str.splitlines would also cut at U+2028 and other separators that a JSON
+        # string may hold), and each line is decoded on its own: one line of bad UTF-8 is that line's fault.
+        for number, raw in enumerate(body.split(b"\n"), start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                values.append(UnreadableLine(f"Line {number} is not valid UTF-8: {exc.reason}."))
+                continue
             if not line.strip():
                 continue
             if json_depth.too_deep(line):
