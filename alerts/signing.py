@@ -12,7 +12,7 @@ import secrets
 import string
 
 SIGNATURE_HEADER = "X-DataXPipe-Signature"
-SECRET_MARKER = "whsec_"
+SECRET_MARKER = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_LENGTH = 40
 # What the documentation tells receivers to accept; the sender itself stamps the time of each attempt.
 REPLAY_WINDOW_SECONDS = 300

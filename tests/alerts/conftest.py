@@ -51,7 +51,7 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 sink.received.append(Received(self.path, dict(self.headers), self.rfile.read(length)))
                 index = min(len(sink.received), len(sink.statuses)) - 1
