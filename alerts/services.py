@@ -2,7 +2,7 @@
 
 Delivery is at-least-once per attempt budget: an alert is claimed with a conditional UPDATE (two workers never
 send it at once), sent outside any transaction, and its attempt recorded after. A failure schedules the next
-attempt with exponential backoff (30 s, 1, 2, 4 min); after MAX_ATTEMPTS the alert is `failed`, kept with
+attempt with exponential backoff (30 s, 1, 2, 4 min by default); after MAX_ATTEMPTS the alert is `failed`, kept with
 every attempt for the operator.
 """
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -23,7 +24,6 @@ from orgs.errors import Conflict, InvalidInput
 
 MAX_RECIPIENTS = 10
 MAX_ATTEMPTS = 5
-BACKOFF_BASE_SECONDS = 30
 # Longer than one attempt can take (connect 5 s + read 10 s, or the mail server's timeout), so a claim held by a
 # worker that died expires and another worker sends the alert.
 CLAIM_SECONDS = 60
@@ -167,7 +167,7 @@ class DeliveryOutcome:
 
 
 def backoff_seconds(attempt_number: int) -> float:
-    return BACKOFF_BASE_SECONDS * 2 ** (attempt_number - 1)
+    return settings.DATAXPIPE_ALERT_RETRY_BASE_SECONDS * 2 ** (attempt_number - 1)
 
 
 def _unclaimed(now):

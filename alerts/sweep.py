@@ -53,7 +53,10 @@ def _dispatch(now) -> int:
     for alert_id in services.due_alert_ids(now, DISPATCH_BATCH, redispatch_after=REDISPATCH_AFTER):
         try:
             deliver_alert.apply_async(
-                args=[alert_id], retry=True, retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY
+                args=[alert_id],
+                queue=settings.CHECK_EXECUTION_QUEUE,
+                retry=True,
+                retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
             )
         except Exception as exc:  # kombu's OperationalError and friends: the broker is down; the next pass retries
             logger.warning("alert %s could not be sent to the broker: %s", alert_id, type(exc).__name__)

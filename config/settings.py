@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "catalog.models.RunStatus",
         "CheckStatusEnum": "checks.models.CheckStatus",
+        "AlertEventEnum": "alerts.models.AlertEventType",
     },
 }
 
@@ -401,7 +402,9 @@ DATAXPIPE_MAX_BATCH_BYTES = env_int("DATAXPIPE_MAX_BATCH_BYTES", 16 * 1024 * 102
 # OpenLineage events per API key and minute, batches counted by their events (orgs/throttling.py).
 DATAXPIPE_OPENLINEAGE_THROTTLE_RATE = env_str("DATAXPIPE_OPENLINEAGE_THROTTLE_RATE", "30000/min")
 
-# --- Alerts (issue 16): e-mail through Django's mail backend --------------------------------------------------
+# --- Alerts (issue 16): delivery retries, e-mail through Django's mail backend ---------------------------------
+# A failed delivery is tried again after this, doubled each time (30 s, 1, 2, 4 min: 5 attempts in all).
+DATAXPIPE_ALERT_RETRY_BASE_SECONDS = env_int("DATAXPIPE_ALERT_RETRY_BASE_SECONDS", 30)
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
