@@ -197,7 +197,9 @@ def _claim(alert_id: int, now) -> bool:
     # unscoped: a worker is handed an alert id alone; the row decides its organization.
     claimed = (
         Alert.objects.unscoped()
+        # A rule disabled since the message was sent: its alert waits (a retry message must not send it).
         .filter(pk=alert_id, state=AlertState.PENDING, next_attempt_at__lte=now + timedelta(seconds=1))
+        .filter(rule__enabled=True)
         .filter(_unclaimed(now))
         .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
     )

@@ -246,3 +246,19 @@ def test_the_deliveries_of_a_rule(
     assert [d["number"] for d in first["deliveries"]] == [1, 2]
     assert first["deliveries"][0]["status_code"] == 500
     assert "signing" not in response.content.decode() and "whsec_" not in response.content.decode()
+
+
+def test_a_retry_of_a_rule_disabled_since_waits(
+    admin_client, org_a, make_sink, loopback_allowed, pipeline_of, fail_run
+):
+    sink = make_sink(statuses=[500])
+    client = admin_client(org_a)
+    rule = create_rule(client, {"type": "webhook", "url": sink.url})
+    fail_run(org_a, pipeline_of(org_a), "run-1")
+    start = timezone.now()
+    sweep.run(start)
+    client.patch(f"/api/v1/alerts/{rule['id']}", {"enabled": False}, format="json")
+    alert = Alert.objects.unscoped().get()
+    # What a worker does when the Celery retry message arrives.
+    assert services.attempt_delivery(alert.pk, start + timedelta(seconds=31)).attempted is False
+    assert len(sink.received) == 1
