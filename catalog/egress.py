@@ -214,3 +214,21 @@ def _is_literal(host: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def reaches_catalog_database_server(addresses: list[IPAddress], port: int) -> bool:
+    """True when a TCP connection to (addresses, port) would reach the catalog's own PostgreSQL server, whatever
+    protocol is spoken (an alert webhook): same port, and one of its addresses (any loopback or own address
+    when the catalog's database is local). Refused whatever the allow-list says."""
+    catalog = _catalog_database()
+    if catalog is None:
+        return False
+    local, catalog_addresses, catalog_port, _names = catalog
+    if port != catalog_port:
+        return False
+    if any(address in catalog_addresses for address in addresses):
+        return True
+    if local:
+        own = _local_addresses()
+        return any(address.is_loopback or address in own for address in addresses)
+    return False

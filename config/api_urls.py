@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("checks.api.urls")),
     path("", include("workflows.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("alerts.api.urls")),
 ]

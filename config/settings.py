@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "lineage",
     "billing",
     "workflows",
+    "alerts",
 ]
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
@@ -219,6 +220,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "catalog.models.RunStatus",
         "CheckStatusEnum": "checks.models.CheckStatus",
+        "AlertEventEnum": "alerts.models.AlertEventType",
     },
 }
 
@@ -302,6 +304,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "reap-check-executions": {"task": "checks.reap_executions", "schedule": float(CHECK_EXECUTION_REAP_SECONDS)},
+    # Alerts (issue 16): detection reads the run and check-result tables and sends what it finds right after, so
+    # this period is the alert's latency; 20 s keeps it under half a minute for about three indexed queries a pass.
+    "alerts-sweep": {"task": "alerts.sweep", "schedule": float(env_int("DATAXPIPE_ALERT_SWEEP_SECONDS", 20))},
 }
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------
@@ -399,3 +404,15 @@ LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": Tr
 DATAXPIPE_MAX_BATCH_BYTES = env_int("DATAXPIPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
 # OpenLineage events per API key and minute, batches counted by their events (orgs/throttling.py).
 DATAXPIPE_OPENLINEAGE_THROTTLE_RATE = env_str("DATAXPIPE_OPENLINEAGE_THROTTLE_RATE", "30000/min")
+
+# --- Alerts (issue 16): delivery retries, e-mail through Django's mail backend ---------------------------------
+# A failed delivery is tried again after this, doubled each time (30 s, 1, 2, 4 min: 5 attempts in all).
+DATAXPIPE_ALERT_RETRY_BASE_SECONDS = env_int("DATAXPIPE_ALERT_RETRY_BASE_SECONDS", 30)
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env_str("DATAXPIPE_ALERT_FROM_EMAIL", "DataXPipe alerts <alerts@localhost>")

@@ -48,3 +48,10 @@ def test_no_back_door_between_apps():
                 f"{relative}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1) if BACK_DOOR.search(line)
             ]
     assert found == [], "load code through imports, which the contracts check"
+
+
+def test_the_layers_are_the_documented_ones():
+    """docs/architecture.md's graph: alerts reads runs and check results (below it) and is read by nothing
+    but workflows and the console (above it)."""
+    [layers] = [contract["layers"] for contract in CONFIG["contracts"] if contract["type"] == "layers"]
+    assert layers == ["console", "workflows", "alerts", "checks", "lineage", "catalog | billing", "orgs", "config"]

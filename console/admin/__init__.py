@@ -6,6 +6,7 @@ selectors, while the domain apps below import nothing of the admin.
 """
 
 from console.admin import (  # noqa: F401 (registers the ModelAdmins)
+    alerts,
     billing,
     catalog,
     check_executions,

@@ -41,4 +41,11 @@ OWN_BODIES = {
     ("api/v1/runs/batch", "post"): [{"pipeline_id": "orders_sync", "status": "running"}],
     ("api/v1/billing/checkout", "post"): {"plan": "enterprise"},
     ("api/v1/billing/portal", "post"): None,
+    ("api/v1/alerts", "post"): {
+        "name": "ops-mail",
+        "events": ["run_failed"],
+        "destination": {"type": "email", "to": "ops@example.com"},
+    },
+    ("api/v1/alerts/{rule_id}", "patch"): {"enabled": False},
+    ("api/v1/alerts/{rule_id}", "delete"): None,
 }

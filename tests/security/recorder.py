@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 
 MIN_SECRET_LENGTH = 8
 _KEY_SHAPE = re.compile(r"dxp_[A-Za-z0-9]{48}")
+# A webhook signing secret (alerts.signing) may also be shown in ONE response, the one that created it.
+_SIGNING_SECRET_SHAPE = re.compile(r"whsec_[A-Za-z0-9]{40}")
+_SHOWN_ONCE = {"api key": _KEY_SHAPE, "signing secret": _SIGNING_SECRET_SHAPE}
 _TEXT_TYPES = ("application/json", "text/", "application/javascript", "application/xml", "application/problem")
 
 
@@ -79,19 +82,21 @@ def findings() -> list[str]:
 def _scan(texts, secrets) -> list[str]:
     leaks = []
     key_seen_in: dict[str, str] = {}
-    plain = {secret: kind for secret, kind in secrets.items() if kind != "api key"}
+    plain = {secret: kind for secret, kind in secrets.items() if kind not in _SHOWN_ONCE}
     for place, text in texts:
-        for candidate in set(_KEY_SHAPE.findall(text)):
-            if secrets.get(candidate) != "api key":
-                continue
-            if place.startswith("log"):
-                leaks.append(f"an API key ({candidate[:8]}…) in {place}")
-            elif candidate in key_seen_in:
-                leaks.append(
-                    f"an API key ({candidate[:8]}…) shown again in {place} (already shown in {key_seen_in[candidate]})"
-                )
-            else:
-                key_seen_in[candidate] = place
+        for kind, shape in _SHOWN_ONCE.items():
+            for candidate in set(shape.findall(text)):
+                if secrets.get(candidate) != kind:
+                    continue
+                name = "an API key" if kind == "api key" else f"a {kind}"
+                if place.startswith("log"):
+                    leaks.append(f"{name} ({candidate[:8]}…) in {place}")
+                elif candidate in key_seen_in:
+                    leaks.append(
+                        f"{name} ({candidate[:8]}…) shown again in {place} (already shown in {key_seen_in[candidate]})"
+                    )
+                else:
+                    key_seen_in[candidate] = place
         for secret, kind in plain.items():
             if secret in text:
                 leaks.append(f"a {kind} ({secret[:3]}…) in {place}")
@@ -146,7 +151,7 @@ def _replace_everywhere(original, wrapper):
     """Rebinds `original` in every already-imported module of the project that holds it by name."""
     for module in list(sys.modules.values()):
         name = getattr(module, "__name__", "")
-        if name.split(".")[0] not in ("orgs", "catalog", "checks", "lineage", "billing", "console", "config"):
+        if name.split(".")[0] not in ("orgs", "catalog", "checks", "lineage", "billing", "alerts", "console", "config"):
             continue
         for attribute, value in list(vars(module).items()):
             if value is original:
@@ -163,8 +168,9 @@ def install():
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.db.models.signals import post_save
 
-    for module in ("orgs.keys", "orgs.services", "catalog.secrets", "catalog.services", "orgs.oidc"):
+    for module in ("orgs.keys", "orgs.services", "catalog.secrets", "catalog.services", "orgs.oidc", "alerts.signing"):
         importlib.import_module(module)
+    from alerts import signing
     from catalog import secrets as catalog_secrets
     from orgs import keys
     from orgs.oidc import CatalogOIDCBackend
@@ -189,6 +195,14 @@ def install():
         register(value, f"resolved secret of {reference.split('#')[0].split(':')[0]}: reference")
         return value
 
+    original_signing_secret = signing.generate_signing_secret
+
+    def generate_signing_secret():
+        secret = original_signing_secret()
+        register(secret, "signing secret")
+        return secret
+
+    _replace_everywhere(original_signing_secret, generate_signing_secret)
     _replace_everywhere(original_generate, generate_key)
     _replace_everywhere(original_encrypt, encrypt_secret)
     _replace_everywhere(original_resolve, resolve_reference)

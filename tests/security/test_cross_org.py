@@ -125,6 +125,15 @@ CROSS_ORG = {
     # Billing acts on the caller's organization only (no Stripe id taken from the body).
     ("api/v1/billing/checkout", "post"): [OwnScope({"plan": "enterprise"}, unavailable_ok=True)],
     ("api/v1/billing/portal", "post"): [OwnScope(unavailable_ok=True)],
+    ("api/v1/alerts", "get"): [OwnScope()],
+    # A rule name is unique per organization: B naming its rule like A's makes B's own.
+    ("api/v1/alerts", "post"): [
+        OwnScope({"name": "rule-a", "events": ["run_failed"], "destination": {"type": "email", "to": "b@example.com"}})
+    ],
+    ("api/v1/alerts/{rule_id}", "get"): [NotFound()],
+    ("api/v1/alerts/{rule_id}", "patch"): [NotFound({"enabled": False})],
+    ("api/v1/alerts/{rule_id}", "delete"): [NotFound()],
+    ("api/v1/alerts/{rule_id}/deliveries", "get"): [NotFound()],
 }
 
 # Routes under /api/ that belong to no organization; each with the reason.
@@ -142,7 +151,7 @@ NON_API_EXEMPT = {
     "stripe/webhook/{uuid}": "dj-stripe webhook: authenticated by Stripe's signature, not by an org key",
 }
 
-A_MARKERS = ("orders_sync", "run-a-1", "wh-a", "res-a-1", "clean_orders", "org-a")
+A_MARKERS = ("orders_sync", "run-a-1", "wh-a", "res-a-1", "clean_orders", "org-a", "rule-a", "hooks-a")
 
 
 def test_every_api_route_is_covered():

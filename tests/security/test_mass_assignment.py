@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from alerts.models import AlertRule
 from catalog.models import Connection, Pipeline, Run
 from checks.models import CheckResult
 from lineage.models import Dataset, OpenLineageEvent
@@ -332,3 +333,50 @@ def test_organization_me_is_read_only(admin_a, world_a, world_b):
         )
         assert response.status_code == 405
     _plans_unchanged(world_a, world_b)
+
+
+ALERT_RULE_FORGERIES = {
+    "encrypted_url": "gAAAAAforged",
+    "url_masked": "https://forged.example/...",
+    "encrypted_signing_secret": "gAAAAAforged",
+    "signing_secret": "whsec_" + "F" * 40,
+}
+
+
+@probes(("api/v1/alerts", "post"))
+def test_alert_rule_creation_ignores_secrets_and_tenancy(admin_a, world_a, world_b):
+    body = {
+        **server_owned(world_b),
+        **ALERT_RULE_FORGERIES,
+        "name": "forged",
+        "events": ["run_failed"],
+        "destination": {"type": "email", "to": "ops@example.com"},
+    }
+    response = admin_a.post("/api/v1/alerts/", body, format="json")
+    assert response.status_code == 201, response.content
+    stored = AlertRule.objects.unscoped().get(name="forged")
+    assert stored.organization_id == world_a.organization.pk and stored.pk != FORGED_ID
+    assert stored.encrypted_url == "" and stored.url_masked == "" and stored.encrypted_signing_secret == ""
+    assert _recent(stored.created_at) and response.json()["signing_secret"] is None
+
+
+@probes(("api/v1/alerts/{rule_id}", "patch"))
+def test_alert_rule_update_ignores_secrets_and_tenancy(admin_a, world_a, world_b):
+    before = AlertRule.objects.unscoped().get(pk=world_a.alert_rule_id)
+    body = {**server_owned(world_b), **ALERT_RULE_FORGERIES, "enabled": False}
+    response = admin_a.patch(f"/api/v1/alerts/{before.pk}", body, format="json")
+    assert response.status_code == 200, response.content
+    stored = AlertRule.objects.unscoped().get(pk=before.pk)
+    assert stored.organization_id == world_a.organization.pk and stored.created_at == before.created_at
+    assert stored.encrypted_url == before.encrypted_url and stored.url_masked == before.url_masked
+    assert stored.encrypted_signing_secret == before.encrypted_signing_secret and stored.enabled is False
+    assert response.json()["signing_secret"] is None
+
+
+@probes(("api/v1/alerts/{rule_id}", "delete"))
+def test_alert_rule_delete_ignores_a_body(admin_a, world_a, world_b):
+    response = admin_a.delete(
+        f"/api/v1/alerts/{world_a.alert_rule_id}", {"organization": world_b.organization.pk}, format="json"
+    )
+    assert response.status_code == 204
+    assert not AlertRule.objects.unscoped().filter(pk=world_a.alert_rule_id).exists()

@@ -58,6 +58,12 @@ REQUIRED_ROLE = {
     ("api/v1/lineage/{dataset_id}", "get"): "read",
     ("api/v1/billing/checkout", "post"): "admin",
     ("api/v1/billing/portal", "post"): "admin",
+    ("api/v1/alerts", "get"): "admin",
+    ("api/v1/alerts", "post"): "admin",
+    ("api/v1/alerts/{rule_id}", "get"): "admin",
+    ("api/v1/alerts/{rule_id}", "patch"): "admin",
+    ("api/v1/alerts/{rule_id}", "delete"): "admin",
+    ("api/v1/alerts/{rule_id}/deliveries", "get"): "admin",
 }
 ROLES = ("read", "write", "admin")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.apps import apps
 from django.db import models
 
+from alerts import services as alert_services
 from catalog import services as catalog_services
 from checks import execution_services
 from checks import services as check_services
@@ -27,7 +28,7 @@ EXAMPLE = json.loads(
     (Path(__file__).resolve().parents[2] / "workflows/demo/fixtures/orders_sync_pipeline.json").read_text()
 )
 A_DSN_PASSWORD = "Org-A-dsn-password-9f3k"
-OWN_APPS = ("orgs", "catalog", "checks", "lineage", "billing")
+OWN_APPS = ("orgs", "catalog", "checks", "lineage", "billing", "alerts")
 # Bookkeeping the caller's own authentication writes (at most once a minute), not a change of data.
 IGNORED_COLUMNS = {"last_used_at"}
 
@@ -45,6 +46,7 @@ class OrgWorld:
     api_key_pk: int
     keys: dict = field(default_factory=dict)  # role -> full key
     execution_id: str = ""
+    alert_rule_id: int = 0
 
     def path_kwargs(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class OrgWorld:
             "result_id": self.result_id,
             "dataset_id": self.dataset_id,
             "execution_id": self.execution_id,
+            "rule_id": self.alert_rule_id,
         }
 
 
@@ -107,9 +110,18 @@ def build_org_a(make_org) -> OrgWorld:
     submission = execution_services.submit_execution(
         org, check_id="chk_adhoc_a", connection_id="wh-a", sql="SELECT 0 AS violations"
     )
+    # An alert rule with a webhook (its URL holds a token; the host never resolves) and one alert, delivered.
+    rule = alert_services.create_rule(
+        organization=org,
+        name="rule-a",
+        events=["run_failed", "check_failed"],
+        destination_type="webhook",
+        url="https://hooks-a.invalid/dataxpipe?token=org-a-webhook-token-77x",
+    ).rule
     keys = _keys(org)
     return OrgWorld(
         organization=org,
+        alert_rule_id=rule.pk,
         execution_id=submission.execution.execution_id,
         pipeline="orders_sync",
         version="3",

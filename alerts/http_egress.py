@@ -1,0 +1,177 @@
+"""Where an alert may be POSTed: a tenant's webhook or Slack URL under the warehouse egress policy.
+
+The URL is judged at registration and again before every attempt (a DNS answer may change: rebinding):
+its host is resolved and every address judged by catalog.egress (public addresses only unless the operator's
+allow-list, DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS, opens a network); the catalog's own database server is
+refused whatever the allow-list says; plain `http` only to allow-listed networks. The request then goes to
+the checked address itself (TLS still verifies the host name), never follows a redirect, has connect and read
+timeouts, ignores proxy variables, and keeps at most a short excerpt of the answer.
+"""
+
+import ipaddress
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+
+from catalog import egress
+from catalog.egress import EgressRefused, Unresolvable
+
+MAX_URL_LENGTH = 2000
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 10
+EXCERPT_BYTES = 300
+
+__all__ = ["CheckedUrl", "EgressRefused", "HttpOutcome", "Unresolvable", "check_url", "post_json", "url_shape_problem"]
+
+
+@dataclass(frozen=True)
+class CheckedUrl:
+    scheme: str
+    host: str
+    port: int
+    target: str  # path and query, as sent
+    addresses: tuple[str, ...]
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HttpOutcome:
+    status_code: int | None
+    error: str
+    excerpt: str
+    duration_ms: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def url_shape_problem(url) -> str | None:
+    """Why `url` cannot be an alert destination before any resolution, or None."""
+    if not isinstance(url, str) or not url:
+        return "is required."
+    if len(url) > MAX_URL_LENGTH or any(ord(char) < 33 or ord(char) == 127 for char in url):
+        return f"must be a URL of at most {MAX_URL_LENGTH} characters without spaces or control characters."
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL."
+    if parts.scheme not in ("https", "http"):
+        return "must start with https:// (or http:// to a network the operator allows)."
+    if not parts.hostname:
+        return "must name a host."
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password (put a token in the path or query instead)."
+    if port == 0:
+        return "must not name port 0."
+    problem = egress.host_problem(parts.hostname)
+    return f"host {problem}" if problem else None
+
+
+def _split(url: str):
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, target
+
+
+def _allow_listed(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in egress.allowed_networks() if network.version == ip.version)
+
+
+def check_url(url: str) -> CheckedUrl:
+    """The URL with the addresses it may be sent to; raises EgressRefused (a safe message) or Unresolvable."""
+    problem = url_shape_problem(url)
+    if problem:
+        raise EgressRefused(f"url {problem}")
+    scheme, host, port, target = _split(url)
+    destination = egress.check_destination(host, port, None)
+    addresses = [ipaddress.ip_address(address) for address in destination.addresses]
+    if egress.reaches_catalog_database_server(addresses, port):
+        raise EgressRefused("url reaches the catalog's own database server, which alerts can never call.")
+    if scheme != "https" and not all(_allow_listed(address) for address in destination.addresses):
+        raise EgressRefused("url must use https://; plain http:// is allowed only to networks the operator allows.")
+    return CheckedUrl(scheme=scheme, host=host, port=port, target=target, addresses=destination.addresses)
+
+
+def _pool(checked: CheckedUrl, address: str):
+    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS)
+    common = {"host": address, "port": checked.port, "timeout": timeout, "retries": False, "maxsize": 1}
+    if checked.scheme == "http":
+        return urllib3.HTTPConnectionPool(**common)
+    context = ssl.create_default_context(cafile=certifi.where())
+    return urllib3.HTTPSConnectionPool(
+        **common, ssl_context=context, server_hostname=checked.host, assert_hostname=checked.host
+    )
+
+
+def post_json(checked: CheckedUrl, body: bytes, headers: dict[str, str]) -> HttpOutcome:
+    """POSTs `body` to the checked address (the next one when a connection cannot be opened); never raises."""
+    started = time.monotonic()
+    error = "no address to connect to"
+    for address in checked.addresses:
+        pool = _pool(checked, address)
+        try:
+            response = pool.urlopen(
+                "POST",
+                checked.target,
+                body=body,
+                headers={
+                    **headers,
+                    "Host": checked.host_header,
+                    "Content-Type": "application/json",
+                    "Accept-Encoding": "identity",
+                    "User-Agent": "DataXPipe-Alerts/1",
+                },
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            try:
+                excerpt = response.read(EXCERPT_BYTES, decode_content=False).decode("utf-8", errors="replace")
+            finally:
+                response.release_conn()
+            elapsed = (time.monotonic() - started) * 1000
+            status = response.status
+            message = "" if 200 <= status < 300 else _status_error(status)
+            return HttpOutcome(status_code=status, error=message, excerpt=excerpt, duration_ms=elapsed)
+        except urllib3.exceptions.NewConnectionError as exc:
+            error = _describe(exc)  # try the name's next address
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return HttpOutcome(None, _describe(exc), "", (time.monotonic() - started) * 1000)
+        finally:
+            pool.close()
+    return HttpOutcome(None, error, "", (time.monotonic() - started) * 1000)
+
+
+def _status_error(status: int) -> str:
+    if 300 <= status < 400:
+        return f"answered {status}: redirects are not followed; give the final URL."
+    return f"answered {status}."
+
+
+def _describe(exc: Exception) -> str:
+    kinds = (
+        # NewConnectionError is a ConnectTimeoutError too (urllib3's history): the more precise one first.
+        (urllib3.exceptions.NewConnectionError, "the connection was refused or the host is unreachable"),
+        (urllib3.exceptions.ConnectTimeoutError, "the connection timed out"),
+        (urllib3.exceptions.ReadTimeoutError, "no answer within the read timeout"),
+        (urllib3.exceptions.SSLError, "the TLS handshake failed (certificate or protocol)"),
+        (urllib3.exceptions.ProtocolError, "the connection was dropped"),
+    )
+    for kind, words in kinds:
+        if isinstance(exc, kind):
+            return words
+    return f"the request failed ({exc.__class__.__name__})"
