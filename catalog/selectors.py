@@ -1,8 +1,11 @@
 """Reads of the catalog that are more than one line: each is one query (or a fixed few) per call."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+import statistics
+from datetime import timedelta
 
-from catalog.models import Connection, Pipeline, PipelineVersion, Run
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from catalog.models import Connection, Pipeline, PipelineVersion, Run, RunStatus
 
 # A run row names its pipeline and version; their specs and descriptions would only be parsed and dropped.
 _RUN_DEFERRED = ("pipeline_version__spec", "pipeline__description", "pipeline__tags")
@@ -73,4 +76,40 @@ def connections_by_id(organization, connection_ids) -> dict:
     return {
         c.connection_id: c
         for c in Connection.objects.for_organization(organization).filter(connection_id__in=list(connection_ids))
+    }
+
+
+# --- A pipeline's usual duration: the console's overrun flag and late pipelines (catalog.lateness) share it.
+
+USUAL_DURATION_SAMPLE = 20  # the pipeline's last 20 successful runs
+USUAL_DURATION_MINIMUM = 3  # fewer successful runs than this: no usual duration, never flagged
+
+
+def usual_durations(pipeline_ids) -> dict[int, timedelta]:
+    """Pipeline id -> the median duration of its last USUAL_DURATION_SAMPLE successful runs (those with
+    both times), for pipelines with at least USUAL_DURATION_MINIMUM of them.
+
+    One query whatever the number of pipelines: a pk IN (latest 20 of pipeline p) per pipeline, each
+    an index range scan on run_pipeline_status_history, so the whole history is never read.
+    """
+    pipeline_ids = sorted(set(pipeline_ids))
+    if not pipeline_ids:
+        return {}
+    # Pipelines are already scoped by the runs they came from: their own runs are the only ones read.
+    successful = Run.objects.unscoped().filter(
+        status=RunStatus.SUCCESS, started_at__isnull=False, finished_at__isnull=False
+    )
+    latest = Q()
+    for pipeline_id in pipeline_ids:
+        ids = successful.filter(pipeline_id=pipeline_id).order_by("-created_at", "-id").values("pk")
+        latest |= Q(pk__in=ids[:USUAL_DURATION_SAMPLE])
+    durations: dict[int, list[timedelta]] = {}
+    for pipeline_id, started, finished in successful.filter(latest).values_list(
+        "pipeline_id", "started_at", "finished_at"
+    ):
+        durations.setdefault(pipeline_id, []).append(max(finished - started, timedelta(0)))
+    return {
+        pipeline_id: statistics.median(values)
+        for pipeline_id, values in durations.items()
+        if len(values) >= USUAL_DURATION_MINIMUM and statistics.median(values) > timedelta(0)
     }

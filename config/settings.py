@@ -302,6 +302,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "reap-check-executions": {"task": "checks.reap_executions", "schedule": float(CHECK_EXECUTION_REAP_SECONDS)},
+    # Late pipelines (catalog.late_detection): a missed slot is seen within a minute of its grace running out.
+    "detect-late-pipelines": {"task": "catalog.detect_late_pipelines", "schedule": 60.0},
 }
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------
