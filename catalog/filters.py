@@ -3,7 +3,6 @@ from django.db import connection
 
 from catalog.models import Pipeline, Run, RunStatus
 
-
 PIPELINE_STATES = [
     ("late", "late: a scheduled slot was missed or a run overruns (catalog.lateness)"),
     ("on_time", "not late and not paused"),

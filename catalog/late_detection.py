@@ -94,7 +94,9 @@ def _judge_batch(rows: list[dict], now: datetime) -> tuple[list[Pipeline], list[
             if row["late_slot"] is not None:
                 cleared.append(row["pk"])
         elif (verdict.reason, verdict.slot) != (row["late_reason"], row["late_slot"]):
-            late.append(Pipeline(pk=row["pk"], late_reason=verdict.reason, late_slot=verdict.slot, late_detected_at=now))
+            late.append(
+                Pipeline(pk=row["pk"], late_reason=verdict.reason, late_slot=verdict.slot, late_detected_at=now)
+            )
     return late, cleared
 
 
@@ -104,10 +106,7 @@ def detect_late_pipelines(now: datetime | None = None, batch_size: int = BATCH_S
     summary = PassSummary()
     # Paused or unscheduled since they were marked: never late.
     summary.cleared += (
-        _all_pipelines()
-        .filter(late_slot__isnull=False)
-        .filter(Q(paused=True) | Q(schedule=""))
-        .update(**_ON_TIME)
+        _all_pipelines().filter(late_slot__isnull=False).filter(Q(paused=True) | Q(schedule="")).update(**_ON_TIME)
     )
     after_pk = 0
     while True:

@@ -96,9 +96,7 @@ def missed_slot(due: DueSlot | None, expected_since: datetime, latest_run: Lates
     return Lateness(reason=LateReason.MISSED_SLOT, slot=due.slot)
 
 
-def overrun(
-    latest_run: LatestRun | None, usual: timedelta | None, grace: timedelta, now: datetime
-) -> Lateness | None:
+def overrun(latest_run: LatestRun | None, usual: timedelta | None, grace: timedelta, now: datetime) -> Lateness | None:
     if latest_run is None or latest_run.status != RunStatus.RUNNING or latest_run.started_at is None or not usual:
         return None
     elapsed = now - latest_run.started_at

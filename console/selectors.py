@@ -1,4 +1,4 @@
-"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress; a run's worst
+"""What the on-call sees first: failing pipelines, late pipelines, recent failed checks, runs in progress; a run's worst
 failed check; the rule for runs running longer than usual (`overruns`); the pipeline page's reads.
 
 Every list is bounded and reads its related rows in the same query.
@@ -46,6 +46,25 @@ def failing_pipelines(scope, now=None):
         .order_by("organization__slug", "name")
     )
     return list(pipelines[:DASHBOARD_ROWS])
+
+
+def late_pipelines(scope):
+    """Pipelines late now (catalog.lateness, set by the beat's pass), longest late first."""
+    pipelines = restrict(Pipeline.objects.all(), scope).filter(late_slot__isnull=False)
+    return list(
+        pipelines.select_related("organization")
+        .only(
+            "name",
+            "schedule",
+            "schedule_timezone",
+            "paused",
+            "late_reason",
+            "late_slot",
+            "late_detected_at",
+            "organization__slug",
+        )
+        .order_by("late_slot", "organization__slug", "name")[:DASHBOARD_ROWS]
+    )
 
 
 def recent_failed_checks(scope, now=None):
