@@ -347,3 +347,20 @@ def test_the_early_tolerance_never_reaches_back_to_the_slot_before():
 def test_a_zero_grace_expects_the_run_at_the_slot():
     due = lateness.due_slot("0 6 * * *", "Europe/Paris", timedelta(0), at("2026-06-01T04:00:00"))
     assert due == lateness.DueSlot(slot=at("2026-06-01T04:00:00"), opens=at("2026-06-01T04:00:00"))
+
+
+def test_batches_give_the_same_verdicts_as_one_pass(client_a, clock):
+    for index in range(7):
+        register(client_a, f"p{index}", "0 * * * *")
+    clock.move_to(at("2026-06-01T11:00:00"))
+    for index in range(0, 7, 3):
+        report_run(client_a, f"p{index}", f"run-{index}")
+    summary = detect(clock, "2026-06-01T11:15:00")
+    assert (summary.judged, summary.became_late) == (7, 4)
+    assert detect_late_pipelines(batch_size=2).became_late == 0  # the same verdicts across batch boundaries
+    clock.move_to(at("2026-06-01T11:20:00"))
+    for index in range(7):
+        report_run(client_a, f"p{index}", f"again-{index}")
+    summary = detect_late_pipelines(batch_size=2)
+    assert (summary.judged, summary.cleared) == (7, 4)
+    assert late_list(client_a) == {}
