@@ -72,20 +72,60 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name if is_known_timezone(name) else DEFAULT_TIMEZONE)
 
 
-@functools.lru_cache(maxsize=4096)
+@dataclass(frozen=True)
+class _Slots:
+    """A slot and the one after it: the due slot stays `slot` while now - grace lies in [slot, after)."""
+
+    slot: datetime
+    after: datetime
+    due: DueSlot
+
+
+# (schedule, zone, grace) -> the last answer, kept across passes: a slot is computed again only once the next
+# one is due (a yearly schedule costs croniter ~10 ms; every minute for every pipeline, that would add up).
+_slot_cache: dict[tuple[str, str, timedelta], _Slots | None] = {}
+SLOT_CACHE_ENTRIES = 100_000
+
+
 def due_slot(schedule: str, timezone_name: str, grace: timedelta, now: datetime) -> DueSlot | None:
     """The latest slot whose grace has run out at `now`, with its early tolerance; None for a schedule
-    croniter cannot read (registration validates it; a row written otherwise is never judged)."""
-    deadline = (now - grace).astimezone(_zone(timezone_name))
+    croniter cannot read or that never fires (registration refuses both; a row written otherwise is
+    never judged)."""
+    key = (schedule, timezone_name, grace)
+    deadline = now - grace
+    cached = _slot_cache.get(key, ...)
+    if cached is None:
+        return None
+    if cached is not ... and cached.slot <= deadline < cached.after:
+        return cached.due
+    if len(_slot_cache) >= SLOT_CACHE_ENTRIES:
+        _slot_cache.clear()
+    _slot_cache[key] = computed = _compute_slots(schedule, _zone(timezone_name), grace, deadline)
+    return computed.due if computed else None
+
+
+def _compute_slots(schedule: str, zone: ZoneInfo, grace: timedelta, deadline: datetime) -> _Slots | None:
+    local = deadline.astimezone(zone)
     try:
         # get_prev is strict: from a microsecond later, a slot exactly at the deadline is due.
-        slots = croniter(schedule, deadline + timedelta(microseconds=1))
-        slot = slots.get_prev(datetime)
-        before = slots.get_prev(datetime)
-    except (ValueError, KeyError, TypeError):
+        slot = croniter(schedule, local + timedelta(microseconds=1)).get_prev(datetime)
+        before = croniter(schedule, slot).get_prev(datetime)
+        after = croniter(schedule, slot).get_next(datetime)
+    except (ValueError, KeyError, TypeError):  # croniter's errors are ValueErrors
         return None
     early = min(grace, (slot - before) / 2)
-    return DueSlot(slot=slot.astimezone(UTC), opens=(slot - early).astimezone(UTC))
+    due = DueSlot(slot=slot.astimezone(UTC), opens=(slot - early).astimezone(UTC))
+    return _Slots(slot=slot.astimezone(UTC), after=after.astimezone(UTC), due=due)
+
+
+def fires(schedule: str, timezone_name: str, now: datetime) -> bool:
+    """Whether the schedule has a next slot at all ("0 0 30 2 *" never comes): registration refuses one that
+    does not, which would otherwise cost croniter's whole search at every pass."""
+    try:
+        croniter(schedule, now.astimezone(_zone(timezone_name))).get_next(datetime)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def missed_slot(due: DueSlot | None, expected_since: datetime, latest_run: LatestRun | None) -> Lateness | None:

@@ -10,11 +10,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from croniter import croniter
 from django.core.exceptions import ValidationError
 
-from catalog.lateness import MAX_GRACE_MINUTES, is_known_timezone
+from catalog.lateness import MAX_GRACE_MINUTES, fires, is_known_timezone
 from checks.models import Severity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
@@ -139,9 +140,11 @@ def parse(body) -> PipelineSpec:
     if version and not VERSION_PATTERN.match(version):
         errors.add("version", 'Letters, digits and \'_.+-\', at most 50 characters (for example "3" or "1.2.0").')
     schedule = _text(body, "schedule", errors, max_length=100)
+    timezone = _timezone(body, errors)
     if schedule and not croniter.is_valid(schedule):
         errors.add("schedule", f'{schedule!r} is not a valid cron expression (for example "0 6 * * *").')
-    timezone = _timezone(body, errors)
+    elif schedule and not fires(schedule, timezone, datetime.now(UTC)):
+        errors.add("schedule", f"{schedule!r} never fires (no such date), so no run could ever be expected.")
     paused, late_grace_minutes = _lateness_settings(body, errors)
     owner = _text(body, "owner", errors, max_length=200)
     description = _text(body, "description", errors)

@@ -364,3 +364,20 @@ def test_batches_give_the_same_verdicts_as_one_pass(client_a, clock):
     summary = detect_late_pipelines(batch_size=2)
     assert (summary.judged, summary.cleared) == (7, 4)
     assert late_list(client_a) == {}
+
+
+def test_a_schedule_that_never_fires_is_refused_at_registration(client_a):
+    response = client_a.post("/api/v1/pipelines/", small_spec("never", schedule="0 0 30 2 *"), format="json")
+    assert response.status_code == 400
+    assert "never fires" in response.json()["schedule"][0]
+
+
+def test_slots_are_computed_again_only_when_the_next_one_is_due():
+    grace = timedelta(minutes=15)
+    first = lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2026-06-01T00:00:00"))
+    assert first.slot == at("2025-12-31T23:59:00")
+    assert lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2027-01-01T00:13:59")) == first
+    assert lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2027-01-01T00:14:00")).slot == at("2026-12-31T23:59:00")
+    assert lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2025-06-01T00:00:00")).slot == at(
+        "2024-12-31T23:59:00"
+    )  # a clock set back is answered too, not served the cached slot
