@@ -126,6 +126,7 @@ def record_pipeline_version(
     pipeline.description = description
     pipeline.schedule = schedule
     pipeline.schedule_timezone = schedule_timezone
+    pipeline.tags = tags or []
     if late_grace_minutes is not None:
         pipeline.late_grace_minutes = late_grace_minutes
     if paused is not None:

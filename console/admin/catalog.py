@@ -78,7 +78,7 @@ class PipelineVersionInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.Tabular
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+class PipelineAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
     list_display = [
         "name",
         "organization",
