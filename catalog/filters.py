@@ -3,8 +3,15 @@ from django.db import connection
 
 from catalog.models import Pipeline, Run, RunStatus
 
+PIPELINE_STATES = [
+    ("late", "late: a scheduled slot was missed or a run overruns (catalog.lateness)"),
+    ("on_time", "not late and not paused"),
+    ("paused", "paused: expects no run"),
+]
+
 
 class PipelineFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=PIPELINE_STATES, method="filter_state", label="Lateness state")
     owner = django_filters.CharFilter(field_name="owner", lookup_expr="iexact")
     tag = django_filters.CharFilter(method="filter_tag", label="Pipelines carrying this tag")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
@@ -12,7 +19,14 @@ class PipelineFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Pipeline
-        fields = ["owner", "tag", "search", "name"]
+        fields = ["state", "owner", "tag", "search", "name"]
+
+    def filter_state(self, queryset, name, value):
+        if value == "late":
+            return queryset.filter(late_slot__isnull=False)
+        if value == "paused":
+            return queryset.filter(paused=True)
+        return queryset.filter(late_slot__isnull=True, paused=False)
 
     def filter_tag(self, queryset, name, value):
         if connection.vendor == "postgresql":

@@ -24,6 +24,8 @@ class Pipeline(models.Model):
     owner = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
     schedule = models.CharField(max_length=100, blank=True)
+    # The IANA zone the cron schedule is read in (pipeline.json `timezone`); validated at registration.
+    schedule_timezone = models.CharField(max_length=64, default="UTC")
     tags = models.JSONField(default=list, blank=True)
     # Created from an OpenLineage job with no registered pipeline of that name; not plan-counted.
     is_external = models.BooleanField(default=False)
@@ -36,6 +38,9 @@ class Pipeline(models.Model):
     # The missed slot, or the start of the overrunning run; null while on time.
     late_slot = models.DateTimeField(null=True, blank=True)
     late_detected_at = models.DateTimeField(null=True, blank=True)
+    # Slots before this moment are never expected: set when the pipeline is created, when its schedule or time
+    # zone changes, and when it is unpaused (catalog.lateness). Null on rows older than it: created_at then.
+    expected_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

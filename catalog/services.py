@@ -48,6 +48,7 @@ __all__ = [
     "pipeline_for_job",
     "record_pipeline_version",
     "run_event_for_job",
+    "set_paused",
     "update_connection",
 ]
 
@@ -75,6 +76,9 @@ def record_pipeline_version(
     owner: str = "",
     description: str = "",
     schedule: str = "",
+    schedule_timezone: str = "UTC",
+    paused: bool | None = None,
+    late_grace_minutes: int | None = None,
     tags: list | None = None,
 ) -> VersionOutcome:
     """The catalog's part of a registration; call it inside the registration's transaction.
@@ -84,6 +88,9 @@ def record_pipeline_version(
     current one (the pipeline is created, or an OpenLineage-only pipeline becomes registered and
     starts counting towards the plan). The pipeline row is locked, so parallel registrations of one
     name take turns; a parallel creation of the name is an IntegrityError for the caller to retry.
+
+    `paused` and `late_grace_minutes` None: the pipeline keeps its own (catalog.lateness). A new schedule or
+    time zone, or an unpause, makes only the slots from now on expected.
     """
     pipeline = Pipeline.objects.for_organization(organization).select_for_update().filter(name=name).first()
     if pipeline is not None:
@@ -108,13 +115,50 @@ def record_pipeline_version(
     stored = PipelineVersion.objects.create(
         organization=organization, pipeline=pipeline, version=version, spec=spec, spec_hash=spec_hash
     )
+    now = timezone.now()
+    if pipeline.expected_since is None or (pipeline.schedule, pipeline.schedule_timezone) != (
+        schedule,
+        schedule_timezone,
+    ):
+        pipeline.expected_since = now
     pipeline.current_version = stored
     pipeline.owner = owner
     pipeline.description = description
     pipeline.schedule = schedule
+    pipeline.schedule_timezone = schedule_timezone
     pipeline.tags = tags or []
+    if late_grace_minutes is not None:
+        pipeline.late_grace_minutes = late_grace_minutes
+    if paused is not None:
+        _pause_in_memory(pipeline, paused, now)
     pipeline.save()
     return VersionOutcome(pipeline=pipeline, version=stored, created=True)
+
+
+# --- Pausing: a paused pipeline expects no run (catalog.lateness).
+
+_ON_TIME = {"late_reason": "", "late_slot": None, "late_detected_at": None}
+
+
+def _pause_in_memory(pipeline: Pipeline, paused: bool, now) -> None:
+    if paused == pipeline.paused:
+        return
+    pipeline.paused = paused
+    if paused:
+        for name, value in _ON_TIME.items():
+            setattr(pipeline, name, value)
+    else:
+        pipeline.expected_since = now  # the slots missed while paused were not expected
+
+
+def set_paused(pipelines, paused: bool) -> int:
+    """Pause or unpause the pipelines of `pipelines` (a queryset whose organization scope is decided);
+    pausing clears their lateness at once, unpausing expects only the slots from now on. The number
+    changed."""
+    changing = pipelines.filter(paused=not paused)
+    if paused:
+        return changing.update(paused=True, **_ON_TIME)
+    return changing.update(paused=False, expected_since=timezone.now())
 
 
 def pipeline_for_job(organization: Organization, job_namespace: str, job_name: str) -> Pipeline:

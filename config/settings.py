@@ -307,6 +307,8 @@ CELERY_BEAT_SCHEDULE = {
     # Alerts (issue 16): detection reads the run and check-result tables and sends what it finds right after, so
     # this period is the alert's latency; 20 s keeps it under half a minute for about three indexed queries a pass.
     "alerts-sweep": {"task": "alerts.sweep", "schedule": float(env_int("DATAXPIPE_ALERT_SWEEP_SECONDS", 20))},
+    # Late pipelines (catalog.late_detection): a missed slot is seen within a minute of its grace running out.
+    "detect-late-pipelines": {"task": "catalog.detect_late_pipelines", "schedule": 60.0},
 }
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------

@@ -160,3 +160,22 @@ def overrun_flag(overrun):
 def _minutes(delta) -> str:
     seconds = int(delta.total_seconds())
     return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+
+
+LATE_REASONS = {"missed_slot": "missed slot", "overrun": "overrun"}
+
+
+def lateness(pipeline):
+    """`PAUSED`, or a late flag saying why (catalog.lateness) with the slot on hover; '-' while on time."""
+    if pipeline.paused:
+        return format_html('<span class="badge badge-paused">paused</span>')
+    if not pipeline.late_slot:
+        return "-"
+    what = "no run started for the slot of" if pipeline.late_reason == "missed_slot" else "a run started at"
+    return format_html(
+        '<span class="late" title="{} {} UTC; late since {} UTC">⏰ late: {}</span>',
+        what,
+        when(pipeline.late_slot),
+        when(pipeline.late_detected_at),
+        LATE_REASONS.get(pipeline.late_reason, pipeline.late_reason),
+    )

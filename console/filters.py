@@ -81,3 +81,22 @@ class DatasetFilter(_ScopedChoiceFilter):
 
     def label(self, obj):
         return f"{obj} ({obj.organization.slug})"
+
+
+class LatenessFilter(admin.SimpleListFilter):
+    """Late now, on time, or paused (catalog.lateness); the same states as the API's `?state=`."""
+
+    title = "lateness"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("late", "late"), ("on_time", "on time"), ("paused", "paused")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "late":
+            return queryset.filter(late_slot__isnull=False)
+        if self.value() == "paused":
+            return queryset.filter(paused=True)
+        if self.value() == "on_time":
+            return queryset.filter(late_slot__isnull=True, paused=False)
+        return queryset

@@ -1,4 +1,4 @@
-"""What the on-call sees first: failing pipelines, recent failed checks, runs in progress; a run's worst
+"""What the on-call sees first: failing pipelines, late pipelines, recent failed checks, runs in progress; a run's worst
 failed check; the rule for runs running longer than usual (`overruns`); the pipeline page's reads.
 
 Every list is bounded and reads its related rows in the same query.
@@ -6,7 +6,6 @@ Every list is bounded and reads its related rows in the same query.
 
 import difflib
 import json
-import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Pipeline, Run, RunStatus
+from catalog.selectors import usual_durations
 from checks.health import BREAKS_RUN
 from checks.models import CheckResult, CheckStatus, Severity
 from lineage.models import Dataset
@@ -46,6 +46,25 @@ def failing_pipelines(scope, now=None):
         .order_by("organization__slug", "name")
     )
     return list(pipelines[:DASHBOARD_ROWS])
+
+
+def late_pipelines(scope):
+    """Pipelines late now (catalog.lateness, set by the beat's pass), longest late first."""
+    pipelines = restrict(Pipeline.objects.all(), scope).filter(late_slot__isnull=False)
+    return list(
+        pipelines.select_related("organization")
+        .only(
+            "name",
+            "schedule",
+            "schedule_timezone",
+            "paused",
+            "late_reason",
+            "late_slot",
+            "late_detected_at",
+            "organization__slug",
+        )
+        .order_by("late_slot", "organization__slug", "name")[:DASHBOARD_ROWS]
+    )
 
 
 def recent_failed_checks(scope, now=None):
@@ -154,8 +173,7 @@ ERROR_CHARS_READ = 500  # enough for any first line worth showing; a stack trace
 
 # --- Overrunning runs: the one definition of "running longer than usual".
 
-USUAL_DURATION_SAMPLE = 20  # the pipeline's last 20 successful runs
-USUAL_DURATION_MINIMUM = 3  # fewer successful runs than this: no usual duration, never flagged
+# The usual duration (median of the last successful runs) is the catalog's: late pipelines use it too.
 OVERRUN_FACTOR = 2
 
 
@@ -167,36 +185,6 @@ class Overrun:
     @property
     def factor(self) -> float:
         return self.elapsed / self.usual
-
-
-def usual_durations(pipeline_ids) -> dict[int, timedelta]:
-    """Pipeline id -> the median duration of its last USUAL_DURATION_SAMPLE successful runs (those with
-    both times), for pipelines with at least USUAL_DURATION_MINIMUM of them.
-
-    One query whatever the number of pipelines: a pk IN (latest 20 of pipeline p) per pipeline, each
-    an index range scan on run_pipeline_status_history, so the whole history is never read.
-    """
-    pipeline_ids = sorted(set(pipeline_ids))
-    if not pipeline_ids:
-        return {}
-    # Pipelines are already scoped by the runs they came from: their own runs are the only ones read.
-    successful = Run.objects.unscoped().filter(
-        status=RunStatus.SUCCESS, started_at__isnull=False, finished_at__isnull=False
-    )
-    latest = Q()
-    for pipeline_id in pipeline_ids:
-        ids = successful.filter(pipeline_id=pipeline_id).order_by("-created_at", "-id").values("pk")
-        latest |= Q(pk__in=ids[:USUAL_DURATION_SAMPLE])
-    durations: dict[int, list[timedelta]] = {}
-    for pipeline_id, started, finished in successful.filter(latest).values_list(
-        "pipeline_id", "started_at", "finished_at"
-    ):
-        durations.setdefault(pipeline_id, []).append(max(finished - started, timedelta(0)))
-    return {
-        pipeline_id: statistics.median(values)
-        for pipeline_id, values in durations.items()
-        if len(values) >= USUAL_DURATION_MINIMUM and statistics.median(values) > timedelta(0)
-    }
 
 
 def overruns(runs, now=None) -> dict[int, Overrun]:

@@ -53,6 +53,7 @@ class CatalogAdminSite(admin.AdminSite):
         stripe_apps = [app for app in apps if app["app_label"] in STAFF_ONLY_APPS]
         context = {
             "failing_pipelines": selectors.failing_pipelines(scope),
+            "late_pipelines": selectors.late_pipelines(scope),
             "failed_checks": selectors.recent_failed_checks(scope),
             "runs_in_progress": runs_in_progress,
             "app_list": [app for app in apps if app["app_label"] not in STAFF_ONLY_APPS],

@@ -10,10 +10,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from croniter import croniter
 from django.core.exceptions import ValidationError
 
+from catalog.lateness import MAX_GRACE_MINUTES, fires, is_known_timezone
 from checks.models import Severity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
@@ -28,6 +30,10 @@ class PipelineSpec:
     spec: dict
     spec_hash: str
     schedule: str = ""
+    timezone: str = "UTC"
+    # None: the spec does not say; the pipeline keeps what it has (a pause set in the console survives a deploy).
+    paused: bool | None = None
+    late_grace_minutes: int | None = None
     owner: str = ""
     description: str = ""
     tags: list = field(default_factory=list)
@@ -134,8 +140,12 @@ def parse(body) -> PipelineSpec:
     if version and not VERSION_PATTERN.match(version):
         errors.add("version", 'Letters, digits and \'_.+-\', at most 50 characters (for example "3" or "1.2.0").')
     schedule = _text(body, "schedule", errors, max_length=100)
+    timezone = _timezone(body, errors)
     if schedule and not croniter.is_valid(schedule):
         errors.add("schedule", f'{schedule!r} is not a valid cron expression (for example "0 6 * * *").')
+    elif schedule and not fires(schedule, timezone, datetime.now(UTC)):
+        errors.add("schedule", f"{schedule!r} never fires (no such date), so no run could ever be expected.")
+    paused, late_grace_minutes = _lateness_settings(body, errors)
     owner = _text(body, "owner", errors, max_length=200)
     description = _text(body, "description", errors)
     tags = body.get("tags") or []
@@ -198,6 +208,9 @@ def parse(body) -> PipelineSpec:
         spec=spec,
         spec_hash=spec_hash(spec),
         schedule=schedule,
+        timezone=timezone,
+        paused=paused,
+        late_grace_minutes=late_grace_minutes,
         owner=owner,
         description=description,
         tags=tags,
@@ -205,6 +218,34 @@ def parse(body) -> PipelineSpec:
         edges=edges,
         checks=checks,
     )
+
+
+def _timezone(body, errors) -> str:
+    """The IANA zone the schedule is read in; UTC when the spec does not say."""
+    name = _text(body, "timezone", errors, max_length=64)
+    if not name:
+        return "UTC"
+    if not is_known_timezone(name):
+        errors.add("timezone", f'{name[:64]!r} is not an IANA time zone name (for example "Europe/Paris" or "UTC").')
+        return "UTC"
+    return name
+
+
+def _lateness_settings(body, errors) -> tuple[bool | None, int | None]:
+    """(paused, late_grace_minutes), each None when the spec leaves it out (catalog.lateness)."""
+    paused = body.get("paused")
+    if paused is not None and not isinstance(paused, bool):
+        errors.add("paused", "Must be true or false.")
+        paused = None
+    grace = body.get("late_grace_minutes")
+    if grace is not None:
+        if isinstance(grace, bool) or not isinstance(grace, int):
+            errors.add("late_grace_minutes", "Must be a whole number of minutes.")
+            grace = None
+        elif not 0 <= grace <= MAX_GRACE_MINUTES:
+            errors.add("late_grace_minutes", f"Must be between 0 and {MAX_GRACE_MINUTES} (a week).")
+            grace = None
+    return paused, grace
 
 
 def _number(value, where, errors, default=0.0) -> float:

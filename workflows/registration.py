@@ -51,6 +51,9 @@ def _register(organization: Organization, spec: PipelineSpec) -> VersionOutcome:
         owner=spec.owner,
         description=spec.description,
         schedule=spec.schedule,
+        schedule_timezone=spec.timezone,
+        paused=spec.paused,
+        late_grace_minutes=spec.late_grace_minutes,
         tags=spec.tags,
     )
     if not outcome.created:

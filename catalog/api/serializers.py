@@ -1,11 +1,34 @@
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.connection_config import display_config
 from catalog.models import Connection, ConnectionType, Pipeline, PipelineVersion, Run, RunStatus
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class LatenessSerializer(serializers.Serializer):
+    """Why and since when a pipeline is late (catalog.lateness); null while it is on time."""
+
+    reason = serializers.CharField(source="late_reason", help_text="missed_slot or overrun")
+    slot = serializers.DateTimeField(
+        source="late_slot", help_text="The missed scheduled slot, or the overrunning run's start (UTC)."
+    )
+    since = serializers.DateTimeField(source="late_detected_at", help_text="When the catalog saw it late.")
+
+
+class LatenessFieldsMixin(serializers.Serializer):
+    timezone = serializers.CharField(source="schedule_timezone", read_only=True)
+    late = serializers.SerializerMethodField()
+
+    @extend_schema_field(LatenessSerializer(allow_null=True))
+    def get_late(self, pipeline) -> dict | None:
+        return LatenessSerializer(pipeline).data if pipeline.late_slot else None
+
+
+LATENESS_FIELDS = ["timezone", "paused", "late_grace_minutes", "late"]
+
+
+class PipelineSerializer(LatenessFieldsMixin, serializers.ModelSerializer):
     """A pipeline with its current version's spec sections; `latest_run_status` comes annotated."""
 
     version = serializers.CharField(source="current_version.version", default=None, allow_null=True)
@@ -24,6 +47,7 @@ class PipelineSerializer(serializers.ModelSerializer):
             "spec_hash",
             "description",
             "schedule",
+            *LATENESS_FIELDS,
             "owner",
             "tags",
             "is_external",
@@ -61,6 +85,7 @@ class PipelineListSerializer(PipelineSerializer):
             "version",
             "description",
             "schedule",
+            *LATENESS_FIELDS,
             "owner",
             "tags",
             "is_external",

@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from catalog.connection_config import display_config
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
 from catalog.selectors import pipelines_for_listing
-from catalog.services import apply_run_event
+from catalog.services import apply_run_event, set_paused
 from config.pagination import CappedCountPaginator
 from console import selectors as console_selectors
 from console.admin.checks import CheckResultInline
@@ -30,6 +30,7 @@ from console.display import (
     badge,
     duration,
     error_cell,
+    lateness,
     number,
     overrun_flag,
     run_cell,
@@ -38,7 +39,7 @@ from console.display import (
     table,
     when,
 )
-from console.filters import OrganizationFilter, PipelineFilter
+from console.filters import LatenessFilter, OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
 
 
@@ -77,9 +78,19 @@ class PipelineVersionInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.Tabular
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
-    list_display = ["name", "organization", "current_version_label", "owner", "latest_run", "schedule", "updated_at"]
-    list_filter = [OrganizationFilter, "is_external"]
+class PipelineAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
+    list_display = [
+        "name",
+        "organization",
+        "current_version_label",
+        "owner",
+        "latest_run",
+        "schedule",
+        "late",
+        "updated_at",
+    ]
+    list_filter = [LatenessFilter, OrganizationFilter, "is_external"]
+    actions = ["pause_selected", "unpause_selected"]
     search_fields = ["name", "owner"]
     list_select_related = ["organization", "current_version"]
     show_full_result_count = False
@@ -100,6 +111,10 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
                     "updated_at",
                 ]
             },
+        ),
+        (
+            "Schedule and lateness",
+            {"fields": ["schedule_timezone", "paused", "late_grace_minutes", "late", "late_slot", "late_detected_at"]},
         ),
         ("Latest runs", {"fields": ["latest_runs"]}),
         ("Checks", {"fields": ["checks"]}),
@@ -154,6 +169,35 @@ class PipelineAdmin(ReadOnlyAdminMixin, ScopedAdmin):
             "diff": console_selectors.spec_diff(older, newer),
         }
         return TemplateResponse(request, "admin/catalog/pipeline/compare.html", context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Pausing changes pipelines: only for users holding the change permission (staff hold all).
+        if not request.user.has_perm("catalog.change_pipeline"):
+            actions.pop("pause_selected", None)
+            actions.pop("unpause_selected", None)
+        return actions
+
+    def _set_paused(self, request, queryset, paused: bool):
+        # The queryset is the admin's, restricted to the user's organizations (orgs.admin_scoping).
+        names = list(queryset.filter(paused=not paused).values_list("pk", "name")[:1000])
+        changed = set_paused(queryset.filter(pk__in=[pk for pk, _ in names]), paused)
+        verb = "Paused" if paused else "Unpaused"
+        for pk, name in names:
+            self.log_change(request, Pipeline(pk=pk, name=name), f"{verb} from the operator console.")
+        self.message_user(request, f"{verb} {changed} pipeline(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause the selected pipelines (never late while paused)")
+    def pause_selected(self, request, queryset):
+        self._set_paused(request, queryset, True)
+
+    @admin.action(description="Unpause the selected pipelines (expect their next slots)")
+    def unpause_selected(self, request, queryset):
+        self._set_paused(request, queryset, False)
+
+    @admin.display(description="late", ordering="late_slot")
+    def late(self, obj):
+        return lateness(obj)
 
     @admin.display(description="current version", ordering="current_version__version")
     def current_version_label(self, obj):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # page -> the most queries it may take, pinned at today's count (the session and the user are 2 of them).
 BUDGETS = {
-    "landing": 6,
+    "landing": 7,  # 6, and the late pipelines panel (one bounded query)
     "runs": 7,
     "run": 4,
     "results": 7,

@@ -1,0 +1,100 @@
+"""Late pipelines in the console (issue 16): the landing page lists them, the pipelines list flags and filters
+them, and an admin pauses and unpauses, within their own organizations only."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from catalog.late_detection import detect_late_pipelines
+from catalog.models import Pipeline
+from orgs import services
+from tests.lineage.factories import make_pipeline
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "pw-for-tests-only"
+CREATED = datetime(2026, 6, 1, 10, 5, tzinfo=UTC)
+NOW = datetime(2026, 6, 1, 11, 30, tzinfo=UTC)
+
+
+def scheduled(organization, name, **fields):
+    pipeline = make_pipeline(organization, name)
+    Pipeline.objects.unscoped().filter(pk=pipeline.pk).update(
+        schedule="0 * * * *", created_at=CREATED, expected_since=CREATED, **fields
+    )
+    return pipeline
+
+
+@pytest.fixture
+def late_world(org_a, org_b):
+    scheduled(org_a, "a_late_hourly")
+    scheduled(org_a, "a_paused_hourly", paused=True)
+    scheduled(org_b, "b_late_hourly")
+    detect_late_pipelines(now=NOW)
+
+
+def org_user(client, organization, codenames):
+    user = get_user_model().objects.create_user("alice", "alice@a.example", PASSWORD, is_staff=True)
+    services.add_member(organization=organization, user=user)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def test_the_landing_page_lists_the_users_late_pipelines_only(client, org_a, late_world):
+    page = org_user(client, org_a, ["view_pipeline"]).get("/admin/").content.decode()
+    panel = page[page.index('id="late-pipelines"') : page.index('id="failed-checks"')]
+    assert "a_late_hourly" in panel and "late: missed slot" in panel and "2026-06-01 11:00" in panel
+    assert "a_paused_hourly" not in panel
+    assert "b_late_hourly" not in page
+
+
+def test_the_landing_page_says_when_nothing_is_late(admin_client, org_a):
+    scheduled(org_a, "fine")
+    detect_late_pipelines(now=datetime(2026, 6, 1, 10, 30, tzinfo=UTC))
+    assert "No pipeline is late." in admin_client.get("/admin/").content.decode()
+
+
+def test_the_pipelines_list_flags_and_filters_lateness(admin_client, late_world):
+    page = admin_client.get("/admin/catalog/pipeline/?state=late")
+    assert {p.name for p in page.context["cl"].result_list} == {"a_late_hourly", "b_late_hourly"}
+    assert "late: missed slot" in page.content.decode()
+    paused = admin_client.get("/admin/catalog/pipeline/?state=paused")
+    assert [p.name for p in paused.context["cl"].result_list] == ["a_paused_hourly"]
+
+
+def test_an_admin_pauses_and_unpauses_their_own_pipelines_only(client, org_a, late_world):
+    admin = org_user(client, org_a, ["view_pipeline", "change_pipeline"])
+    theirs = Pipeline.objects.unscoped().get(name="b_late_hourly")
+    mine = Pipeline.objects.unscoped().get(name="a_late_hourly")
+    response = admin.post(
+        "/admin/catalog/pipeline/",
+        {"action": "pause_selected", "_selected_action": [mine.pk, theirs.pk]},
+        follow=True,
+    )
+    assert "Paused 1 pipeline(s)." in response.content.decode()
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.paused, mine.late_slot) == (True, None)  # pausing clears the lateness at once
+    assert (theirs.paused, theirs.late_reason) == (False, "missed_slot")
+    admin.post("/admin/catalog/pipeline/", {"action": "unpause_selected", "_selected_action": [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.paused is False and mine.expected_since > NOW
+    page = admin.get(f"/admin/catalog/pipeline/{mine.pk}/history/").content.decode()
+    assert "Paused from the operator console." in page and "Unpaused from the operator console." in page
+
+
+def test_pausing_needs_the_change_permission(client, org_a, late_world):
+    viewer = org_user(client, org_a, ["view_pipeline"])
+    assert "pause_selected" not in viewer.get("/admin/catalog/pipeline/").content.decode()
+    mine = Pipeline.objects.unscoped().get(name="a_late_hourly")
+    viewer.post("/admin/catalog/pipeline/", {"action": "pause_selected", "_selected_action": [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.paused is False
+
+
+def test_the_pipeline_page_shows_schedule_and_lateness(admin_client, late_world):
+    mine = Pipeline.objects.unscoped().get(name="a_late_hourly")
+    page = admin_client.get(f"/admin/catalog/pipeline/{mine.pk}/change/").content.decode()
+    assert "Schedule and lateness" in page and "late: missed slot" in page
