@@ -22,6 +22,9 @@ def _scoped(queryset, request):
     return restrict(queryset, visible_organizations(request.user))
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest primary key either database stores
+
+
 class _ScopedChoiceFilter(admin.SimpleListFilter, ABC):
     field_path = ""  # the lookup on the filtered model, e.g. "pipeline"
 
@@ -39,7 +42,8 @@ class _ScopedChoiceFilter(admin.SimpleListFilter, ABC):
         value = self.value()
         if not value:
             return queryset
-        if not (value.isascii() and value.isdigit()):  # isdigit() alone passes "²", which int() refuses
+        # isdigit() alone passes "²", which int() refuses; past 64 bits SQLite's driver raises OverflowError.
+        if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_ROW_ID:
             return queryset.none()
         return queryset.filter(**{f"{self.field_path}_id": int(value)})
 

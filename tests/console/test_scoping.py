@@ -84,7 +84,7 @@ def test_the_id_filters_find_nothing_of_another_organization_and_refuse_no_value
         assert response.status_code == 200, query
         assert list(response.context["cl"].result_list) == [], query
     # str.isdigit() says yes to these; int() says no (superscripts) or reads another script's digits.
-    for value in ("\u00b2", "\u2460", "\u0661", "-1", "1.0", "x", "9" * 30):
+    for value in ("\u00b2", "\u2460", "\u0661", "-1", "1.0", "x", "9" * 30, "9" * 5000, str(2**63)):
         for parameter in ("organization", "dataset"):
             response = org_user_client.get("/admin/checks/checkresult/", {parameter: value})
             assert response.status_code == 200, (parameter, value)
