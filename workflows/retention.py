@@ -1,0 +1,155 @@
+"""Retention: history older than an organization's plan window (PLAN_LIMITS "history_days") is purged.
+
+What is history, and which clock ages it (always the catalog's own, never a time a client or producer
+sent: a producer dating its events 2099 cannot keep them past the window):
+
+- check executions: finished ones (done, error) by `finished_at`; queued, dispatched or running never;
+- check results: by `created_at` (when the catalog recorded them);
+- runs: finished ones (success, failed, cancelled) by `updated_at`, the last change the catalog recorded
+  (for a finished run, its end); a queued or running run is never purged, however old;
+- stored OpenLineage events: by `received_at`.
+Pipelines, datasets, lineage and column-lineage edges are the current catalog, not history: kept.
+
+Each table is purged in batches of RETENTION_BATCH_ROWS: one short transaction selects the oldest
+expired rows (on PostgreSQL `FOR UPDATE SKIP LOCKED`: a row that a concurrent request holds, such as a
+run a new check result is being attached to, waits for the next pass), detaches the rows that point at
+them and stay (a task run whose DAG run goes, a recent result of a purged run: the models' SET_NULL),
+and deletes them with one DELETE; then a pause. Children go before parents (executions, results, runs),
+so every batch commits with valid foreign keys. A pass that stops half-way leaves only whole batches
+done: the next pass goes on from there, and a pass over purged history deletes nothing.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+from catalog.models import TERMINAL_RUN_STATUSES, Run
+from checks.models import CheckExecution, CheckResult, ExecutionState
+from lineage.models import OpenLineageEvent
+from orgs import limits
+from orgs.models import Organization
+
+KINDS = ("check_executions", "check_results", "runs", "openlineage_events")
+FINISHED_EXECUTION_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
+
+
+@dataclass
+class PurgeOutcome:
+    """Rows purged (or, in a dry run, that would be) for one organization, by kind."""
+
+    organization: str
+    cutoff: object
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def expired_rows(organization: Organization, cutoff) -> dict[str, QuerySet]:
+    """Each kind of history -> the organization's rows past `cutoff`, oldest first."""
+    return {
+        "check_executions": CheckExecution.objects.for_organization(organization)
+        .filter(state__in=FINISHED_EXECUTION_STATES, finished_at__lt=cutoff)
+        .order_by("finished_at", "id"),
+        "check_results": CheckResult.objects.for_organization(organization)
+        .filter(created_at__lt=cutoff)
+        .order_by("created_at", "id"),
+        "runs": Run.objects.for_organization(organization)
+        .filter(status__in=TERMINAL_RUN_STATUSES, updated_at__lt=cutoff)
+        .order_by("updated_at", "id"),
+        "openlineage_events": OpenLineageEvent.objects.for_organization(organization)
+        .filter(received_at__lt=cutoff)
+        .order_by("received_at", "id"),
+    }
+
+
+def _delete_ids(organization: Organization, model: type[Model], ids: list) -> None:
+    """One DELETE of these rows (the caller detached whatever points at them): no collector, no fetch."""
+    database = connections[router.db_for_write(model)]
+    quote = database.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608 (quoted names and placeholders only)
+        f"WHERE {quote('organization_id')} = %s AND {quote(model._meta.pk.column)} IN ({placeholders})"
+    )
+    with database.cursor() as cursor:
+        cursor.execute(sql, [organization.pk, *ids])
+
+
+def _detach_and_delete(organization: Organization, kind: str, ids: list) -> None:
+    if kind == "check_executions":
+        _delete_ids(organization, CheckExecution, ids)
+    elif kind == "check_results":
+        CheckExecution.objects.for_organization(organization).filter(result_id__in=ids).update(result=None)
+        _delete_ids(organization, CheckResult, ids)
+    elif kind == "runs":
+        Run.objects.for_organization(organization).filter(parent_id__in=ids).exclude(pk__in=ids).update(parent=None)
+        CheckResult.objects.for_organization(organization).filter(run_id__in=ids).update(run=None)
+        _delete_ids(organization, Run, ids)
+    else:
+        _delete_ids(organization, OpenLineageEvent, ids)
+
+
+def _purge_kind(
+    organization: Organization,
+    kind: str,
+    rows: QuerySet,
+    batch_rows: int,
+    pause: Callable[[], None],
+) -> int:
+    purged = 0
+    while True:
+        with transaction.atomic(using=router.db_for_write(rows.model)):
+            ids = list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch_rows])
+            if ids:
+                _detach_and_delete(organization, kind, ids)
+        purged += len(ids)
+        if len(ids) < batch_rows:
+            return purged
+        pause()
+
+
+def purge_organization(
+    organization: Organization,
+    *,
+    now=None,
+    dry_run: bool = False,
+    batch_rows: int | None = None,
+    pause_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PurgeOutcome:
+    """Purges the organization's history past its plan's window (nothing when the plan keeps everything)."""
+    cutoff = limits.history_cutoff(organization, now=now or timezone.now())
+    outcome = PurgeOutcome(organization=organization.slug, cutoff=cutoff)
+    if cutoff is None:
+        return outcome
+    batch_rows = batch_rows or settings.RETENTION_BATCH_ROWS
+    if pause_seconds is None:
+        pause_seconds = settings.RETENTION_BATCH_PAUSE_MS / 1000
+
+    def pause():
+        if pause_seconds:
+            sleep(pause_seconds)
+
+    for kind, rows in expired_rows(organization, cutoff).items():
+        if dry_run:
+            outcome.counts[kind] = rows.count()
+        else:
+            outcome.counts[kind] = _purge_kind(organization, kind, rows, batch_rows, pause)
+    return outcome
+
+
+def organizations_with_a_window() -> Iterable[Organization]:
+    plans = [plan for plan, plan_limits in settings.PLAN_LIMITS.items() if plan_limits.get("history_days") is not None]
+    return Organization.objects.filter(plan__in=plans).order_by("pk")
+
+
+def purge_history(**options) -> list[PurgeOutcome]:
+    """The periodic pass: every organization whose plan has a history window, one after the other."""
+    return [purge_organization(organization, **options) for organization in organizations_with_a_window()]
