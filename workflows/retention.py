@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import TERMINAL_RUN_STATUSES, Run
@@ -34,7 +34,14 @@ from lineage.models import OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
 
-KINDS = ("check_executions", "check_results", "runs", "openlineage_events")
+# Each kind of history -> the column (the catalog's clock) by which its rows age.
+AGED_BY = {
+    "check_executions": "finished_at",
+    "check_results": "created_at",
+    "runs": "updated_at",
+    "openlineage_events": "received_at",
+}
+KINDS = tuple(AGED_BY)
 FINISHED_EXECUTION_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
 
 
@@ -53,20 +60,27 @@ class PurgeOutcome:
 
 def expired_rows(organization: Organization, cutoff) -> dict[str, QuerySet]:
     """Each kind of history -> the organization's rows past `cutoff`, oldest first."""
-    return {
-        "check_executions": CheckExecution.objects.for_organization(organization)
-        .filter(state__in=FINISHED_EXECUTION_STATES, finished_at__lt=cutoff)
-        .order_by("finished_at", "id"),
-        "check_results": CheckResult.objects.for_organization(organization)
-        .filter(created_at__lt=cutoff)
-        .order_by("created_at", "id"),
-        "runs": Run.objects.for_organization(organization)
-        .filter(status__in=TERMINAL_RUN_STATUSES, updated_at__lt=cutoff)
-        .order_by("updated_at", "id"),
-        "openlineage_events": OpenLineageEvent.objects.for_organization(organization)
-        .filter(received_at__lt=cutoff)
-        .order_by("received_at", "id"),
+    rows = {
+        "check_executions": CheckExecution.objects.for_organization(organization).filter(
+            state__in=FINISHED_EXECUTION_STATES
+        ),
+        "check_results": CheckResult.objects.for_organization(organization),
+        "runs": Run.objects.for_organization(organization).filter(status__in=TERMINAL_RUN_STATUSES),
+        "openlineage_events": OpenLineageEvent.objects.for_organization(organization),
     }
+    return {
+        kind: queryset.filter(**{f"{AGED_BY[kind]}__lt": cutoff}).order_by(AGED_BY[kind], "id")
+        for kind, queryset in rows.items()
+    }
+
+
+def _after(rows: QuerySet, column: str, last) -> QuerySet:
+    """The rows after the last batch's last one: each batch starts where the previous ended instead of
+    walking again past the index entries of the rows just deleted (dead until vacuum)."""
+    if last is None:
+        return rows
+    moment, pk = last
+    return rows.filter(**{f"{column}__gte": moment}).filter(Q(**{f"{column}__gt": moment}) | Q(pk__gt=pk))
 
 
 def _delete_ids(organization: Organization, model: type[Model], ids: list) -> None:
@@ -103,15 +117,17 @@ def _purge_kind(
     batch_rows: int,
     pause: Callable[[], None],
 ) -> int:
-    purged = 0
+    purged, last, column = 0, None, AGED_BY[kind]
     while True:
         with transaction.atomic(using=router.db_for_write(rows.model)):
-            ids = list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch_rows])
-            if ids:
-                _detach_and_delete(organization, kind, ids)
-        purged += len(ids)
-        if len(ids) < batch_rows:
+            batch = _after(rows, column, last).select_for_update(skip_locked=True).values_list(column, "pk")
+            found = list(batch[:batch_rows])
+            if found:
+                _detach_and_delete(organization, kind, [pk for _, pk in found])
+        purged += len(found)
+        if len(found) < batch_rows:
             return purged
+        last = found[-1]
         pause()
 
 
