@@ -83,31 +83,68 @@ def _after(rows: QuerySet, column: str, last) -> QuerySet:
     return rows.filter(**{f"{column}__gte": moment}).filter(Q(**{f"{column}__gt": moment}) | Q(pk__gt=pk))
 
 
+def _matching(database, column: str, ids: list) -> tuple[str, list]:
+    """`column` is one of `ids`: on PostgreSQL one array parameter (5,000 placeholders cost more to bind and
+    plan than the statement takes to run), elsewhere an IN list."""
+    if database.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _execute(model: type[Model], sql: str, params: list) -> None:
+    with connections[router.db_for_write(model)].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _detach(organization: Organization, model: type[Model], field_name: str, ids: list, purged: type[Model]) -> None:
+    """The model's rows that point at `ids` through `field_name` and stay lose that link (its SET_NULL).
+    When the model is the purged one (a run's parent), the rows among `ids` are left alone: they go next."""
+    database = connections[router.db_for_write(model)]
+    quote = database.ops.quote_name
+    column, pk = quote(model._meta.get_field(field_name).column), quote(model._meta.pk.column)
+    points_at, points_params = _matching(database, column, ids)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {column} = NULL "  # noqa: S608 (quoted names and placeholders only)
+        f"WHERE {quote('organization_id')} = %s AND {points_at}"
+    )
+    params = [organization.pk, *points_params]
+    if model is purged:
+        itself, itself_params = _matching(database, pk, ids)
+        sql += f" AND NOT ({itself})"
+        params += itself_params
+    _execute(model, sql, params)
+
+
 def _delete_ids(organization: Organization, model: type[Model], ids: list) -> None:
     """One DELETE of these rows (the caller detached whatever points at them): no collector, no fetch."""
     database = connections[router.db_for_write(model)]
     quote = database.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(ids))
+    these, params = _matching(database, quote(model._meta.pk.column), ids)
     sql = (
         f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608 (quoted names and placeholders only)
-        f"WHERE {quote('organization_id')} = %s AND {quote(model._meta.pk.column)} IN ({placeholders})"
+        f"WHERE {quote('organization_id')} = %s AND {these}"
     )
-    with database.cursor() as cursor:
-        cursor.execute(sql, [organization.pk, *ids])
+    _execute(model, sql, [organization.pk, *params])
+
+
+_MODELS_BY_KIND = {
+    "check_executions": CheckExecution,
+    "check_results": CheckResult,
+    "runs": Run,
+    "openlineage_events": OpenLineageEvent,
+}
+# Kind -> the (model, foreign key) pairs that point at its rows and must let go first.
+_POINTING_AT = {
+    "check_results": [(CheckExecution, "result")],
+    "runs": [(Run, "parent"), (CheckResult, "run")],
+}
 
 
 def _detach_and_delete(organization: Organization, kind: str, ids: list) -> None:
-    if kind == "check_executions":
-        _delete_ids(organization, CheckExecution, ids)
-    elif kind == "check_results":
-        CheckExecution.objects.for_organization(organization).filter(result_id__in=ids).update(result=None)
-        _delete_ids(organization, CheckResult, ids)
-    elif kind == "runs":
-        Run.objects.for_organization(organization).filter(parent_id__in=ids).exclude(pk__in=ids).update(parent=None)
-        CheckResult.objects.for_organization(organization).filter(run_id__in=ids).update(run=None)
-        _delete_ids(organization, Run, ids)
-    else:
-        _delete_ids(organization, OpenLineageEvent, ids)
+    purged = _MODELS_BY_KIND[kind]
+    for model, field_name in _POINTING_AT.get(kind, ()):
+        _detach(organization, model, field_name, ids, purged)
+    _delete_ids(organization, purged, ids)
 
 
 def _purge_kind(

@@ -251,25 +251,32 @@ def test_purging_one_organization_never_touches_anothers_rows_of_the_same_age(ma
 # --- Bounded batches ----------------------------------------------------------------------------
 
 
-def _deletes(queries, table):
-    return [q["sql"] for q in queries if q["sql"].startswith("DELETE") and table in q["sql"]]
+class DeleteStatements:
+    """Rows named by each DELETE of a table (an IN list, or one array parameter on PostgreSQL)."""
+
+    def __init__(self, table):
+        self.table, self.rows = table, []
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.startswith("DELETE") and self.table in sql:
+            ids = params[-1] if isinstance(params[-1], list) else params[1:]
+            self.rows.append(len(ids))
+        return execute(sql, params, many, context)
 
 
 def test_the_purge_deletes_in_bounded_batches_with_a_pause_between_them(make_org):
     history = History(make_org("acme", plan=Plan.FREE))
     for _ in range(25):
         history.run(OLD)
-    pauses = []
+    pauses, deletes = [], DeleteStatements("catalog_run")
 
-    with CaptureQueriesContext(connection) as queries:
+    with connection.execute_wrapper(deletes):
         outcome = retention.purge_organization(
             history.organization, now=NOW, batch_rows=10, pause_seconds=0.25, sleep=pauses.append
         )
 
-    deletes = _deletes(queries.captured_queries, "catalog_run")
     assert outcome.counts["runs"] == 25
-    assert len(deletes) == 3
-    assert [sql.count(", ") + 1 for sql in deletes] == [10, 10, 5]  # ids per statement
+    assert deletes.rows == [10, 10, 5]  # one statement per batch, at most batch_rows rows each
     assert pauses == [0.25, 0.25]  # between full batches, none after the last one
 
 
