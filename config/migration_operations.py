@@ -5,19 +5,19 @@ table (runs, check results) does not block ingestion's writes while it builds; e
 CREATE INDEX. A migration using it sets `atomic = False` (CONCURRENTLY cannot run in a transaction).
 """
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
 
-class AddIndexOnline(migrations.AddIndex):
-    def _concurrently(self, schema_editor) -> dict:
-        return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
-
+class AddIndexOnline(AddIndexConcurrently):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index, **self._concurrently(schema_editor))
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, **self._concurrently(schema_editor))
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
