@@ -112,6 +112,8 @@ class Run(models.Model):
             models.Index(fields=["organization", "status"], name="run_org_status"),
             # Status-filtered history of one pipeline ("its failed runs, newest first") stays an index walk.
             models.Index(fields=["pipeline", "status", "-created_at", "-id"], name="run_pipeline_status_history"),
+            # Retention (workflows/retention.py): an organization's runs by the last change recorded, oldest first.
+            models.Index(fields=["organization", "updated_at"], name="run_org_retention"),
         ]
 
     def __str__(self):

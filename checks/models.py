@@ -91,6 +91,8 @@ class CheckResult(models.Model):
             models.Index(fields=["organization", "-executed_at", "-id"], name="checkresult_org_history"),
             models.Index(fields=["organization", "status", "-executed_at"], name="checkresult_org_status"),
             models.Index(fields=["run", "-executed_at"], name="checkresult_run"),
+            # Retention (workflows/retention.py): an organization's results by when they were recorded.
+            models.Index(fields=["organization", "created_at"], name="checkresult_org_retention"),
         ]
 
     def __str__(self):
@@ -156,6 +158,8 @@ class CheckExecution(models.Model):
         indexes = [
             models.Index(fields=["organization", "state", "created_at"], name="checkexec_org_state"),
             models.Index(fields=["state", "lease_expires_at"], name="checkexec_state_lease"),
+            # Retention (workflows/retention.py): an organization's finished executions, oldest first.
+            models.Index(fields=["organization", "finished_at"], name="checkexec_org_retention"),
         ]
 
     def __str__(self):

@@ -13,4 +13,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("dataxpipe")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # A string, not an import: config stays below the apps.
-app.autodiscover_tasks(["checks", "catalog", "alerts"])
+app.autodiscover_tasks(["checks", "catalog", "alerts", "workflows"])

@@ -48,3 +48,19 @@ def env_list(name: str, default: list[str], *, separator: str = ",") -> list[str
     if raw is None:
         return default
     return [item.strip() for item in raw.split(separator) if item.strip()]
+
+
+def env_days_or_unlimited(name: str, default: int | None) -> int | None:
+    """A number of days where 0 or an empty value means no limit (None); unset keeps `default`."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip() in ("", "0"):
+        return None
+    try:
+        days = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of days (0 or empty: unlimited), not {raw!r}.") from exc
+    if days < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative (0 or empty: unlimited), not {raw!r}.")
+    return days

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_days_or_unlimited, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -234,6 +234,7 @@ PLAN_LIMITS = {
         "check_executions_per_month": env_int("PLAN_FREE_CHECK_EXECUTIONS_PER_MONTH", 5_000),
         "openlineage_events_per_month": env_int("PLAN_FREE_OPENLINEAGE_EVENTS_PER_MONTH", 50_000),
         "check_concurrency": env_int("PLAN_FREE_CHECK_CONCURRENCY", 2),
+        "history_days": env_days_or_unlimited("PLAN_FREE_HISTORY_DAYS", 30),
     },
     "team": {
         "pipelines": env_int("PLAN_TEAM_PIPELINES", 200),
@@ -243,6 +244,7 @@ PLAN_LIMITS = {
         "check_executions_per_month": env_int("PLAN_TEAM_CHECK_EXECUTIONS_PER_MONTH", 500_000),
         "openlineage_events_per_month": env_int("PLAN_TEAM_OPENLINEAGE_EVENTS_PER_MONTH", 5_000_000),
         "check_concurrency": env_int("PLAN_TEAM_CHECK_CONCURRENCY", 10),
+        "history_days": env_days_or_unlimited("PLAN_TEAM_HISTORY_DAYS", 400),
     },
     "enterprise": {
         "pipelines": None,
@@ -252,6 +254,7 @@ PLAN_LIMITS = {
         "check_executions_per_month": None,
         "openlineage_events_per_month": None,
         "check_concurrency": env_int("PLAN_ENTERPRISE_CHECK_CONCURRENCY", 50),
+        "history_days": env_days_or_unlimited("PLAN_ENTERPRISE_HISTORY_DAYS", None),
     },
 }
 
@@ -279,6 +282,13 @@ CHECK_EXECUTION_REAP_SECONDS = env_int("CHECK_EXECUTION_REAP_SECONDS", 30)
 # Executions of one organization sent to the broker and not started yet: 1 makes the broker's FIFO queue a
 # round robin over organizations (a flood is ahead of another organization's check by one message at most).
 CHECK_EXECUTION_DISPATCH_AHEAD = max(1, env_int("CHECK_EXECUTION_DISPATCH_AHEAD", 1))
+
+# --- Retention: history older than the plan's window (PLAN_LIMITS "history_days") is purged ------
+# Hourly: each pass deletes about an hour of expired rows, a short job, and a failed pass is retried soon.
+RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600)
+# Rows per DELETE statement and its transaction; the pause between batches lets ingestion and vacuum in.
+RETENTION_BATCH_ROWS = max(1, env_int("RETENTION_BATCH_ROWS", 5000))
+RETENTION_BATCH_PAUSE_MS = max(0, env_int("RETENTION_BATCH_PAUSE_MS", 100))
 
 CELERY_TASK_DEFAULT_QUEUE = CHECK_EXECUTION_QUEUE
 # The message is removed only once the task returned: a worker that dies between receiving a message and
@@ -309,6 +319,7 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-sweep": {"task": "alerts.sweep", "schedule": float(env_int("DATAXPIPE_ALERT_SWEEP_SECONDS", 20))},
     # Late pipelines (catalog.late_detection): a missed slot is seen within a minute of its grace running out.
     "detect-late-pipelines": {"task": "catalog.detect_late_pipelines", "schedule": 60.0},
+    "purge-history": {"task": "workflows.purge_history", "schedule": float(RETENTION_PURGE_SECONDS)},
 }
 
 # --- Stripe / dj-stripe -------------------------------------------------------------------

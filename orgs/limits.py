@@ -12,6 +12,7 @@ import none of the apps above it: the owning app passes its own queryset of live
 """
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
@@ -36,6 +37,19 @@ def check_concurrency_for_plan(plan: str) -> int:
     """How many of an organization's check executions may be dispatched or running at once (at least one)."""
     limit = settings.PLAN_LIMITS.get(plan, {}).get("check_concurrency")
     return DEFAULT_CHECK_CONCURRENCY if limit is None else max(1, int(limit))
+
+
+def history_days_for_plan(plan: str) -> int | None:
+    """Days of history (runs, check results, OpenLineage events) the plan keeps; None keeps everything."""
+    return settings.PLAN_LIMITS.get(plan, {}).get("history_days")
+
+
+def history_cutoff(organization: Organization, now=None):
+    """Rows the catalog recorded before this moment are past the organization's window; None: no window."""
+    days = history_days_for_plan(organization.plan)
+    if days is None:
+        return None
+    return (now or timezone.now()) - timedelta(days=days)
 
 
 def current_period():

@@ -75,7 +75,8 @@ class OrganizationAdmin(DomainErrorsAdminMixin, StaffOnlyAdminMixin, admin.Model
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (metric, used.get(metric, 0), "unlimited" if limit is None else limit)
+                # Settings without a usage count (history_days, check_concurrency) show "-" rather than 0 used.
+                (metric, used.get(metric, "-"), "unlimited" if limit is None else limit)
                 for metric, limit in allowed.items()
             ),
         )

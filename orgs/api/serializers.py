@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from rest_framework import serializers
 
 from orgs.models import ApiKey, Organization, Role
@@ -9,10 +11,25 @@ class OrganizationMeSerializer(serializers.ModelSerializer):
     usage_period = serializers.SerializerMethodField(help_text="First day of the month the monthly usage counts.")
     role = serializers.SerializerMethodField()
     billing = serializers.SerializerMethodField()
+    history_cutoff = serializers.SerializerMethodField(
+        help_text="Runs, check results and OpenLineage events recorded before this moment are purged "
+        "(limits.history_days); null when the plan keeps all history."
+    )
 
     class Meta:
         model = Organization
-        fields = ["slug", "name", "plan", "role", "limits", "usage", "usage_period", "billing", "created_at"]
+        fields = [
+            "slug",
+            "name",
+            "plan",
+            "role",
+            "limits",
+            "usage",
+            "usage_period",
+            "billing",
+            "history_cutoff",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_limits(self, organization) -> dict:
@@ -29,6 +46,10 @@ class OrganizationMeSerializer(serializers.ModelSerializer):
 
     def get_billing(self, organization) -> dict:
         return self.context["billing"]
+
+    def get_history_cutoff(self, organization) -> datetime | None:
+        cutoff = self.context.get("history_cutoff")
+        return None if cutoff is None else serializers.DateTimeField().to_representation(cutoff)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

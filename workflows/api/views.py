@@ -111,5 +111,6 @@ class OrganizationMeView(OrganizationScopedMixin, APIView):
             "usage_period": limits.current_period(),
             "role": self.principal.role,
             "billing": billing_summary(organization),
+            "history_cutoff": limits.history_cutoff(organization),
         }
         return Response(OrganizationMeSerializer(organization, context=context).data)
