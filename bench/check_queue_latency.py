@@ -149,7 +149,7 @@ def write_report(report: dict) -> None:
         f"{report['load_average']} at the start). `{QUICK_SQL}` on 1,000 rows of the local PostgreSQL warehouse, "
         f"{report['args']['rounds']} requests per path, interleaved, `wait_seconds` 20 (201 with the result), one "
         "gunicorn node per path (2 workers x 4 threads), PostgreSQL catalog; one Celery worker node "
-        f"({report['args']['worker_threads']} threads) on RabbitMQ.",
+        f"({report['args']['pool']} pool of {report['args']['worker_threads']}) on RabbitMQ.",
         "",
         "| Path | p50 | p95 | SQL statements (web request + worker) |",
         "|---|---|---|---|",
@@ -181,7 +181,8 @@ def write_report(report: dict) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--worker-threads", type=int, default=4, help="the worker's pool size")
+    parser.add_argument("--pool", choices=["prefork", "threads"], default="prefork")
     parser.add_argument("--before-tree", help="an older checkout whose in-process path is a second reference")
     parser.add_argument("--before-label", default="an older checkout")
     parser.add_argument("--fresh", action="store_true", help="drop and re-migrate the catalog database")
@@ -206,7 +207,13 @@ def main():
         paths["inline"] = start_web(processes, env, free_port(), "latency-inline", CHECK_EXECUTION_BACKEND="inline")
         if args.before_tree:
             paths["before"] = start_web(processes, env, free_port(), "latency-before", cwd=args.before_tree)
-        start_workers(processes, env, 1, args.worker_threads, queue)
+        if args.pool == "threads":
+            start_workers(processes, env, 1, args.worker_threads, queue)
+        else:  # the production default (docker-compose.yml): child processes
+            command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", str(args.worker_threads)]
+            command += ["-n", f"latency-{uuid.uuid4().hex[:6]}@%h", "-l", "WARNING"]
+            command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            processes.start(command, env, "latency-worker")
         wait_until_idle()
         log("latency: interleaved requests")
         report["latency"] = measure(paths, key, args.rounds)

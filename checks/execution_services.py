@@ -24,13 +24,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from checks import dispatch, selectors, services
 from checks.connectors.base import MAX_TIMEOUT_SECONDS
-from checks.models import ACTIVE_STATES, SLOT_STATES, CheckExecution, CheckResult, ExecutionState
+from checks.models import (
+    ACTIVE_STATES,
+    SLOT_STATES,
+    CheckExecution,
+    CheckResult,
+    ExecutionLatencyBucket,
+    ExecutionState,
+    latency_bucket,
+)
 from orgs.errors import DomainError
 from orgs.limits import check_concurrency_for_plan, consume_monthly
 from orgs.models import Organization
@@ -267,20 +275,39 @@ def _finish(
     execution: CheckExecution, state: str, *, result: CheckResult | None = None, error_kind="", message=""
 ) -> None:
     now = timezone.now()
-    CheckExecution.objects.for_organization(execution.organization_id).filter(
-        pk=execution.pk, state=ExecutionState.RUNNING
-    ).update(
-        state=state,
-        result=result,
-        error_kind=error_kind,
-        error_message=message,
-        finished_at=now,
-        lease_expires_at=None,
-        latency_ms=(now - execution.created_at).total_seconds() * 1000,
+    latency_ms = (now - execution.created_at).total_seconds() * 1000
+    finished = (
+        CheckExecution.objects.for_organization(execution.organization_id)
+        .filter(pk=execution.pk, state=ExecutionState.RUNNING)
+        .update(
+            state=state,
+            result=result,
+            error_kind=error_kind,
+            error_message=message,
+            finished_at=now,
+            lease_expires_at=None,
+            latency_ms=latency_ms,
+        )
     )
-    # The waiting request first, then the organization's next execution.
+    # The waiting request first, then the metrics and the organization's next execution.
     _announce_finish(execution.execution_id)
+    if finished:  # not when the execution was recorded as lost meanwhile (the reaper counted it)
+        _count_finished(state, latency_ms)
     _admit_next(execution.organization_id)
+
+
+def _count_finished(state: str, latency_ms: float) -> None:
+    """Adds a finished execution to /metrics' counts (checks/metrics.py reads these rows, not the executions)."""
+    bucket = latency_bucket(latency_ms)
+    rows = ExecutionLatencyBucket.objects.filter(state=state, bucket=bucket)
+    increment = {"count": F("count") + 1, "sum_ms": F("sum_ms") + latency_ms}
+    if rows.update(**increment):
+        return
+    try:
+        with transaction.atomic():
+            ExecutionLatencyBucket.objects.create(state=state, bucket=bucket, count=1, sum_ms=latency_ms)
+    except IntegrityError:  # created by another finish meanwhile
+        rows.update(**increment)
 
 
 def reap_expired(organization_id: int | None = None) -> int:
@@ -295,6 +322,7 @@ def reap_expired(organization_id: int | None = None) -> int:
         return 0
     changed = 0
     for execution in (execution for execution in found if execution.state == ExecutionState.RUNNING):
+        latency_ms = (now - execution.created_at).total_seconds() * 1000
         claimed = (
             CheckExecution.objects.for_organization(execution.organization_id)
             .filter(pk=execution.pk, state=ExecutionState.RUNNING, lease_expires_at__lt=now)
@@ -303,12 +331,13 @@ def reap_expired(organization_id: int | None = None) -> int:
                 error_message=WORKER_LOST_MESSAGE,
                 finished_at=now,
                 lease_expires_at=None,
-                latency_ms=(now - execution.created_at).total_seconds() * 1000,
+                latency_ms=latency_ms,
             )
         )
         if not claimed:
             continue  # finished or reaped by someone else meanwhile
         changed += 1
+        _count_finished(ExecutionState.ERROR, latency_ms)
         logger.warning("check execution %s of %s: worker lost", execution.execution_id, execution.organization.slug)
         result = services.record_execution_error(
             execution.organization,
