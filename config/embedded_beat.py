@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from celery.schedules import maybe_schedule
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import close_old_connections, connections
 
@@ -71,8 +72,9 @@ class _Entry:
 
 
 def _entries(app) -> list[_Entry]:
-    # The web process imports no tasks module of its own: the apps' tasks register with the app here.
-    app.loader.import_default_modules()
+    # The web process imports no tasks module of its own: Celery's discovery (what a worker does, without
+    # its start-up system checks) registers every installed app's tasks, found by name like the worker's.
+    app.loader.autodiscover_tasks([config.name for config in django_apps.get_app_configs()])
     entries = []
     for name, spec in settings.CELERY_BEAT_SCHEDULE.items():
         try:

@@ -16,9 +16,12 @@ def count_finished_executions(apps, schema_editor):
         bucket = next((n for n, b in enumerate(LATENCY_BUCKETS) if latency_ms <= b * 1000), len(LATENCY_BUCKETS))
         count, total = totals.get((state, bucket), (0, 0.0))
         totals[(state, bucket)] = (count + 1, total + latency_ms)
+    # Every row a finish adds to exists from the start: a finish is one UPDATE.
     bucket_model.objects.bulk_create(
-        bucket_model(state=state, bucket=bucket, count=count, sum_ms=total)
-        for (state, bucket), (count, total) in totals.items()
+        bucket_model(state=state, bucket=bucket, count=totals.get((state, bucket), (0, 0.0))[0],
+                     sum_ms=totals.get((state, bucket), (0, 0.0))[1])
+        for state in ("done", "error")
+        for bucket in range(len(LATENCY_BUCKETS) + 1)
     )
 
 
