@@ -362,7 +362,7 @@ def reap_expired(organization_id: int | None = None) -> int:
 
 
 def reap_and_admit() -> int:
-    """The periodic pass (beat, or the embedded pool's timer): expired leases, then every organization that
+    """The periodic pass (beat, or the embedded beat): expired leases, then every organization that
     has queued executions and may have a free slot (a finish whose admission failed, a restart)."""
     changed = reap_expired()
     # The periodic pass looks at every organization (a system job). One row per organization, not per queued

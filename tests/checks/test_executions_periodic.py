@@ -1,4 +1,4 @@
-"""The periodic pass (celery beat, or the embedded pool's timer) over every organization's executions."""
+"""The periodic pass (celery beat, or the embedded beat without a broker) over every organization's executions."""
 
 from datetime import timedelta
 
