@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -83,7 +84,6 @@ def submit_execution(organization: Organization, *, listen: bool = False, **requ
     if prepared.existing is not None:
         return Submission(execution=None, existing=prepared.existing)
     connector, _unavailable = services.connector_or_failure(prepared.connection)
-    consume_monthly(organization, "check_executions_per_month")
     execution = CheckExecution(
         organization=organization,
         execution_id=new_execution_id(),
@@ -94,7 +94,11 @@ def submit_execution(organization: Organization, *, listen: bool = False, **requ
         timeout_seconds=connector.timeout_seconds if connector is not None else None,
     )
     listening = listen and _can_listen()
-    with transaction.atomic():
+    # One commit for the quota, the admission and the LISTEN (402: nothing written). A request that waits
+    # answers only after the worker's durable finish (which flushes this commit too): it need not wait for
+    # the disk here; a 202 at once does.
+    with transaction.atomic(), _commit_durably(not listening):
+        consume_monthly(organization, "check_executions_per_month")
         room = _room(organization.pk, execution.created_at)
         # The common case in three statements (lock, count, insert): no queue ahead, a slot free.
         straight_in = room is not None and room.free > 0 and not room.queued and not room.expired
@@ -254,8 +258,44 @@ def _message_of(exc: Exception) -> str:
     return "; ".join(exc.messages())
 
 
+@contextmanager
+def _commit_durably(durable: bool):
+    """Inside a transaction (PostgreSQL): whether its commit waits for the disk (synchronous_commit).
+
+    A commit not waited for is visible at once and reaches the disk within 3 x wal_writer_delay (0.6 s) or
+    with the next durable commit, whichever comes first: WAL is written in order. So the execution's
+    bookkeeping commits asynchronously and its finish durably, which makes everything before it durable
+    before any client reads the outcome. A database crash loses at most the last ~0.6 s of bookkeeping,
+    which the leases recover (a lost start is dispatched again).
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block and not durable:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+    yield
+
+
+@contextmanager
+def _asynchronous_commits():
+    """This connection's commits do not wait for the disk until the block ends (PostgreSQL; see above)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def run_execution(execution_id: str) -> None:
     """What a worker does with an execution id: start it, run the check, record the outcome, admit the next."""
+    with _asynchronous_commits():
+        _run_execution(execution_id)
+
+
+def _run_execution(execution_id: str) -> None:
     execution = start_execution(execution_id)
     if execution is None:
         return
@@ -276,19 +316,26 @@ def _finish(
 ) -> None:
     now = timezone.now()
     latency_ms = (now - execution.created_at).total_seconds() * 1000
-    finished = (
-        CheckExecution.objects.for_organization(execution.organization_id)
-        .filter(pk=execution.pk, state=ExecutionState.RUNNING)
-        .update(
-            state=state,
-            result=result,
-            error_kind=error_kind,
-            error_message=message,
-            finished_at=now,
-            lease_expires_at=None,
-            latency_ms=latency_ms,
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            # The one commit of the run that waits for the disk: the result and the start before it are
+            # written in order, so they are durable too before the waiting request is woken.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO on")
+        finished = (
+            CheckExecution.objects.for_organization(execution.organization_id)
+            .filter(pk=execution.pk, state=ExecutionState.RUNNING)
+            .update(
+                state=state,
+                result=result,
+                error_kind=error_kind,
+                error_message=message,
+                finished_at=now,
+                lease_expires_at=None,
+                latency_ms=latency_ms,
+            )
         )
-    )
     # The waiting request first, then the metrics and the organization's next execution.
     _announce_finish(execution.execution_id)
     if finished:  # not when the execution was recorded as lost meanwhile (the reaper counted it)

@@ -147,8 +147,9 @@ def test_a_quick_check_costs_a_fixed_number_of_statements_and_is_recorded_dispat
     # Admission (3): the organization's lock, one count, the insert already `dispatched` (SQLite's lock is a
     # write and a read: 4). Worker (9): read, start, anything queued?, definition, connection, result, finish,
     # its metrics row, anything queued? (PostgreSQL: 10, with the NOTIFY that wakes the waiting request.)
-    # Savepoints (4): the test's transaction; in production the admission and the result are BEGIN/COMMIT.
-    assert len(statements) == 22, statements
+    # Savepoints (6): the test's transaction; in production the admission, the result and the finish are
+    # transactions of their own (BEGIN/COMMIT).
+    assert len(statements) == 24, statements
     admission = statements[statements.index(next(s for s in statements if "orgs_usagecounter" in s)) + 1 :]
     admission = admission[
         : next(n for n, s in enumerate(admission) if s.startswith('INSERT INTO "checks_checkexecution"'))
