@@ -94,10 +94,10 @@ def submit_execution(organization: Organization, *, listen: bool = False, **requ
         timeout_seconds=connector.timeout_seconds if connector is not None else None,
     )
     listening = listen and _can_listen()
-    # One commit for the quota, the admission and the LISTEN (402: nothing written). A request that waits
-    # answers only after the worker's durable finish (which flushes this commit too): it need not wait for
-    # the disk here; a 202 at once does.
-    with transaction.atomic(), _commit_durably(not listening):
+    # One commit for the quota, the admission and the LISTEN (402: nothing written).
+    with transaction.atomic():
+        if listening:
+            _listen(execution.execution_id)
         consume_monthly(organization, "check_executions_per_month")
         room = _room(organization.pk, execution.created_at)
         # The common case in three statements (lock, count, insert): no queue ahead, a slot free.
@@ -109,8 +109,6 @@ def submit_execution(organization: Organization, *, listen: bool = False, **requ
                 seconds=settings.CHECK_EXECUTION_DISPATCH_LEASE_SECONDS
             )
         execution.save(force_insert=True)
-        if listening:
-            _listen(execution.execution_id)
     if straight_in:
         _after_commit(lambda: _send([execution.execution_id]))
     elif room is not None and (room.expired or (room.queued and room.free > 0)):
@@ -259,24 +257,15 @@ def _message_of(exc: Exception) -> str:
 
 
 @contextmanager
-def _commit_durably(durable: bool):
-    """Inside a transaction (PostgreSQL): whether its commit waits for the disk (synchronous_commit).
+def _asynchronous_commits():
+    """This connection's commits do not wait for the disk until the block ends (PostgreSQL).
 
     A commit not waited for is visible at once and reaches the disk within 3 x wal_writer_delay (0.6 s) or
     with the next durable commit, whichever comes first: WAL is written in order. So the execution's
-    bookkeeping commits asynchronously and its finish durably, which makes everything before it durable
-    before any client reads the outcome. A database crash loses at most the last ~0.6 s of bookkeeping,
-    which the leases recover (a lost start is dispatched again).
+    bookkeeping commits asynchronously and its finish durably (_finish), which makes everything before it
+    durable before any client reads the outcome. A database crash loses at most the last ~0.6 s of
+    bookkeeping, which the leases recover (a lost start is dispatched again).
     """
-    if connection.vendor == "postgresql" and connection.in_atomic_block and not durable:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")
-    yield
-
-
-@contextmanager
-def _asynchronous_commits():
-    """This connection's commits do not wait for the disk until the block ends (PostgreSQL; see above)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield
         return
@@ -437,11 +426,15 @@ def _can_listen() -> bool:
 
 
 def _listen(execution_id: str) -> None:
+    """In the admission's transaction: LISTEN from its commit on, and a commit that does not wait for the
+    disk (see _asynchronous_commits): this request answers only after the worker's durable finish, which
+    flushes this commit too (or, past wait_seconds, with a 202 long after the WAL writer flushed it).
+    One round trip for both."""
     # An identifier in the statement: only the ids new_execution_id makes are listened to.
     if not EXECUTION_ID.fullmatch(execution_id):
         raise ValueError("not an execution id")
     with connection.cursor() as cursor:
-        cursor.execute(f'LISTEN "{_channel(execution_id)}"')
+        cursor.execute(f'SET LOCAL synchronous_commit TO off; LISTEN "{_channel(execution_id)}"')
 
 
 def _unlisten(execution_id: str) -> None:
