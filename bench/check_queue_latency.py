@@ -185,6 +185,9 @@ def main():
     parser.add_argument("--pool", choices=["prefork", "threads"], default="prefork")
     parser.add_argument("--before-tree", help="an older checkout whose in-process path is a second reference")
     parser.add_argument("--before-label", default="an older checkout")
+    parser.add_argument(
+        "--before-env", action="append", default=[], help="NAME=VALUE for the older checkout's gunicorn node"
+    )
     parser.add_argument("--fresh", action="store_true", help="drop and re-migrate the catalog database")
     args = parser.parse_args()
     args.rounds = max(10, min(args.rounds, 2000))
@@ -206,7 +209,8 @@ def main():
         paths = {"queue": start_web(processes, env, free_port(), "latency-queue")}
         paths["inline"] = start_web(processes, env, free_port(), "latency-inline", CHECK_EXECUTION_BACKEND="inline")
         if args.before_tree:
-            paths["before"] = start_web(processes, env, free_port(), "latency-before", cwd=args.before_tree)
+            extra = dict(pair.split("=", 1) for pair in args.before_env)
+            paths["before"] = start_web(processes, env, free_port(), "latency-before", cwd=args.before_tree, **extra)
         if args.pool == "threads":
             start_workers(processes, env, 1, args.worker_threads, queue)
         else:  # the production default (docker-compose.yml): child processes
@@ -230,7 +234,9 @@ def main():
     log("statement counts")
     report["statements"] = statement_counts(env, key, ROOT)
     if args.before_tree:
-        report["statements"]["before"] = statement_counts(env, key, Path(args.before_tree)).get("inline", {})
+        before = statement_counts(env, key, Path(args.before_tree))
+        # The older checkout's requests in the path its node ran (inline unless told otherwise).
+        report["statements"]["before"] = before.get("queue" if "threads" in str(args.before_env) else "inline", {})
     report["total_seconds"] = round(time.monotonic() - started)
     write_report(report)
     print((ROOT / "docs" / "benchmarks-queue-latency.md").read_text())
