@@ -61,7 +61,7 @@ class Submission:
     execution: CheckExecution | None
     # The stored result when the request's result_id was already recorded: nothing was queued.
     existing: CheckResult | None = None
-    # This request's connection LISTENs for the execution's finish (wait_for_finish ends it).
+    # This request's connection LISTENs for the execution's finish (wait_until_finished ends it).
     listening: bool = False
 
 
@@ -78,7 +78,7 @@ def submit_execution(organization: Organization, *, listen: bool = False, **requ
     organization has a free slot and nothing queued ahead of it, `queued` otherwise.
 
     `listen`: the request will wait for the execution (PostgreSQL: its finish is announced with NOTIFY;
-    see wait_for_finish). Its LISTEN commits with the execution, before any worker can have it.
+    see wait_until_finished). Its LISTEN commits with the execution, before any worker can have it.
     """
     prepared = services.prepare_check(organization, **request)
     if prepared.existing is not None:

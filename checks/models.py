@@ -163,7 +163,7 @@ class CheckExecution(models.Model):
 
 
 # Seconds from asking for an execution to its end: a quick check through the queue up to a 300 s timeout.
-# ExecutionLatencyBucket rows are numbered by position here: changing these needs a data migration.
+# ExecutionLatencyBucket rows are numbered by position here: changing these needs their rows renumbered.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 FINISHED_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
 

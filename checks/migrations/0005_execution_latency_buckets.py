@@ -2,28 +2,6 @@
 
 from django.db import migrations, models
 
-# Frozen copy of checks.models.LATENCY_BUCKETS when this migration was written.
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-
-
-def count_finished_executions(apps, schema_editor):
-    """The counts /metrics showed before: every finished execution recorded so far, counted once."""
-    execution_model = apps.get_model("checks", "CheckExecution")
-    bucket_model = apps.get_model("checks", "ExecutionLatencyBucket")
-    totals = {}
-    finished = execution_model._base_manager.filter(state__in=["done", "error"], latency_ms__isnull=False)
-    for state, latency_ms in finished.values_list("state", "latency_ms").iterator(chunk_size=5000):
-        bucket = next((n for n, b in enumerate(LATENCY_BUCKETS) if latency_ms <= b * 1000), len(LATENCY_BUCKETS))
-        count, total = totals.get((state, bucket), (0, 0.0))
-        totals[(state, bucket)] = (count + 1, total + latency_ms)
-    # Every row a finish adds to exists from the start: a finish is one UPDATE.
-    bucket_model.objects.bulk_create(
-        bucket_model(state=state, bucket=bucket, count=totals.get((state, bucket), (0, 0.0))[0],
-                     sum_ms=totals.get((state, bucket), (0, 0.0))[1])
-        for state in ("done", "error")
-        for bucket in range(len(LATENCY_BUCKETS) + 1)
-    )
-
 
 class Migration(migrations.Migration):
 
@@ -45,5 +23,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('state', 'bucket'), name='uniq_execution_latency_bucket')],
             },
         ),
-        migrations.RunPython(count_finished_executions, migrations.RunPython.noop),
     ]
