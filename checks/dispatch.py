@@ -1,8 +1,9 @@
 """Sends admitted executions to what runs them, by CHECK_EXECUTION_BACKEND:
 
 - "celery": a message holding only the execution id, to CHECK_EXECUTION_QUEUE on CELERY_BROKER_URL;
-- "threads": a small bounded pool in this process (`make run`, one box without a broker), with a timer
-  that does the periodic pass `celery beat` does otherwise (expired leases, queued executions);
+- "threads": a small bounded pool in this process (`make run`, one box without a broker); without a broker
+  its start also starts the embedded beat (config/embedded_beat.py), which runs the periodic work
+  `celery beat` schedules otherwise (expired leases, queued executions, and every other beat entry);
 - "inline": the caller's thread (the test suite).
 """
 
@@ -13,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from config import embedded_beat
 from config.logging import forget_secrets
 
 logger = logging.getLogger(__name__)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
-_pool_stopping = threading.Event()
 _inline = threading.local()
 
 
@@ -93,32 +94,21 @@ def _thread_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool_stopping.clear()
             _pool = ThreadPoolExecutor(
                 max_workers=max(1, settings.CHECK_EXECUTION_THREADS), thread_name_prefix="check-execution"
             )
-            threading.Thread(target=_periodic_pass, name="check-execution-reaper", daemon=True).start()
+            if not settings.CELERY_BROKER_URL:
+                # Its first pass after an interval: a web process in the embedded mode started the beat
+                # already (config/wsgi.py), with the pass at start.
+                embedded_beat.start(run_now=False)
         return _pool
 
 
-def _periodic_pass() -> None:
-    from checks.execution_services import reap_and_admit
-
-    while not _pool_stopping.wait(settings.CHECK_EXECUTION_REAP_SECONDS):
-        close_old_connections()
-        try:
-            reap_and_admit()
-        except Exception:
-            logger.exception("the periodic pass over check executions failed")
-        finally:
-            connections.close_all()
-
-
 def shutdown_pool() -> None:
-    """Waits for the in-process pool's executions and stops its timer (tests; an orderly process exit)."""
+    """Stops the embedded beat and waits for the in-process pool's executions (tests; an orderly exit)."""
     global _pool
+    embedded_beat.stop()
     with _pool_lock:
         pool, _pool = _pool, None
-        _pool_stopping.set()
     if pool is not None:
         pool.shutdown(wait=True)

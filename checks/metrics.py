@@ -1,22 +1,22 @@
-"""Check execution metrics for /metrics, read from the database at each scrape.
+"""Check execution metrics for /metrics, read from the database at each scrape, in two small queries.
 
 Web nodes and workers are separate processes (and machines): counters kept in a worker would never reach
-a web node's /metrics. The execution rows are shared, so every node exports the same numbers. No label
-names an organization: /metrics is not tenant-scoped.
+a web node's /metrics. So the processes that finish executions count them in shared rows
+(ExecutionLatencyBucket: one per end state and latency bucket), and a scrape reads those rows and counts
+only the executions still active (queued, dispatched, running: an index range, however long the history).
+Every node exports the same numbers. No label names an organization: /metrics is not tenant-scoped.
 """
 
 import logging
 
 from django.db import DatabaseError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from checks.models import CheckExecution, ExecutionState
+from checks.models import ACTIVE_STATES, LATENCY_BUCKETS, CheckExecution, ExecutionLatencyBucket, ExecutionState
 
 logger = logging.getLogger(__name__)
 
-# Seconds from asking for an execution to its end: a quick check through the queue up to a 300 s timeout.
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 WAITING_STATES = (ExecutionState.QUEUED, ExecutionState.DISPATCHED)
 
 
@@ -29,17 +29,29 @@ class CheckExecutionCollector:
 
     def collect(self):
         try:
-            # Totals over every organization: /metrics names none.
-            executions = CheckExecution.objects.unscoped()
-            by_state = dict(executions.values_list("state").annotate(n=Count("id")).order_by())
-            latency = executions.filter(latency_ms__isnull=False).aggregate(
-                count=Count("id"),
-                total=Sum("latency_ms"),
-                **{f"le_{n}": Count("id", filter=Q(latency_ms__lte=b * 1000)) for n, b in enumerate(LATENCY_BUCKETS)},
+            # Totals over every organization: /metrics names none. Active executions only (checkexec_state_lease).
+            by_state = dict(
+                CheckExecution.objects.unscoped()
+                .filter(state__in=ACTIVE_STATES)
+                .values_list("state")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            finished = list(
+                ExecutionLatencyBucket.objects.values_list("state", "bucket").annotate(
+                    n=Sum("count"), total=Sum("sum_ms")
+                )
             )
         except DatabaseError as exc:  # /metrics answers without these rather than failing
             logger.warning("check execution metrics unavailable: %s", type(exc).__name__)
             return
+
+        per_bucket = [0] * (len(LATENCY_BUCKETS) + 1)
+        total_ms = 0.0
+        for state, bucket, n, total in finished:
+            by_state[state] = by_state.get(state, 0) + n
+            per_bucket[min(bucket, len(LATENCY_BUCKETS))] += n
+            total_ms += total or 0
 
         depth = GaugeMetricFamily(
             "dataxpipe_check_execution_queue_depth",
@@ -53,13 +65,15 @@ class CheckExecutionCollector:
             states.add_metric([state], by_state.get(state, 0))
         yield states
 
-        buckets = [(str(b), latency[f"le_{n}"]) for n, b in enumerate(LATENCY_BUCKETS)]
-        buckets.append(("+Inf", latency["count"]))
+        buckets, cumulative = [], 0
+        for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), per_bucket, strict=True):
+            cumulative += n
+            buckets.append((str(bound), cumulative))
         histogram = HistogramMetricFamily(
             "dataxpipe_check_execution_latency_seconds",
             "Seconds from asking for a check execution to its end (queue wait plus run).",
         )
-        histogram.add_metric([], buckets, sum_value=(latency["total"] or 0) / 1000)
+        histogram.add_metric([], buckets, sum_value=total_ms / 1000)
         yield histogram
 
 

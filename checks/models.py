@@ -164,3 +164,31 @@ class CheckExecution(models.Model):
 
     def __str__(self):
         return f"{self.execution_id}: {self.check_id} ({self.state})"
+
+
+# Seconds from asking for an execution to its end: a quick check through the queue up to a 300 s timeout.
+# ExecutionLatencyBucket rows are numbered by position here: changing these needs their rows renumbered.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+FINISHED_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
+
+
+def latency_bucket(latency_ms: float) -> int:
+    """The position of the first bucket that holds this latency; len(LATENCY_BUCKETS) beyond the last."""
+    return next((n for n, bound in enumerate(LATENCY_BUCKETS) if latency_ms <= bound * 1000), len(LATENCY_BUCKETS))
+
+
+class ExecutionLatencyBucket(models.Model):
+    """Finished check executions of every organization, by end state and latency bucket, counted as they
+    finish: /metrics reads these few rows instead of scanning the executions. Names no organization."""
+
+    state = models.CharField(max_length=12, choices=ExecutionState.choices)
+    # Position in LATENCY_BUCKETS (len(LATENCY_BUCKETS): beyond the last bound).
+    bucket = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+    sum_ms = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["state", "bucket"], name="uniq_execution_latency_bucket")]
+
+    def __str__(self):
+        return f"{self.state} bucket {self.bucket}: {self.count}"

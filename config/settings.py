@@ -279,6 +279,9 @@ CHECK_EXECUTION_DISPATCH_LEASE_SECONDS = env_int("CHECK_EXECUTION_DISPATCH_LEASE
 # requests never take every gunicorn thread (GUNICORN_THREADS, 4) from /health and the rest of the API.
 CHECK_EXECUTION_MAX_WAITERS = env_int("CHECK_EXECUTION_MAX_WAITERS", 2)
 CHECK_EXECUTION_REAP_SECONDS = env_int("CHECK_EXECUTION_REAP_SECONDS", 30)
+# Without a broker one process of the box runs CELERY_BEAT_SCHEDULE in-process (config/embedded_beat.py):
+# the process holding this file's lock.
+EMBEDDED_BEAT_LOCK_FILE = env_str("EMBEDDED_BEAT_LOCK_FILE", str(VAR_DIR / "embedded-beat.lock"))
 # Executions of one organization sent to the broker and not started yet: 1 makes the broker's FIFO queue a
 # round robin over organizations (a flood is ahead of another organization's check by one message at most).
 CHECK_EXECUTION_DISPATCH_AHEAD = max(1, env_int("CHECK_EXECUTION_DISPATCH_AHEAD", 1))

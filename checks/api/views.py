@@ -84,10 +84,14 @@ class ExecuteCheckView(OrganizationScopedMixin, APIView):
         payload.is_valid(raise_exception=True)
         arguments = dict(payload.validated_data)
         wait_seconds = arguments.pop("wait_seconds")
-        submission = execution_services.submit_execution(self.organization, **service_arguments(arguments))
+        submission = execution_services.submit_execution(
+            self.organization, listen=wait_seconds > 0, **service_arguments(arguments)
+        )
         if submission.existing is not None:
             return Response(CheckResultSerializer(submission.existing).data, status=status.HTTP_200_OK)
-        execution = execution_services.wait_until_finished(submission.execution, wait_seconds)
+        execution = execution_services.wait_until_finished(
+            submission.execution, wait_seconds, listening=submission.listening
+        )
         if wait_seconds > 0 and execution.result_id is not None and execution.state != ExecutionState.QUEUED:
             return result_response(execution)
         execution = selectors.execution_detail(self.organization, execution.execution_id)

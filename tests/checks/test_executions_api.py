@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from checks import execution_services
-from checks.models import CheckExecution, CheckResult
+from checks.models import LATENCY_BUCKETS, CheckExecution, CheckResult, ExecutionLatencyBucket
 from tests.checks.factories import make_connection, make_dataset, make_run, register_pipeline
 from workflows.usage import organization_usage
 
@@ -136,3 +136,28 @@ def test_a_refusal_at_run_time_becomes_the_executions_message_whatever_its_shape
         "run_id: No run 'r' in this organization."
     )
     assert execution_services._message_of(ValidationError({"__all__": ["Gone."]})) == "Gone."
+
+
+def test_a_quick_check_costs_a_fixed_number_of_statements_and_is_recorded_dispatched_at_once(client_a, shop):
+    execute(client_a, sql=NEGATIVE_AMOUNTS, wait_seconds=5, check_id="first")  # caches
+    # Every latency bucket's row exists (a bucket's first finish creates its row: one insert more).
+    ExecutionLatencyBucket.objects.bulk_create(
+        [ExecutionLatencyBucket(state="done", bucket=n) for n in range(len(LATENCY_BUCKETS) + 1)],
+        ignore_conflicts=True,
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert execute(client_a, sql=NEGATIVE_AMOUNTS, wait_seconds=5).status_code == 201
+    statements = [query["sql"] for query in captured.captured_queries]
+    # Request (5): key, check definition, connection, monthly quota, the wait's one read.
+    # Admission (3): the organization's lock, one count, the insert already `dispatched` (SQLite's lock is a
+    # write and a read: 4). Worker (9): read, start, anything queued?, definition, connection, result, finish,
+    # its metrics row, anything queued? (PostgreSQL: 10, with the NOTIFY that wakes the waiting request.)
+    # Savepoints (6): the test's transaction; in production the admission, the result and the finish are
+    # transactions of their own (BEGIN/COMMIT).
+    assert len(statements) == 24, statements
+    admission = statements[statements.index(next(s for s in statements if "orgs_usagecounter" in s)) + 1 :]
+    admission = admission[
+        : next(n for n, s in enumerate(admission) if s.startswith('INSERT INTO "checks_checkexecution"'))
+    ]
+    assert not [s for s in admission if '"checks_checkexecution"' in s and not s.startswith("SELECT COUNT(")]
+    assert [s for s in statements if s.startswith('UPDATE "checks_checkexecution" SET "state" = \'dispatched\'')] == []

@@ -5,10 +5,14 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from checks import execution_services
 from checks.models import CheckExecution
 from orgs import services
+from tests.checks.factories import make_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +52,50 @@ def metric_lines(client) -> set[str]:
     return set(client.get("/metrics").content.decode().splitlines())
 
 
-def test_metrics_show_queue_depth_states_and_latency(client, executions):
+def test_metrics_show_queue_depth_and_active_states(client, executions):
     lines = metric_lines(client)
     assert "dataxpipe_check_execution_queue_depth 3.0" in lines
-    for state, count in [("queued", 2), ("dispatched", 1), ("running", 2), ("done", 2), ("error", 1)]:
+    for state, count in [("queued", 2), ("dispatched", 1), ("running", 2)]:
         assert f'dataxpipe_check_executions{{state="{state}"}} {count}.0' in lines
-    assert 'dataxpipe_check_execution_latency_seconds_bucket{le="0.05"} 1.0' in lines
-    assert 'dataxpipe_check_execution_latency_seconds_bucket{le="2.5"} 2.0' in lines
+
+
+def test_metrics_count_executions_as_they_finish_with_their_latency(client, client_a, org_a, sqlite_warehouse):
+    make_connection(org_a, "shop", "sqlite", {"path": str(sqlite_warehouse)})
+    for n in range(2):
+        body = {"connection_id": "shop", "check_id": f"chk-{n}", "sql": "SELECT 0", "wait_seconds": 5}
+        assert client_a.post("/api/v1/checks/execute", body, format="json").status_code == 201
+    lost = make_execution(org_a, 9, "running")
+    CheckExecution.objects.unscoped().filter(pk=lost.pk).update(
+        created_at=timezone.now() - timedelta(seconds=400), lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert execution_services.reap_and_admit() == 1  # a lost worker's execution ends as an error
+
+    lines = metric_lines(client)
+    assert 'dataxpipe_check_executions{state="done"} 2.0' in lines
+    assert 'dataxpipe_check_executions{state="error"} 1.0' in lines
+    assert 'dataxpipe_check_execution_latency_seconds_bucket{le="300"} 2.0' in lines
+    assert 'dataxpipe_check_execution_latency_seconds_bucket{le="600"} 3.0' in lines
     assert 'dataxpipe_check_execution_latency_seconds_bucket{le="+Inf"} 3.0' in lines
     assert "dataxpipe_check_execution_latency_seconds_count 3.0" in lines
-    assert "dataxpipe_check_execution_latency_seconds_sum 401.54" in lines
+    total = next(line for line in lines if line.startswith("dataxpipe_check_execution_latency_seconds_sum "))
+    assert 400 <= float(total.split()[1]) < 420
+
+
+def test_a_scrape_reads_no_finished_execution_however_long_the_history(client, org_a, executions):
+    # A year of history: finished executions are counted when they finish, never read again by a scrape.
+    CheckExecution.objects.bulk_create(
+        CheckExecution(organization=org_a, execution_id=f"exe-{n:020x}", check_id="old", state="done", latency_ms=5)
+        for n in range(300)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        lines = metric_lines(client)
+    assert "dataxpipe_check_execution_queue_depth 3.0" in lines
+    on_executions = [q["sql"] for q in captured.captured_queries if '"checks_checkexecution"' in q["sql"]]
+    assert len(on_executions) == 1, on_executions
+    assert "\"state\" IN ('queued', 'dispatched', 'running')" in on_executions[0]
+    assert "latency_ms" not in on_executions[0]
+    on_buckets = [q["sql"] for q in captured.captured_queries if '"checks_executionlatencybucket"' in q["sql"]]
+    assert len(on_buckets) == 1
 
 
 def test_metrics_name_no_organization(client, executions):

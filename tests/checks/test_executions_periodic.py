@@ -1,4 +1,4 @@
-"""The periodic pass (celery beat, or the embedded pool's timer) over every organization's executions."""
+"""The periodic pass (celery beat, or the embedded beat without a broker) over every organization's executions."""
 
 from datetime import timedelta
 
@@ -34,7 +34,8 @@ def test_the_pass_reaps_once_and_reads_each_waiting_organization_once(org_a, org
         assert execution_services.reap_and_admit() == 0
 
     queries = [query["sql"] for query in captured.captured_queries]
-    reaps = [sql for sql in queries if '"lease_expires_at" <' in sql]
+    # Admission's count of expired leases (under the organization's lock) is not a search for them.
+    reaps = [sql for sql in queries if '"lease_expires_at" <' in sql and "COUNT(" not in sql]
     assert len(reaps) == 1, "expired leases are looked for once per pass, not again per organization"
     waiting = [sql for sql in queries if "DISTINCT" in sql and '"state" = ' in sql]
     assert len(waiting) == 1, queries

@@ -5,10 +5,13 @@ A check is held "running" for as long as a test wants by an ACCESS EXCLUSIVE loc
 warehouse's orders table (the check's SELECT waits for it), then released by ending that transaction.
 """
 
+import threading
 import time
 
 import psycopg
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from checks import dispatch, execution_services
 from checks.models import CheckExecution, CheckResult
@@ -170,3 +173,23 @@ def test_an_expired_lease_becomes_an_error_result_and_frees_the_slot(
         .count()
         == 1
     )
+
+
+def test_a_waiting_request_sleeps_until_the_workers_notice_and_reads_its_execution_once(
+    client_a, org_a, pg_warehouse_dsn, orders_held
+):
+    warehouse(org_a, pg_warehouse_dsn)
+    release = threading.Timer(0.6, orders_held.release)  # the check finishes after 0.6 s
+    release.start()
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            answer = execute(client_a, wait_seconds=20)
+    finally:
+        release.cancel()
+    assert answer.status_code == 201, answer.content
+    statements = [query["sql"] for query in captured.captured_queries]
+    reads = [sql for sql in statements if sql.startswith('SELECT "checks_checkexecution"."id"')]
+    # Polling would have re-read it every few milliseconds for 0.6 s; LISTEN/NOTIFY reads it once, when woken.
+    assert len(reads) == 1, reads
+    assert any(sql.startswith("SET LOCAL synchronous_commit TO off; LISTEN") for sql in statements)
+    assert any(sql.startswith("UNLISTEN") for sql in statements)
