@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checks', '0004_check_executions'),
+        ('checks', '0005_retention_indexes'),
     ]
 
     operations = [
