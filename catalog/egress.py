@@ -174,15 +174,10 @@ def is_catalog_database(addresses: list[IPAddress], port: int, dbname: str | Non
     catalog = _catalog_database()
     if catalog is None or dbname is None:
         return False
-    local, catalog_addresses, catalog_port, names = catalog
-    if port != catalog_port or dbname.casefold() not in {name.casefold() for name in names}:
+    names = catalog[3]
+    if dbname.casefold() not in {name.casefold() for name in names}:
         return False
-    if any(address in catalog_addresses for address in addresses):
-        return True
-    if local:
-        own = _local_addresses()
-        return any(address.is_loopback or address in own for address in addresses)
-    return False
+    return reaches_catalog_database_server(addresses, port)
 
 
 def check_destination(host: str, port: int, dbname: str | None) -> Destination:
