@@ -50,7 +50,7 @@ def ingest_set_based(organization, raw_events) -> list | None:
             items[index] = batches.BatchItem(index, batches.REFUSED, {"code": "parse_error", "detail": raw.reason})
             continue
         try:
-            payload = lineage_services.redact_payload(raw)
+            payload, text = lineage_services.masked_payload(raw)
             event = parse_event(payload)
         except InvalidInput as exc:
             items[index] = batches.BatchItem(
@@ -59,7 +59,7 @@ def ingest_set_based(organization, raw_events) -> list | None:
             continue
         if event.kind == RUN_EVENT and (event.event_type not in LIFECYCLE or "parent" in event.run_facets):
             return None
-        parsed.append((index, event, payload))
+        parsed.append((index, event, payload, text))
     if not _runs_are_simple(parsed):
         return None
     try:
@@ -73,7 +73,7 @@ def ingest_set_based(organization, raw_events) -> list | None:
 def _runs_are_simple(parsed) -> bool:
     """Each run's events name one job, and nothing follows a terminal event."""
     seen: dict[str, tuple[str, bool]] = {}
-    for _, event, _ in parsed:
+    for _, event, _, _ in parsed:
         if event.kind != RUN_EVENT:
             continue
         job, finished = seen.get(event.run_id, (event.job_name, False))
@@ -85,10 +85,12 @@ def _runs_are_simple(parsed) -> bool:
 
 def _apply(organization, parsed, items) -> None:
     stored = lineage_services.store_events(
-        organization=organization, events=[(event, payload) for _, event, payload in parsed]
+        organization=organization,
+        events=[(event, payload) for _, event, payload, _ in parsed],
+        texts=[text for _, _, _, text in parsed],
     )
-    new = [(index, event) for (index, event, _), row in zip(parsed, stored, strict=True) if row is not None]
-    for (index, event, _), row in zip(parsed, stored, strict=True):
+    new = [(index, event) for (index, event, _, _), row in zip(parsed, stored, strict=True) if row is not None]
+    for (index, event, _, _), row in zip(parsed, stored, strict=True):
         if row is None:
             items[index] = batches.BatchItem(index, batches.DUPLICATE, _answer(event))
     if not new:
