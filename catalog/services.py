@@ -544,8 +544,8 @@ def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[
     now = timezone.now()
     new = [
         Run(
-            organization=organization,
-            pipeline=plan.pipeline,
+            organization_id=organization.pk,
+            pipeline_id=plan.pipeline.pk,
             pipeline_version_id=plan.pipeline.current_version_id,
             run_id=plan.run_id,
             status=plan.status,

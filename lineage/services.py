@@ -252,8 +252,8 @@ def event_key(event: ParsedEvent) -> dict:
 
 def store_events(
     *, organization: Organization, events: list[tuple[ParsedEvent, dict]], texts: list[str | None] | None = None
-) -> list[OpenLineageEvent | None]:
-    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row, or None for a duplicate
+) -> list[int | None]:
+    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row's key, or None for a duplicate
     (of a stored event, or of an earlier one in the same list). `texts`, when given, are the payloads
     as JSON text already (None where not), so that they are not serialised twice.
 
@@ -299,29 +299,7 @@ def store_events(
             },
         )
         inserted = {(kind, run, kind_type, digest, when): pk for pk, kind, run, kind_type, digest, when in cursor}
-    stored = []
-    for (_, payload), row in zip(events, rows, strict=True):
-        pk = inserted.pop((row[0], row[2], row[3], row[1], row[4]), None)
-        if pk is None:
-            stored.append(None)
-            continue
-        saved = OpenLineageEvent(
-            pk=pk,
-            organization=organization,
-            kind=row[0],
-            subject_digest=row[1],
-            run_id=row[2],
-            event_type=row[3],
-            event_time=row[4],
-            job_namespace=row[5],
-            job_name=row[6],
-            producer=row[7],
-            payload=payload,
-            received_at=now,
-        )
-        saved._state.adding = False
-        stored.append(saved)
-    return stored
+    return [inserted.pop((row[0], row[2], row[3], row[1], row[4]), None) for row in rows]
 
 
 # ORDINALITY keeps the events' order, so that of two equal keys in one batch the first is stored.
