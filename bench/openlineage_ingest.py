@@ -16,6 +16,7 @@ authentication, throttling, DRF, the workflow), DJANGO_DEBUG=0 settings, against
 """
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -29,12 +30,16 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import catalog_runs  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dxp_ol_bench"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-openlineage-" + "x" * 40)
+# The key's digest depends on it: gunicorn (catalog_runs.start_server) gets the same one.
+os.environ["DJANGO_SECRET_KEY"] = catalog_runs.SECRET
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
 os.environ.setdefault("DATAXPIPE_OPENLINEAGE_THROTTLE_RATE", "100000000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -102,6 +107,36 @@ def single_events(client, count_pairs):
         "statements_per_start_complete_pair": len(statements),
         "statements_per_event": len(statements) / 2,
     }
+
+
+def served_single_events(key, clients_list, seconds):
+    """Single events through gunicorn (config/gunicorn.conf.py: 2 workers x 4 threads, as deployed) on a
+    loopback port: `clients` keep-alive connections each posting START+COMPLETE pairs for `seconds`
+    (bounded in count too); events/s for each client count."""
+    os.environ.setdefault("GUNICORN_WORKERS", "2")  # the deployed default (start_server's own is 3)
+    server, port = catalog_runs.start_server(DATABASE_URL)
+    try:
+        figures = {}
+        for clients in clients_list:
+
+            def work(index, deadline):
+                client, count = catalog_runs.Client(port, key), 0
+                for body in pairs(100_000, job=f"served_{index % 4}"):
+                    if time.perf_counter() >= deadline:
+                        break
+                    status, answer = client.call("POST", "/api/v1/lineage", body)
+                    assert status == 201, (status, answer[:300])
+                    count += 1
+                return count
+
+            work(0, time.perf_counter() + 1)  # the job's pipeline and datasets exist, as for a scheduled job
+            figures[f"served_events_per_s_{clients}_clients"] = round(
+                catalog_runs.timed_workers(work, clients, seconds), 1
+            )
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def batch_round(client, events):
@@ -229,6 +264,8 @@ def main():
     parser.add_argument("--pairs", type=int, default=300, help="START+COMPLETE pairs posted one by one")
     parser.add_argument("--batches", type=int, default=6, help="rounds of one 500-event batch vs 500 raw rows")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: single,served,batch,columns")
+    parser.add_argument("--served-seconds", type=float, default=15, help="per client count, through gunicorn")
     args = parser.parse_args()
 
     recreate_database()
@@ -246,14 +283,24 @@ def main():
     _, key = org_services.create_api_key(organization=organization, name="bench", role="write")
     client = Client(HTTP_X_API_KEY=key)
 
+    client.get("/api/v1/lineage/none")  # loads the URL patterns, DRF and the views, as a worker's first request
+    # What config/gunicorn.conf.py does once a worker has loaded the application (post_worker_init).
+    gc.freeze()
     figures = {"machine_cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1)}
-    log("single events")
-    figures |= single_events(client, args.pairs)
-    log("batches vs raw psycopg")
-    figures |= batches_vs_raw(client, args.batches)
-    log("column lineage graph")
-    figures |= column_query(client, organization)
-    if args.json:
+    skip = set(filter(None, args.skip.split(",")))
+    if "single" not in skip:
+        log("single events")
+        figures |= single_events(client, args.pairs)
+    if "served" not in skip:
+        log("single events through gunicorn")
+        figures |= served_single_events(key, [1, 8], args.served_seconds)
+    if "batch" not in skip:
+        log("batches vs raw psycopg")
+        figures |= batches_vs_raw(client, args.batches)
+    if "columns" not in skip:
+        log("column lineage graph")
+        figures |= column_query(client, organization)
+    if args.json or skip:
         print(json.dumps(figures))
         return
     print(

@@ -33,6 +33,7 @@ from catalog.dsn import PASSWORD_MASK
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
 from catalog.secrets import encrypt_secret
 from catalog.selectors import counted_connections, counted_pipelines, one_or_none
+from config.db_cursors import server_bound_cursor
 from orgs.errors import Conflict
 from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
@@ -587,8 +588,8 @@ def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[
     now = timezone.now()
     new = [
         Run(
-            organization=organization,
-            pipeline=plan.pipeline,
+            organization_id=organization.pk,
+            pipeline_id=plan.pipeline.pk,
             pipeline_version_id=plan.pipeline.current_version_id,
             run_id=plan.run_id,
             status=plan.status,
@@ -600,19 +601,8 @@ def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[
         for plan in plans
         if plan.run_id not in existing
     ]
-    if new:
-        Run.objects.bulk_create(new, ignore_conflicts=True)
-        # Ours are the rows with this call's creation time; a run a parallel request created is not.
-        inserted = dict(
-            Run.objects.for_organization(organization)
-            .filter(run_id__in=[r.run_id for r in new], created_at=now)
-            .values_list("run_id", "id")
-        )
-        if len(inserted) != len(new):
-            return None
-        for run in new:
-            run.pk = inserted[run.run_id]
-            run._state.adding = False
+    if new and not _insert_new_runs(organization, new, now):
+        return None
     changed = []
     for run_id, run in existing.items():
         plan = by_id[run_id]
@@ -629,3 +619,54 @@ def apply_simple_runs(organization: Organization, plans: list[RunPlan]) -> dict[
         )
     runs = {run.run_id: run for run in new} | existing
     return runs
+
+
+_INSERT_RUNS_SQL = """
+INSERT INTO catalog_run (organization_id, pipeline_id, pipeline_version_id, run_id, status, started_at,
+                         finished_at, attributes, created_at, updated_at)
+SELECT %(org)s, r.pipeline, r.version, r.run_id, r.status, r.started_at, r.finished_at, r.attributes::jsonb,
+       %(now)s, %(now)s
+FROM unnest(%(pipelines)b::bigint[], %(versions)b::bigint[], %(run_ids)b::text[], %(statuses)b::text[],
+            %(started)b::timestamptz[], %(finished)b::timestamptz[], %(attributes)b::text[])
+     AS r(pipeline, version, run_id, status, started_at, finished_at, attributes)
+ORDER BY r.run_id
+ON CONFLICT DO NOTHING
+RETURNING run_id, id
+"""
+
+
+def _insert_new_runs(organization: Organization, runs: list[Run], now) -> bool:
+    """The new runs in one statement (PostgreSQL), their keys set; False (the caller backs out) when a
+    parallel request created one of them meanwhile. Sorted by run id, so that two batches sharing runs
+    lock them in the same order."""
+    if connections[router.db_for_write(Run)].vendor != "postgresql":
+        Run.objects.bulk_create(runs, ignore_conflicts=True)
+        # Ours are the rows with this call's creation time; a run a parallel request created is not.
+        inserted = dict(
+            Run.objects.for_organization(organization)
+            .filter(run_id__in=[r.run_id for r in runs], created_at=now)
+            .values_list("run_id", "id")
+        )
+    else:
+        with server_bound_cursor() as cursor:
+            cursor.execute(
+                _INSERT_RUNS_SQL,
+                {
+                    "org": organization.pk,
+                    "now": now,
+                    "pipelines": [run.pipeline_id for run in runs],
+                    "versions": [run.pipeline_version_id for run in runs],
+                    "run_ids": [run.run_id for run in runs],
+                    "statuses": [run.status for run in runs],
+                    "started": [run.started_at for run in runs],
+                    "finished": [run.finished_at for run in runs],
+                    "attributes": [json.dumps(run.attributes) for run in runs],
+                },
+            )
+            inserted = dict(cursor.fetchall())
+    if len(inserted) != len(runs):
+        return False
+    for run in runs:
+        run.pk = inserted[run.run_id]
+        run._state.adding = False
+    return True

@@ -13,6 +13,7 @@ case-insensitive). A namespace we do not know gets no physical name: it is match
 """
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 _SCHEME_ALIASES = {"postgresql": "postgres", "gcs": "gs", "s3a": "s3", "s3n": "s3", "redshift": "redshift"}
@@ -24,6 +25,9 @@ def digest(physical_name: str) -> str:
     return hashlib.sha256(physical_name.encode()).hexdigest() if physical_name else ""
 
 
+# A pure function of two strings, asked again for every event that names the same datasets (a batch
+# of one job's runs names the same few thousands of times): answered from memory after the first.
+@lru_cache(maxsize=4096)
 def physical_name(namespace: str, name: str) -> str:
     """The canonical name of an OpenLineage dataset, or "" when its namespace is not one we can read."""
     namespace, name = namespace.strip(), name.strip()

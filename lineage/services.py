@@ -7,11 +7,13 @@ the catalog's, assertion results are checks'): `workflows.openlineage` does that
 """
 
 import hashlib
+import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.utils import timezone
 
-from config.logging import redact
+from config.db_cursors import server_bound_cursor
+from config.logging import redact, secrets_in_play
 from lineage import naming
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
@@ -23,18 +25,46 @@ DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones 
 DatasetKey = tuple[str, str]  # (namespace, dataset id)
 
 
+# Every masking pattern of config.logging needs one of these in the text it masks (DataXPipe keys,
+# bearer tokens, the "@" of a DSN with a password), lower-cased.
+_SECRET_MARKERS = ("dxp_", "bearer", "@")
+
+
 def redact_payload(payload):
     """The event with anything that looks like a secret masked (DataXPipe keys, bearer tokens, DSN
     passwords), in every string value. Producers should not send them, but a dataset namespace such
     as postgres://etl:password@db:5432 happens; the masking is deterministic, so the dataset keeps
     one identity across events."""
+    return masked_payload(payload)[0]
+
+
+def masked_payload(payload) -> tuple[object, str | None]:
+    """`redact_payload(payload)` and, when it could tell cheaply, the result as JSON text (else None).
+
+    Masking walks every string of the event through the patterns: most events have none of their
+    markers anywhere, which one scan of the event's JSON text shows (json.dumps escapes no ASCII
+    letter, "@" or "_", and a non-ASCII character is escaped, so a marker in any string or key is in
+    the text). Then the event is returned as is with that text, which the batch path stores."""
+    if not secrets_in_play():
+        try:
+            text = json.dumps(payload)
+        except (TypeError, ValueError):
+            text = None
+        if text is not None:
+            lowered = text.lower()
+            if not any(marker in lowered for marker in _SECRET_MARKERS):
+                return payload, text
+    return _redacted(payload), None
+
+
+def _redacted(payload):
     if isinstance(payload, str):
         return redact(payload)
     if isinstance(payload, dict):
         # Keys too: producers key facets by connection strings or variable values now and then.
-        return {redact(key): redact_payload(value) for key, value in payload.items()}
+        return {redact(key): _redacted(value) for key, value in payload.items()}
     if isinstance(payload, list):
-        return [redact_payload(value) for value in payload]
+        return [_redacted(value) for value in payload]
     return payload
 
 
@@ -214,59 +244,67 @@ def event_key(event: ParsedEvent) -> dict:
 
 
 def store_events(
-    *, organization: Organization, events: list[tuple[ParsedEvent, dict]]
-) -> list[OpenLineageEvent | None]:
-    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row, or None for a duplicate
-    (of a stored event, or of an earlier one in the same list)."""
+    *, organization: Organization, events: list[tuple[ParsedEvent, dict]], texts: list[str | None] | None = None
+) -> list[int | None]:
+    """Stores many parsed events in one INSERT (PostgreSQL); per event its new row's key, or None for a duplicate
+    (of a stored event, or of an earlier one in the same list). `texts`, when given, are the payloads
+    as JSON text already (None where not), so that they are not serialised twice.
+
+    One row per event built as columns (`unnest` of one array per column): a few parameters whatever
+    the batch's size, instead of one per value, which the client-side binding would have to splice
+    into the statement one by one."""
     if not events:
         return []
-    rows = [
-        OpenLineageEvent(
-            organization=organization,
-            event_time=event.event_time,
-            job_namespace=event.job_namespace,
-            job_name=event.job_name,
-            producer=event.producer,
-            payload=payload,
-            **event_key(event),
+    now = timezone.now()
+    rows = []
+    for position, (event, payload) in enumerate(events):
+        key = event_key(event)
+        text = texts[position] if texts is not None else None
+        rows.append(
+            (
+                key["kind"],
+                key["subject_digest"],
+                key["run_id"],
+                key["event_type"],
+                event.event_time,
+                event.job_namespace,
+                event.job_name,
+                event.producer,
+                text if text is not None else json.dumps(payload),
+            )
         )
-        for event, payload in events
-    ]
-    inserted = {_row_key(row): row.pk for row in _insert_returning(rows)}
-    stored = []
-    for row in rows:
-        pk = inserted.pop(_row_key(row), None)
-        if pk is None:
-            stored.append(None)
-        else:
-            row.pk = pk
-            row._state.adding = False
-            stored.append(row)
-    return stored
+    columns = list(zip(*rows, strict=True))
+    with server_bound_cursor() as cursor:
+        cursor.execute(
+            _INSERT_EVENTS_SQL,
+            {
+                "org": organization.pk,
+                "now": now,
+                "kinds": list(columns[0]),
+                "digests": list(columns[1]),
+                "runs": list(columns[2]),
+                "types": list(columns[3]),
+                "times": list(columns[4]),
+                "namespaces": list(columns[5]),
+                "names": list(columns[6]),
+                "producers": list(columns[7]),
+                "payloads": list(columns[8]),
+            },
+        )
+        inserted = {(kind, run, kind_type, digest, when): pk for pk, kind, run, kind_type, digest, when in cursor}
+    return [inserted.pop((row[0], row[2], row[3], row[1], row[4]), None) for row in rows]
 
 
-def _row_key(row: OpenLineageEvent) -> tuple:
-    return (row.kind, row.run_id, row.event_type, row.subject_digest, row.event_time)
-
-
-def _insert_returning(rows: list[OpenLineageEvent]) -> list[OpenLineageEvent]:
-    database = connection
-    quote = database.ops.quote_name
-    fields = [field for field in OpenLineageEvent._meta.concrete_fields if not field.primary_key]
-    values, params = [], []
-    for row in rows:
-        values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
-        params.extend(field.get_db_prep_save(field.pre_save(row, add=True), database) for field in fields)
-    # Only quoted model metadata is interpolated; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {quote(OpenLineageEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join(values)} ON CONFLICT DO NOTHING "
-        "RETURNING id, kind, run_id, event_type, subject_digest, event_time"
-    )
-    with database.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    return [
-        OpenLineageEvent(pk=pk, kind=kind, run_id=run_id, event_type=event_type, subject_digest=digest, event_time=when)
-        for pk, kind, run_id, event_type, digest, when in returned
-    ]
+# ORDINALITY keeps the events' order, so that of two equal keys in one batch the first is stored.
+_INSERT_EVENTS_SQL = """
+INSERT INTO lineage_openlineageevent (organization_id, kind, subject_digest, run_id, event_type, event_time,
+                                      job_namespace, job_name, producer, payload, received_at)
+SELECT %(org)s, e.kind, e.digest, e.run, e.type, e.at, e.namespace, e.name, e.producer, e.payload::jsonb, %(now)s
+FROM unnest(%(kinds)b::text[], %(digests)b::text[], %(runs)b::text[], %(types)b::text[],
+            %(times)b::timestamptz[], %(namespaces)b::text[], %(names)b::text[], %(producers)b::text[],
+            %(payloads)b::text[])
+     WITH ORDINALITY AS e(kind, digest, run, type, at, namespace, name, producer, payload, position)
+ORDER BY e.position
+ON CONFLICT DO NOTHING
+RETURNING id, kind, run_id, event_type, subject_digest, event_time
+"""

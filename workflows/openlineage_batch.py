@@ -12,6 +12,9 @@ and the caller applies the events one by one: an OTHER event or one with a `pare
 moves on after finishing, one that finished earlier or belongs to another job, the quota running out.
 """
 
+import json
+import re
+
 from django.db import connection, transaction
 
 from catalog import services as catalog_services
@@ -36,6 +39,19 @@ TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
 EVENT_QUOTA = "openlineage_events_per_month"
 
 
+# A NUL character, as json.dumps writes it (an even run of backslashes before it: not a literal "\\u0000").
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def refuse_unstorable(payload, text: str | None = None) -> None:
+    """InvalidInput for an event holding a NUL character, which PostgreSQL stores in no text or JSONB
+    value: refused on its own here, rather than failing the statement that stores the whole batch."""
+    if _NUL.search(text if text is not None else json.dumps(payload)):
+        raise InvalidInput(
+            fields={"non_field_errors": ["The event holds a NUL character (\\u0000), which cannot be stored."]}
+        )
+
+
 class _NotSimple(Exception):
     """The batch needs the event-by-event path."""
 
@@ -50,7 +66,8 @@ def ingest_set_based(organization, raw_events) -> list | None:
             items[index] = batches.BatchItem(index, batches.REFUSED, {"code": "parse_error", "detail": raw.reason})
             continue
         try:
-            payload = lineage_services.redact_payload(raw)
+            payload, text = lineage_services.masked_payload(raw)
+            refuse_unstorable(payload, text)
             event = parse_event(payload)
         except InvalidInput as exc:
             items[index] = batches.BatchItem(
@@ -59,7 +76,7 @@ def ingest_set_based(organization, raw_events) -> list | None:
             continue
         if event.kind == RUN_EVENT and (event.event_type not in LIFECYCLE or "parent" in event.run_facets):
             return None
-        parsed.append((index, event, payload))
+        parsed.append((index, event, payload, text))
     if not _runs_are_simple(parsed):
         return None
     try:
@@ -73,7 +90,7 @@ def ingest_set_based(organization, raw_events) -> list | None:
 def _runs_are_simple(parsed) -> bool:
     """Each run's events name one job, and nothing follows a terminal event."""
     seen: dict[str, tuple[str, bool]] = {}
-    for _, event, _ in parsed:
+    for _, event, _, _ in parsed:
         if event.kind != RUN_EVENT:
             continue
         job, finished = seen.get(event.run_id, (event.job_name, False))
@@ -85,10 +102,12 @@ def _runs_are_simple(parsed) -> bool:
 
 def _apply(organization, parsed, items) -> None:
     stored = lineage_services.store_events(
-        organization=organization, events=[(event, payload) for _, event, payload in parsed]
+        organization=organization,
+        events=[(event, payload) for _, event, payload, _ in parsed],
+        texts=[text for _, _, _, text in parsed],
     )
-    new = [(index, event) for (index, event, _), row in zip(parsed, stored, strict=True) if row is not None]
-    for (index, event, _), row in zip(parsed, stored, strict=True):
+    new = [(index, event) for (index, event, _, _), row in zip(parsed, stored, strict=True) if row is not None]
+    for (index, event, _, _), row in zip(parsed, stored, strict=True):
         if row is None:
             items[index] = batches.BatchItem(index, batches.DUPLICATE, _answer(event))
     if not new:
