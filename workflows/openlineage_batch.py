@@ -12,9 +12,6 @@ and the caller applies the events one by one: an OTHER event or one with a `pare
 moves on after finishing, one that finished earlier or belongs to another job, the quota running out.
 """
 
-import json
-import re
-
 from django.db import connection, transaction
 
 from catalog import services as catalog_services
@@ -39,19 +36,6 @@ TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
 EVENT_QUOTA = "openlineage_events_per_month"
 
 
-# A NUL character, as json.dumps writes it (an even run of backslashes before it: not a literal "\\u0000").
-_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-
-
-def refuse_unstorable(payload, text: str | None = None) -> None:
-    """InvalidInput for an event holding a NUL character, which PostgreSQL stores in no text or JSONB
-    value: refused on its own here, rather than failing the statement that stores the whole batch."""
-    if _NUL.search(text if text is not None else json.dumps(payload)):
-        raise InvalidInput(
-            fields={"non_field_errors": ["The event holds a NUL character (\\u0000), which cannot be stored."]}
-        )
-
-
 class _NotSimple(Exception):
     """The batch needs the event-by-event path."""
 
@@ -66,8 +50,8 @@ def ingest_set_based(organization, raw_events) -> list | None:
             items[index] = batches.BatchItem(index, batches.REFUSED, {"code": "parse_error", "detail": raw.reason})
             continue
         try:
+            # parse_event refuses what cannot be stored (a NUL, a lone surrogate, NaN) for this event alone.
             payload, text = lineage_services.masked_payload(raw)
-            refuse_unstorable(payload, text)
             event = parse_event(payload)
         except InvalidInput as exc:
             items[index] = batches.BatchItem(
