@@ -25,5 +25,9 @@ app.conf.CELERY_DB_REUSE_MAX = 2**62
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _recycle_old_connections(**_kwargs) -> None:
+def _recycle_old_connections(sender=None, **_kwargs) -> None:
+    # Not for a task applied in the caller's thread (task.apply(): the embedded beat, tests): its connection and
+    # transaction are the caller's, as the fix-up itself leaves them.
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
     close_old_connections()
