@@ -182,12 +182,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(database_url):
+def start_server(database_url, default_workers="3"):
     port = free_port()
     env = {
         **django_env(database_url),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "3"),
+        "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", default_workers),
         "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4"),
         "GUNICORN_ACCESS_LOG": "/dev/null",
     }

@@ -27,16 +27,16 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import catalog_runs
 import psycopg
+from catalog_runs import log, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dxp_bench_retention"
@@ -45,25 +45,12 @@ RESULTS = 300_000
 PIPELINES = 10  # the free plan allows 10
 HISTORY_DAYS = 90
 BASELINE_SECONDS = float(os.environ.get("BENCH_BASELINE_SECONDS", "20"))
-SECRET = "bench-secret-key-not-for-production"
 HOT_PATH = "/api/v1/pipelines/pipeline_000/runs"
 
 
-def log(message):
-    print(message, flush=True)
-
-
 def django_env(database_url):
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": SECRET,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATAXPIPE_THROTTLE_RATE": "100000000/min",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    # The setup scripts run with `python -c`, which needs the settings module named.
+    return {**catalog_runs.django_env(database_url), "DJANGO_SETTINGS_MODULE": "config.settings"}
 
 
 SETUP_SCRIPT = """
@@ -148,14 +135,6 @@ print(json.dumps({
 """
 
 
-def recreate_database(database_url):
-    name = urlsplit(database_url).path.lstrip("/")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def run_python(database_url, script):
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=django_env(database_url), capture_output=True, text=True
@@ -226,41 +205,6 @@ def load(database_url):
     return state
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(database_url):
-    port = free_port()
-    env = {
-        **django_env(database_url),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
-        "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4"),
-        "GUNICORN_ACCESS_LOG": "/dev/null",
-    }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
-
-
 class Reader(threading.Thread):
     """Reads the hot pipeline's runs in a loop; each timing is tagged with the phase it started in."""
 
@@ -297,7 +241,7 @@ def main():
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     started = time.perf_counter()
     state = run_python(database_url, KEY_SCRIPT) if args.reuse else load(database_url)
-    server, port = start_server(database_url)
+    server, port = catalog_runs.start_server(database_url, default_workers="2")
     try:
         reader = Reader(port, state["key"])
         reader.start()
