@@ -33,13 +33,13 @@ from pathlib import Path
 import psycopg
 import requests
 from scale_out import (
-    BROKER_URL,
     CATALOG_DSN,
     PYTHON,
     QUICK_SQL,
     ROOT,
     Processes,
     base_env,
+    delete_queue,
     execute,
     free_port,
     log,
@@ -211,26 +211,15 @@ def main():
         if args.before_tree:
             extra = dict(pair.split("=", 1) for pair in args.before_env)
             paths["before"] = start_web(processes, env, free_port(), "latency-before", cwd=args.before_tree, **extra)
-        if args.pool == "threads":
-            start_workers(processes, env, 1, args.worker_threads, queue)
-        else:  # the production default (docker-compose.yml): child processes
-            command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", str(args.worker_threads)]
-            command += ["-n", f"latency-{uuid.uuid4().hex[:6]}@%h", "-l", "WARNING"]
-            command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-            processes.start(command, env, "latency-worker")
+        # prefork (child processes) is the production default (docker-compose.yml)
+        start_workers(processes, env, 1, args.worker_threads, queue, pool=args.pool)
         wait_until_idle()
         log("latency: interleaved requests")
         report["latency"] = measure(paths, key, args.rounds)
         report["queue_phases"] = queue_phases()
     finally:
         processes.stop_all()
-        try:
-            from kombu import Connection
-
-            with Connection(BROKER_URL, connect_timeout=3) as connection:
-                connection.default_channel.queue_delete(queue)
-        except Exception as exc:  # the report matters more than the cleanup
-            log(f"could not delete the queue {queue}: {exc}")
+        delete_queue(queue)
     log("statement counts")
     report["statements"] = statement_counts(env, key, ROOT)
     if args.before_tree:

@@ -171,14 +171,24 @@ def start_web(processes, env, port, name, cwd=None, **extra):
     raise SystemExit(f"gunicorn {name} did not start")
 
 
-def start_workers(processes, env, count, threads, queue):
+def start_workers(processes, env, count, threads, queue, pool="threads"):
     started = []
     for index in range(count):
-        command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "threads", "-c"]
+        command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", pool, "-c"]
         command += [str(threads), "-n", f"bench{index}-{uuid.uuid4().hex[:6]}@%h", "-l", "WARNING"]
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         started.append(processes.start(command, env, f"worker-{index}"))
     return started
+
+
+def delete_queue(queue):
+    try:
+        from kombu import Connection
+
+        with Connection(BROKER_URL, connect_timeout=3) as connection:
+            connection.default_channel.queue_delete(queue)
+    except Exception as exc:  # the report matters more than the cleanup
+        log(f"could not delete the queue {queue}: {exc}")
 
 
 def execute(session, base, key, sql, wait_seconds, check_id):
@@ -483,13 +493,7 @@ def main():
                 processes.stop(worker)
     finally:
         processes.stop_all()
-        try:
-            from kombu import Connection
-
-            with Connection(BROKER_URL, connect_timeout=3) as connection:
-                connection.default_channel.queue_delete(queue)
-        except Exception as exc:  # the report matters more than the cleanup
-            log(f"could not delete the queue {queue}: {exc}")
+        delete_queue(queue)
     report["total_seconds"] = round(time.monotonic() - started)
     write_report(report)
     print((ROOT / "docs" / "benchmarks-scale-out.md").read_text())
