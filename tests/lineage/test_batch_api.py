@@ -16,7 +16,7 @@ from orgs.throttling import PrincipalRateThrottle
 from tests.lineage.factories import make_pipeline
 
 
-def ol_event(run_id=None, event_type="START", when="2026-11-26T06:00:00Z", job="nightly", source="raw.a"):
+def ol_event(run_id=None, event_type="START", when="2026-11-26T06:00:00Z", job="nightly", source="raw.a", **extra):
     return {
         "eventType": event_type,
         "eventTime": when,
@@ -25,6 +25,7 @@ def ol_event(run_id=None, event_type="START", when="2026-11-26T06:00:00Z", job="
         "job": {"namespace": "replay", "name": job},
         "inputs": [{"namespace": "wh", "name": source}],
         "outputs": [{"namespace": "wh", "name": "mart.b"}],
+        **extra,
     }
 
 

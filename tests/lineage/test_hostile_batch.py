@@ -11,19 +11,8 @@ from rest_framework.test import APIClient
 from lineage.models import OpenLineageEvent
 from orgs.models import Role, UsageCounter
 from tests.lineage.factories import make_pipeline
-
-
-def ol_event(job="nightly", source="raw.a", **extra):
-    return {
-        "eventType": "START",
-        "eventTime": "2026-11-26T06:00:00Z",
-        "producer": "https://example.com/replay",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "replay", "name": job},
-        "inputs": [{"namespace": "wh", "name": source}],
-        "outputs": [{"namespace": "wh", "name": "mart.b"}],
-        **extra,
-    }
+from tests.lineage.test_batch_api import ol_event
+from tests.lineage.test_batch_api import post_batch as _post
 
 
 @pytest.fixture
@@ -31,10 +20,6 @@ def client(make_key, org_a):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(org_a, Role.WRITE)}")
     return api
-
-
-def _post(client, body: bytes, content_type="application/json", path="/api/v1/lineage/batch", **headers):
-    return client.post(path, data=body, content_type=content_type, **headers)
 
 
 def _events(org):
