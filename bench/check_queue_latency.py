@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-import requests
 from scale_out import (
     CATALOG_DSN,
     PYTHON,
@@ -40,8 +39,8 @@ from scale_out import (
     Processes,
     base_env,
     delete_queue,
-    execute,
     free_port,
+    latency_by_path,
     log,
     percentile,
     prepare_databases,
@@ -101,23 +100,6 @@ def statement_counts(env: dict, key: str, cwd: Path) -> dict:
         text=True,
     ).stdout
     return json.loads([line for line in output.splitlines() if line.startswith("COUNTS ")][-1][7:])
-
-
-def measure(paths: dict, key: str, rounds: int) -> dict:
-    session = requests.Session()
-    samples = {name: [] for name in paths}
-    for index in range(rounds + 20):
-        for name, base in paths.items():
-            started = time.perf_counter()
-            response = execute(session, base, key, QUICK_SQL, 20, f"latency-{name}-{index}")
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 201, response.text
-            if index >= 20:  # the first requests open connections and fill caches
-                samples[name].append(elapsed)
-    return {
-        name: {"p50_ms": round(percentile(v, 0.5), 2), "p95_ms": round(percentile(v, 0.95), 2)}
-        for name, v in samples.items()
-    }
 
 
 def queue_phases() -> dict:
@@ -215,7 +197,7 @@ def main():
         start_workers(processes, env, 1, args.worker_threads, queue, pool=args.pool)
         wait_until_idle()
         log("latency: interleaved requests")
-        report["latency"] = measure(paths, key, args.rounds)
+        report["latency"] = latency_by_path(paths, key, args.rounds)
         report["queue_phases"] = queue_phases()
     finally:
         processes.stop_all()

@@ -334,8 +334,8 @@ def load_phase(bases, keys, sleep, quiet_checks, flood_checks, label):
     }
 
 
-def added_latency(bases: dict, key, rounds):
-    """A quick check with idle workers on each path, interleaved; ms per request (201 with the result)."""
+def latency_by_path(bases: dict, key, rounds) -> dict:
+    """A quick check with idle workers on each path, interleaved; p50/p95 ms per request (201 with the result)."""
     session = requests.Session()
     samples = {name: [] for name in bases}
     for index in range(rounds + 20):
@@ -346,10 +346,14 @@ def added_latency(bases: dict, key, rounds):
             assert response.status_code == 201, response.text
             if index >= 20:
                 samples[name].append(elapsed)
-    figures = {
+    return {
         name: {"p50_ms": round(statistics.median(v), 2), "p95_ms": round(percentile(v, 0.95), 2)}
         for name, v in samples.items()
     }
+
+
+def added_latency(bases: dict, key, rounds):
+    figures = latency_by_path(bases, key, rounds)
     reference = "before" if "before" in figures else "inline"
     figures["added_p50_ms"] = round(figures["queue"]["p50_ms"] - figures[reference]["p50_ms"], 2)
     figures["added_p95_ms"] = round(figures["queue"]["p95_ms"] - figures[reference]["p95_ms"], 2)
