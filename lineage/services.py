@@ -82,16 +82,7 @@ def subject_digest(kind: str, namespace: str, name: str) -> str:
 def store_event(*, organization: Organization, event: ParsedEvent, payload: dict) -> StoredEvent:
     """Stores a parsed event once. A RunEvent's key is (run, type, time); a static event's its subject and
     time: a redelivery is a duplicate, answered with the stored row. One statement when new."""
-    if event.kind == RUN_EVENT:
-        key = {"kind": EventKind.RUN, "run_id": event.run_id, "event_type": event.event_type}
-    elif event.kind == JOB_EVENT:
-        key = {"kind": EventKind.JOB, "subject_digest": subject_digest(JOB_EVENT, event.job_namespace, event.job_name)}
-    else:
-        dataset = event.dataset
-        key = {
-            "kind": EventKind.DATASET,
-            "subject_digest": subject_digest(DATASET_EVENT, dataset.namespace, dataset.name),
-        }
+    key = event_key(event)
     stored = OpenLineageEvent(
         organization=organization,
         event_time=event.event_time,

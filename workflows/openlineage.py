@@ -25,7 +25,7 @@ from lineage.models import OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, MAX_JOB_NAME, MAX_RUN_ID, RUN_EVENT, ParsedEvent, parse_event
 from orgs import limits
 from orgs.models import Organization
-from workflows import batches, openlineage_batch
+from workflows import batches
 
 # OpenLineage eventType -> run status. OTHER carries no lifecycle information.
 RUN_STATUS_BY_EVENT_TYPE = {
@@ -192,6 +192,9 @@ def ingest_batch(*, organization: Organization, payloads) -> list:
     statements for the whole batch (workflows.openlineage_batch); anything else (an OTHER event, a run
     that moves back or finished earlier, the plan's quota running out mid-batch, another database)
     is applied event by event, each in its own savepoint, with the same outcome."""
+    # Imported here: the set-based path reuses this module's lifecycle table and helpers.
+    from workflows import openlineage_batch
+
     events = batches.check_batch(payloads)
     with transaction.atomic():
         items = openlineage_batch.ingest_set_based(organization, events)

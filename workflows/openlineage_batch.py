@@ -24,16 +24,9 @@ from lineage.openlineage_events import DATASET_EVENT, RUN_EVENT, parse_event
 from orgs import limits
 from orgs.errors import InvalidInput, PlanLimitReached
 from workflows import batches
-
-LIFECYCLE = {
-    "START": RunStatus.RUNNING,
-    "RUNNING": RunStatus.RUNNING,
-    "COMPLETE": RunStatus.SUCCESS,
-    "FAIL": RunStatus.FAILED,
-    "ABORT": RunStatus.CANCELLED,
-}
-TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
-EVENT_QUOTA = "openlineage_events_per_month"
+from workflows.openlineage import EVENT_QUOTA, _assertions, _run_attributes
+from workflows.openlineage import RUN_STATUS_BY_EVENT_TYPE as LIFECYCLE
+from workflows.openlineage import TERMINAL_EVENT_TYPES as TERMINAL
 
 
 class _NotSimple(Exception):
@@ -153,7 +146,7 @@ def _runs(organization, new, pipelines):
         elif plan["started_at"] is None:
             plan["started_at"] = event.event_time
         plan["pipeline"] = pipelines[event.job_name]
-        plan["attributes"] = {"source": "openlineage", "job_namespace": event.job_namespace}
+        plan["attributes"] = _run_attributes(event)
         order.setdefault(event.run_id, []).append(index)
     runs = catalog_services.apply_simple_runs(
         organization,
@@ -176,12 +169,4 @@ def _answer(event) -> dict:
         "run_id": event.run_id or None,
         "event_type": event.event_type or None,
         "pipeline": event.job_name or None,
-    }
-
-
-def _assertions(event) -> dict:
-    return {
-        "run": {"runId": event.run_id},
-        "eventTime": event.event_time,
-        "inputs": [{"namespace": d.namespace, "name": d.name, "assertions": d.assertions} for d in event.inputs],
     }

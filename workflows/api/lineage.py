@@ -75,11 +75,11 @@ class LineageGraphView(OrganizationScopedMixin, generics.GenericAPIView):
 
 
 class OpenLineageIngestView(OrganizationScopedMixin, generics.GenericAPIView):
-    # Events, not requests, are what the throttle counts here (orgs.throttling.EventRateThrottle).
-    throttle_classes = [EventRateThrottle]
-
     """POST /api/v1/lineage: one OpenLineage event (RunEvent, JobEvent or DatasetEvent), as the
     openlineage-python HttpTransport sends it."""
+
+    # Events, not requests, are what the throttle counts here (orgs.throttling.EventRateThrottle).
+    throttle_classes = [EventRateThrottle]
 
     queryset = OpenLineageEvent.objects.all()
     parser_classes = [MaybeGzipJSONParser]
