@@ -34,6 +34,7 @@ from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, Pipeline
 from catalog.secrets import encrypt_secret
 from catalog.selectors import counted_connections, counted_pipelines, one_or_none
 from config.db_cursors import server_bound_cursor
+from config.db_inserts import insert_unless_conflict
 from orgs.errors import Conflict
 from orgs.limits import consume_monthly, enforce_limit
 from orgs.models import Organization
@@ -239,7 +240,7 @@ def apply_run_event(
                 attributes=attributes or {},
                 parent=parent,
             )
-            if _insert_unless_exists(candidate):
+            if insert_unless_conflict(candidate, conflict_columns=("organization_id", "run_id")):
                 if counts_as_run:
                     consume_monthly(organization, "runs_per_month")
                 return RunEventOutcome(run=candidate, created=True, changed=True)
@@ -356,45 +357,6 @@ def _reuse_loaded_relations(run: Run, pipeline: Pipeline, pipeline_version: Pipe
         if version is not None and run.pipeline_version_id == version.pk:
             run.pipeline_version = version
             return
-
-
-def _can_insert_returning(database) -> bool:
-    return database.features.can_return_columns_from_insert
-
-
-def _insert_unless_exists(run: Run) -> bool:
-    """Inserts `run` unless (organization, run_id) exists; True when this call created it.
-
-    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` where the database can (PostgreSQL, SQLite >= 3.35):
-    a parallel insert of the same run waits on the unique index and then does nothing, with no error
-    and no savepoint. Elsewhere, a savepoint around a plain insert.
-    """
-    database = connections[router.db_for_write(Run)]
-    if not _can_insert_returning(database):
-        try:
-            with transaction.atomic():
-                run.save(force_insert=True)
-            return True
-        except IntegrityError:
-            return False
-    fields = [field for field in Run._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(database.ops.quote_name(field.column) for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(run, add=True), database) for field in fields]
-    table, quote = Run._meta.db_table, database.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Only quoted model metadata is interpolated; every value is a query parameter.
-    insert = f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    conflict = f"{quote('organization_id')}, {quote('run_id')}"
-    sql = f"{insert} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}"
-    with database.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    run.pk = row[0]
-    run._state.adding = False
-    run._state.db = database.alias
-    return True
 
 
 @dataclass

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from config.db_cursors import server_bound_cursor
+from config.db_inserts import insert_unless_conflict
 from config.logging import redact, secrets_in_play
 from lineage import naming
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
 from lineage.selectors import datasets_by_key
-from lineage.sql import insert_unless_conflict
 from orgs.models import Organization
 
 DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace

@@ -152,9 +152,9 @@ def test_the_monthly_run_limit_refuses_a_new_run_but_not_an_event(event, org_a, 
 
 
 def test_databases_without_insert_returning_use_a_savepoint_with_the_same_outcome(event, monkeypatch, org_a):
-    from catalog import services
+    from config import db_inserts
 
-    monkeypatch.setattr(services, "_can_insert_returning", lambda database: False)
+    monkeypatch.setattr(db_inserts, "can_insert_returning", lambda database: False)
     assert event("running", started_at=T0).created
     again = event("running", started_at=T0)
     assert not again.created and not again.changed
