@@ -119,4 +119,4 @@ class CheckExecutionViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin
     lookup_value_regex = r"exe-[0-9a-f]{1,40}"
 
     def scope_queryset(self, queryset):
-        return queryset.select_related("result__pipeline", "result__run", "result__dataset")
+        return selectors.with_result_names(queryset)
