@@ -105,11 +105,13 @@ def checks_on(organization_id: int, dataset_pks) -> list[dict]:
     )
 
 
+def with_result_names(executions):
+    """Executions with what their representation needs (their result's names), in the same query."""
+    return executions.select_related("result__pipeline", "result__run", "result__dataset")
+
+
 def execution_detail(organization: Organization, execution_id: str) -> CheckExecution | None:
     """One of the organization's executions with what its representation needs (its result's names)."""
-    return (
-        CheckExecution.objects.for_organization(organization)
-        .filter(execution_id=execution_id)
-        .select_related("result__pipeline", "result__run", "result__dataset")
-        .first()
-    )
+    return with_result_names(
+        CheckExecution.objects.for_organization(organization).filter(execution_id=execution_id)
+    ).first()

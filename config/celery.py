@@ -13,8 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dataxpipe")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# A string, not an import: config stays below the apps.
-app.autodiscover_tasks(["checks", "catalog", "alerts", "workflows"])
+# Every installed app's tasks module, found lazily (config stays below the apps): the same discovery as the
+# embedded beat's (config/embedded_beat.py), so a new app's tasks need no list kept here.
+app.autodiscover_tasks()
 
 # Celery's Django fix-up closes every database connection before and after each task unless CELERY_DB_REUSE_MAX
 # says otherwise: each check execution then paid a new PostgreSQL connection (a backend fork, ~10 ms) before it

@@ -67,8 +67,7 @@ class _Entry:
         self.last_run_at: datetime = self.schedule.now()
 
     def due(self) -> tuple[bool, float]:
-        is_due, next_check = self.schedule.is_due(self.last_run_at)
-        return is_due, next_check
+        return self.schedule.is_due(self.last_run_at)
 
 
 def _entries(app) -> list[_Entry]:

@@ -12,7 +12,7 @@ from checks.api.serializers import (
     RecordResultSerializer,
 )
 from checks.filters import CheckResultFilterSet
-from checks.models import CheckExecution, CheckResult, ExecutionState
+from checks.models import CheckExecution, CheckResult
 from config.pagination import HistoryCursorPagination
 from orgs.viewsets import OrganizationScopedMixin, OrganizationScopedViewSet
 
@@ -92,7 +92,7 @@ class ExecuteCheckView(OrganizationScopedMixin, APIView):
         execution = execution_services.wait_until_finished(
             submission.execution, wait_seconds, listening=submission.listening
         )
-        if wait_seconds > 0 and execution.result_id is not None and execution.state != ExecutionState.QUEUED:
+        if execution.result_id is not None:  # set only with its end state, and only by a read after a wait
             return result_response(execution)
         execution = selectors.execution_detail(self.organization, execution.execution_id)
         location = reverse("check-execution-detail", kwargs={"execution_id": execution.execution_id})
@@ -119,4 +119,4 @@ class CheckExecutionViewSet(OrganizationScopedViewSet, mixins.RetrieveModelMixin
     lookup_value_regex = r"exe-[0-9a-f]{1,40}"
 
     def scope_queryset(self, queryset):
-        return queryset.select_related("result__pipeline", "result__run", "result__dataset")
+        return selectors.with_result_names(queryset)

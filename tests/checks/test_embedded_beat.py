@@ -136,3 +136,15 @@ def test_the_web_process_starts_the_beat_only_without_a_broker(tmp_path, broker,
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
     )
     assert answer.stdout.strip().splitlines()[-1] == expected
+
+
+@pytest.mark.django_db
+def test_a_worker_registers_the_task_of_every_beat_entry():
+    """The worker's discovery (every installed app's tasks, config/celery.py) finds what the beat sends it."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    missing = {spec["task"] for spec in settings.CELERY_BEAT_SCHEDULE.values()} - set(app.tasks)
+    assert not missing
