@@ -30,8 +30,10 @@ def send(alert, rule) -> Outcome:
         return _send_email(alert, rule)
     try:
         url = secrets.decrypt_secret(rule.encrypted_url)
-    except secrets.SecretResolutionError as exc:
-        return Outcome(False, error=str(exc)[:500])
+        secret = secrets.decrypt_secret(rule.encrypted_signing_secret) if rule.encrypted_signing_secret else ""
+    except secrets.SecretResolutionError:
+        # Raising here would leave the alert claimed and unrecorded, retried for ever: record it as an attempt.
+        return Outcome(False, error="the rule's stored URL or signing secret cannot be decrypted; save the rule again.")
     try:
         checked = http_egress.check_url(url)
     except http_egress.EgressRefused as exc:
@@ -42,7 +44,6 @@ def send(alert, rule) -> Outcome:
         body, headers = _json(messages.slack_body(alert, rule)), {}
     else:
         body = _json(messages.webhook_body(alert, rule))
-        secret = secrets.decrypt_secret(rule.encrypted_signing_secret)
         headers = {
             signing.SIGNATURE_HEADER: signing.signature_header(secret, int(time.time()), body),
             "X-DataXPipe-Event": alert.event,

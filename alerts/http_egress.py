@@ -85,11 +85,6 @@ def _split(url: str):
     return parts.scheme, parts.hostname, port, target
 
 
-def _allow_listed(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return any(ip in network for network in egress.allowed_networks() if network.version == ip.version)
-
-
 def check_url(url: str) -> CheckedUrl:
     """The URL with the addresses it may be sent to; raises EgressRefused (a safe message) or Unresolvable."""
     problem = url_shape_problem(url)
@@ -100,7 +95,8 @@ def check_url(url: str) -> CheckedUrl:
     addresses = [ipaddress.ip_address(address) for address in destination.addresses]
     if egress.reaches_catalog_database_server(addresses, port):
         raise EgressRefused("url reaches the catalog's own database server, which alerts can never call.")
-    if scheme != "https" and not all(_allow_listed(address) for address in destination.addresses):
+    networks = egress.allowed_networks()
+    if scheme != "https" and not all(egress.in_allowed_networks(address, networks) for address in addresses):
         raise EgressRefused("url must use https://; plain http:// is allowed only to networks the operator allows.")
     return CheckedUrl(scheme=scheme, host=host, port=port, target=target, addresses=destination.addresses)
 

@@ -111,7 +111,8 @@ def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return networks
 
 
-def _in_allowed(address: IPAddress, networks) -> bool:
+def in_allowed_networks(address: IPAddress, networks) -> bool:
+    """True when `address` (or the IPv4 address it carries) lies in one of the operator's `networks`."""
     candidates = [address]
     embedded = _embedded_ipv4(address)
     if embedded is not None:
@@ -196,7 +197,7 @@ def check_destination(host: str, port: int, dbname: str | None) -> Destination:
         rule = address_rule(address)
         judged = _embedded_ipv4(address) or address
         never = judged.is_unspecified or judged.is_multicast
-        if rule and (never or not _in_allowed(address, networks)):
+        if rule and (never or not in_allowed_networks(address, networks)):
             raise EgressRefused(f"{shown} is {rule}; {'never allowed' if never else _PUBLIC_HINT}.")
     if is_catalog_database(addresses, port, dbname):
         raise EgressRefused("the connection reaches the catalog's own database, which checks can never query.")

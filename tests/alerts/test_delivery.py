@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts import services, sweep
-from alerts.models import Alert, AlertState, DeliveryAttempt
+from alerts.models import Alert, AlertRule, AlertState, DeliveryAttempt
 from tests.alerts.conftest import documented_verifier
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +262,18 @@ def test_a_retry_of_a_rule_disabled_since_waits(
     # What a worker does when the Celery retry message arrives.
     assert services.attempt_delivery(alert.pk, start + timedelta(seconds=31)).attempted is False
     assert len(sink.received) == 1
+
+
+def test_a_signing_secret_that_cannot_be_decrypted_is_a_recorded_attempt(
+    admin_client, org_a, make_sink, loopback_allowed, pipeline_of, fail_run
+):
+    """Not an exception that leaves the alert claimed and unrecorded, to be claimed again for ever."""
+    sink = make_sink()
+    create_rule(admin_client(org_a), {"type": "webhook", "url": sink.url})
+    AlertRule.objects.unscoped().update(encrypted_signing_secret="not-a-fernet-token")
+    fail_run(org_a, pipeline_of(org_a), "run-1")
+    assert sweep.run().attempted == 1
+    assert sink.received == []
+    attempt = DeliveryAttempt.objects.unscoped().get()
+    assert not attempt.succeeded and "cannot be decrypted" in attempt.error
+    assert Alert.objects.unscoped().get().claimed_until is None

@@ -165,6 +165,17 @@ def test_plain_http_only_to_allowed_networks(admin_client, org_a):
     assert "https" in str(response.json())
 
 
+def test_plain_http_to_an_allowed_network_judges_ipv4_in_ipv6_like_the_warehouse_policy(admin_client, org_a, settings):
+    """The same allow-list test as catalog.egress: an IPv4-mapped address counts as its IPv4 address."""
+    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["198.51.100.0/24"]
+    client = admin_client(org_a)
+    for name, url in (("v4", "http://198.51.100.7/hook"), ("mapped", "http://[::ffff:198.51.100.7]/hook")):
+        response = client.post("/api/v1/alerts/", webhook_rule(url, name=name), format="json")
+        assert response.status_code == 201, response.content
+    refused = client.post("/api/v1/alerts/", webhook_rule("http://[::ffff:192.0.2.7]/hook"), format="json")
+    assert refused.status_code == 400
+
+
 def test_patch_changes_fields_and_a_new_webhook_gets_a_secret_once(admin_client, org_a, loopback_allowed):
     client = admin_client(org_a)
     rule = client.post(
