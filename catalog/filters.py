@@ -10,6 +10,17 @@ PIPELINE_STATES = [
 ]
 
 
+def in_state(queryset, state):
+    """The pipelines of `queryset` in one of PIPELINE_STATES (the API's `?state=` and the console's filter)."""
+    if state == "late":
+        return queryset.filter(late_slot__isnull=False)
+    if state == "paused":
+        return queryset.filter(paused=True)
+    if state == "on_time":
+        return queryset.filter(late_slot__isnull=True, paused=False)
+    return queryset
+
+
 class PipelineFilterSet(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=PIPELINE_STATES, method="filter_state", label="Lateness state")
     owner = django_filters.CharFilter(field_name="owner", lookup_expr="iexact")
@@ -22,11 +33,7 @@ class PipelineFilterSet(django_filters.FilterSet):
         fields = ["state", "owner", "tag", "search", "name"]
 
     def filter_state(self, queryset, name, value):
-        if value == "late":
-            return queryset.filter(late_slot__isnull=False)
-        if value == "paused":
-            return queryset.filter(paused=True)
-        return queryset.filter(late_slot__isnull=True, paused=False)
+        return in_state(queryset, value)
 
     def filter_tag(self, queryset, name, value):
         if connection.vendor == "postgresql":

@@ -19,14 +19,13 @@ from django.db import connections, router
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from catalog.lateness import LatestRun, judge
+from catalog.lateness import ON_TIME, LatestRun, judge
 from catalog.models import Pipeline, Run
 from catalog.selectors import usual_durations
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-_ON_TIME = {"late_reason": "", "late_slot": None, "late_detected_at": None}
 
 
 @dataclass
@@ -130,7 +129,7 @@ def detect_late_pipelines(now: datetime | None = None, batch_size: int = BATCH_S
     summary = PassSummary()
     # Paused or unscheduled since they were marked: never late.
     summary.cleared += (
-        _all_pipelines().filter(late_slot__isnull=False).filter(Q(paused=True) | Q(schedule="")).update(**_ON_TIME)
+        _all_pipelines().filter(late_slot__isnull=False).filter(Q(paused=True) | Q(schedule="")).update(**ON_TIME)
     )
     after_pk = 0
     while True:
@@ -142,7 +141,7 @@ def detect_late_pipelines(now: datetime | None = None, batch_size: int = BATCH_S
         if late:
             _mark_late(late, now)
         if cleared:
-            _all_pipelines().filter(pk__in=cleared).update(**_ON_TIME)
+            _all_pipelines().filter(pk__in=cleared).update(**ON_TIME)
         summary.judged += len(rows)
         summary.became_late += len(late)
         summary.cleared += len(cleared)

@@ -33,6 +33,8 @@ DEFAULT_GRACE_MINUTES = 15
 MAX_GRACE_MINUTES = 7 * 24 * 60  # a week: a longer grace hides a missed weekly run
 OVERRUN_FACTOR = 2
 DEFAULT_TIMEZONE = "UTC"
+# The lateness fields of a pipeline that is on time (paused, unscheduled, or judged on time).
+ON_TIME = {"late_reason": "", "late_slot": None, "late_detected_at": None}
 
 
 @dataclass(frozen=True)

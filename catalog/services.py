@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from catalog.connection_config import validate_config
 from catalog.dsn import PASSWORD_MASK
+from catalog.lateness import ON_TIME
 from catalog.models import TERMINAL_RUN_STATUSES, Connection, Pipeline, PipelineVersion, Run, RunStatus
 from catalog.secrets import encrypt_secret
 from catalog.selectors import counted_connections, counted_pipelines, one_or_none
@@ -139,15 +140,13 @@ def record_pipeline_version(
 
 # --- Pausing: a paused pipeline expects no run (catalog.lateness).
 
-_ON_TIME = {"late_reason": "", "late_slot": None, "late_detected_at": None}
-
 
 def _pause_in_memory(pipeline: Pipeline, paused: bool, now) -> None:
     if paused == pipeline.paused:
         return
     pipeline.paused = paused
     if paused:
-        for name, value in _ON_TIME.items():
+        for name, value in ON_TIME.items():
             setattr(pipeline, name, value)
     else:
         pipeline.expected_since = now  # the slots missed while paused were not expected
@@ -159,7 +158,7 @@ def set_paused(pipelines, paused: bool) -> int:
     changed."""
     changing = pipelines.filter(paused=not paused)
     if paused:
-        return changing.update(paused=True, **_ON_TIME)
+        return changing.update(paused=True, **ON_TIME)
     return changing.update(paused=False, expected_since=timezone.now())
 
 

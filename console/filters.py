@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 
 from django.contrib import admin
 
+from catalog.filters import in_state
 from catalog.models import Pipeline
 from lineage.models import Dataset
 from orgs.admin_scoping import restrict, visible_organizations
@@ -97,10 +98,4 @@ class LatenessFilter(admin.SimpleListFilter):
         return [("late", "late"), ("on_time", "on time"), ("paused", "paused")]
 
     def queryset(self, request, queryset):
-        if self.value() == "late":
-            return queryset.filter(late_slot__isnull=False)
-        if self.value() == "paused":
-            return queryset.filter(paused=True)
-        if self.value() == "on_time":
-            return queryset.filter(late_slot__isnull=True, paused=False)
-        return queryset
+        return in_state(queryset, self.value())

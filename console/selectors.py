@@ -14,6 +14,7 @@ from django.db.models.functions import JSONObject, Substr
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from catalog.lateness import OVERRUN_FACTOR
 from catalog.models import Pipeline, Run, RunStatus
 from catalog.selectors import usual_durations
 from checks.health import BREAKS_RUN
@@ -173,8 +174,8 @@ ERROR_CHARS_READ = 500  # enough for any first line worth showing; a stack trace
 
 # --- Overrunning runs: the one definition of "running longer than usual".
 
-# The usual duration (median of the last successful runs) is the catalog's: late pipelines use it too.
-OVERRUN_FACTOR = 2
+# The usual duration (median of the last successful runs) and the factor are the catalog's: late pipelines use
+# them too (catalog.lateness), so the console's flag and the late verdict never disagree.
 
 
 @dataclass(frozen=True)
