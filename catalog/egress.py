@@ -27,7 +27,7 @@ _PRIVATE = tuple(ipaddress.ip_network(cidr) for cidr in ("10.0.0.0/8", "172.16.0
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _PUBLIC_HINT = (
-    "warehouses must be on public addresses unless the operator allows the network "
+    "warehouses and alert destinations must be on public addresses unless the operator allows the network "
     "(DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS)"
 )
 
