@@ -23,9 +23,8 @@ from django.conf import settings
 DEFAULT_MAX_DEPTH = 64
 # Set in request.META by JsonDepthLimitMiddleware on the bodies it scanned, so the parser scans each body once.
 CHECKED_MARK = "dataxpipe.json_depth_checked"
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_OPENINGS_AS_ONES = str.maketrans("[]{}", "\x01\x00\x01\x00")
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_OPENINGS_AS_ONES = bytes.maketrans(b"[]{}", b"\x01\x00\x01\x00")
 
 
 def max_depth() -> int:
@@ -37,7 +36,7 @@ def too_deep(text: str, limit: int | None = None) -> bool:
     limit = max_depth() if limit is None else limit
     if text.count("[") + text.count("{") <= limit:
         return False
-    flags = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_OPENINGS_AS_ONES).encode("latin-1")
+    flags = _brackets_outside_strings(text).translate(_OPENINGS_AS_ONES)
     # Removing every innermost pair lowers the deepest point by exactly one level; two such passes
     # (C speed) leave little of a wide, flat body for the position-by-position scan.
     for _ in range(min(2, limit)):
@@ -45,6 +44,22 @@ def too_deep(text: str, limit: int | None = None) -> bool:
         limit -= 1
     depths = map(operator.sub, map((2).__mul__, accumulate(flags)), count(1))
     return any(map(limit.__lt__, depths))
+
+
+# Every byte but the four brackets and the quote, deleted in one C-speed pass (UTF-8 encodes no other
+# character with these bytes).
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
+
+
+def _brackets_outside_strings(text: str) -> bytes:
+    """The brackets of the text outside its string literals. Escapes go first (an escaped quote ends no
+    string; JSON has no backslash outside strings), then all but brackets and quotes, then every other
+    piece between quotes is a string's content. Byte translation and a split at quotes run at C speed:
+    a tenth of a regular expression matching each literal, on a 400 KB batch."""
+    if "\\" in text:
+        text = _ESCAPE.sub("", text)
+    kept = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    return b"".join(kept.split(b'"')[::2])
 
 
 def error_body() -> dict:

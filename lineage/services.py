@@ -18,16 +18,12 @@ from config.logging import redact, secrets_in_play
 from lineage import naming
 from lineage.models import Dataset, EventKind, LineageEdge, OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, JOB_EVENT, RUN_EVENT, ParsedEvent
+from lineage.screening import SECRET_MARKERS
 from lineage.selectors import datasets_by_key
 from orgs.models import Organization
 
 DECLARED_NAMESPACE = ""  # datasets declared by pipeline.json; OpenLineage ones carry their namespace
 DatasetKey = tuple[str, str]  # (namespace, dataset id)
-
-
-# Every masking pattern of config.logging needs one of these in the text it masks (DataXPipe keys,
-# bearer tokens, the "@" of a DSN with a password), lower-cased.
-_SECRET_MARKERS = ("dxp_", "bearer", "@")
 
 
 def redact_payload(payload):
@@ -52,7 +48,7 @@ def masked_payload(payload) -> tuple[object, str | None]:
             text = None
         if text is not None:
             lowered = text.lower()
-            if not any(marker in lowered for marker in _SECRET_MARKERS):
+            if not any(marker in lowered for marker in SECRET_MARKERS):
                 return payload, text
     return _redacted(payload), None
 

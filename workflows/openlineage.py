@@ -23,6 +23,7 @@ from lineage import event_facets, event_lineage
 from lineage import services as lineage_services
 from lineage.models import OpenLineageEvent
 from lineage.openlineage_events import DATASET_EVENT, MAX_JOB_NAME, MAX_RUN_ID, RUN_EVENT, ParsedEvent, parse_event
+from lineage.screening import plain_batch
 from orgs import limits
 from orgs.models import Organization
 from workflows import batches
@@ -185,25 +186,32 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent, attributes=None
     return outcome.run
 
 
-def ingest_batch(*, organization: Organization, payloads) -> list:
+def ingest_batch(*, organization: Organization, payloads, text: str | None = None) -> list:
     """Up to 1,000 events, each accepted, a duplicate, or refused with its reason (workflows.batches).
 
     The usual batch (new runs' lifecycle events, static events, replays) is applied set-based, a few
     statements for the whole batch (workflows.openlineage_batch); anything else (an OTHER event, a run
     that moves back or finished earlier, the plan's quota running out mid-batch, another database)
-    is applied event by event, each in its own savepoint, with the same outcome."""
+    is applied event by event, each in its own savepoint, with the same outcome. `text`: the events as the
+    JSON array text they were sent as, when known; when that whole text shows nothing to mask and nothing
+    the database cannot store (lineage.screening), no event is checked for either on its own."""
     # Imported here: the set-based path reuses this module's lifecycle table and helpers.
     from workflows import openlineage_batch
 
     events = batches.check_batch(payloads)
     with transaction.atomic():
-        items = openlineage_batch.ingest_set_based(organization, events)
+        plain = text is not None and plain_batch(text)
+        items = openlineage_batch.ingest_set_based(organization, events, plain=plain)
         if items is not None:
             return items
 
         def ingest_one(payload):
-            payload = lineage_services.redact_payload(payload)
-            outcome = apply_event(organization=organization, event=parse_event(payload), payload=payload)
+            if plain:
+                event = parse_event(payload, storable=True)
+            else:
+                payload = lineage_services.redact_payload(payload)
+                event = parse_event(payload)
+            outcome = apply_event(organization=organization, event=event, payload=payload)
             return (batches.DUPLICATE if outcome.duplicate else batches.ACCEPTED), describe(outcome)
 
         return batches.apply_each(events, ingest_one)

@@ -33,7 +33,8 @@ class _NotSimple(Exception):
     """The batch needs the event-by-event path."""
 
 
-def ingest_set_based(organization, raw_events) -> list | None:
+def ingest_set_based(organization, raw_events, *, plain: bool = False) -> list | None:
+    """`plain`: lineage.screening.plain_batch found nothing to mask or refuse in the batch's text."""
     if connection.vendor != "postgresql":
         return None
     items: list = [None] * len(raw_events)
@@ -44,8 +45,8 @@ def ingest_set_based(organization, raw_events) -> list | None:
             continue
         try:
             # parse_event refuses what cannot be stored (a NUL, a lone surrogate, NaN) for this event alone.
-            payload, text = lineage_services.masked_payload(raw)
-            event = parse_event(payload)
+            payload, text = (raw, None) if plain else lineage_services.masked_payload(raw)
+            event = parse_event(payload, storable=plain)
         except InvalidInput as exc:
             items[index] = batches.BatchItem(
                 index, batches.REFUSED, batches.refusal(exc.code, exc.message, exc.fields, {})

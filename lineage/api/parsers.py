@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, get_encoding
 
 from config import json_depth
 from config.parsers import BoundedJSONParser
@@ -96,6 +96,25 @@ class MaybeGzipJSONParser(BoundedJSONParser):
         return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
+def keep_batch_text(parser_context, text: str) -> None:
+    """The batch's events as the JSON array text they were sent as, on the request (`batch_text`): one
+    scan of it (lineage.screening) spares every event its own masking and storability checks."""
+    request = (parser_context or {}).get("request")
+    if request is not None:
+        request.batch_text = text
+
+
+class BatchJSONParser(MaybeGzipJSONParser):
+    """A batch's JSON array: parsed as any JSON body, its text kept (keep_batch_text)."""
+
+    def _parse(self, stream, media_type, parser_context):
+        body = _body(stream, media_type, parser_context)
+        values = BoundedJSONParser.parse(self, io.BytesIO(body), media_type, parser_context)
+        if isinstance(values, list) and get_encoding(parser_context or {}).lower().replace("-", "") == "utf8":
+            keep_batch_text(parser_context, body.decode("utf-8"))
+        return values
+
+
 @dataclass(frozen=True)
 class UnreadableLine:
     """An NDJSON line that is not JSON: refused on its own, the other lines still count."""
@@ -111,7 +130,7 @@ class NDJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         body = _body(stream, media_type, parser_context)
-        values = []
+        values, lines = [], []
         # Lines end at \n only (str.splitlines would also cut at U+2028 and other separators that a JSON
         # string may hold), and each line is decoded on its own: one line of bad UTF-8 is that line's fault.
         for number, raw in enumerate(body.split(b"\n"), start=1):
@@ -129,6 +148,10 @@ class NDJSONParser(BaseParser):
                 values.append(json.loads(line))
             except (ValueError, RecursionError) as exc:
                 values.append(UnreadableLine(f"Line {number} is not JSON: {str(exc)[:200]}"))
+            else:
+                lines.append(line)
+        if len(lines) == len(values):
+            keep_batch_text(parser_context, f"[{','.join(lines)}]")
         return values
 
 
@@ -138,4 +161,4 @@ class JSONLinesParser(NDJSONParser):
     media_type = "application/jsonl"
 
 
-BATCH_PARSERS = [MaybeGzipJSONParser, NDJSONParser, JSONLinesParser]
+BATCH_PARSERS = [BatchJSONParser, NDJSONParser, JSONLinesParser]

@@ -121,7 +121,9 @@ class OpenLineageBatchView(OrganizationScopedMixin, generics.GenericAPIView):
     def post(self, request):
         events = batches.check_batch(request.data)
         charge_events(request, len(events))
-        items = ingest_batch(organization=self.organization, payloads=events)
+        # The parser keeps the body's text (lineage.api.parsers.keep_batch_text) for one screening of all events.
+        text = getattr(request, "batch_text", None)
+        items = ingest_batch(organization=self.organization, payloads=events, text=text)
         return Response(batches.summary(items))
 
 
