@@ -9,6 +9,7 @@ the catalog's, assertion results are checks'): `workflows.openlineage` does that
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -231,22 +232,31 @@ def event_key(event: ParsedEvent) -> dict:
 
 
 def store_events(
-    *, organization: Organization, events: list[tuple[ParsedEvent, dict]], texts: list[str | None] | None = None
+    *,
+    organization: Organization,
+    events: list[tuple[ParsedEvent, dict]],
+    texts: list[str | None] | None = None,
+    sent: tuple[str, list[int]] | None = None,
 ) -> list[int | None]:
     """Stores many parsed events in one INSERT (PostgreSQL); per event its new row's key, or None for a duplicate
     (of a stored event, or of an earlier one in the same list). `texts`, when given, are the payloads
-    as JSON text already (None where not), so that they are not serialised twice.
+    as JSON text already (None where not), so that they are not serialised twice. `sent`, instead: the
+    JSON array text the events came in and each event's place in it (from 1); PostgreSQL splits it, so
+    that no payload is serialised or bound on its own (the events must need no masking).
 
     One row per event built as columns (`unnest` of one array per column): a few parameters whatever
     the batch's size, instead of one per value, which the client-side binding would have to splice
     into the statement one by one."""
     if not events:
         return []
-    now = timezone.now()
     rows = []
     for position, (event, payload) in enumerate(events):
         key = event_key(event)
-        text = texts[position] if texts is not None else None
+        if sent is None:
+            text = texts[position] if texts is not None else None
+            stored = text if text is not None else json.dumps(payload)
+        else:
+            stored = sent[1][position]
         rows.append(
             (
                 key["kind"],
@@ -257,41 +267,58 @@ def store_events(
                 event.job_namespace,
                 event.job_name,
                 event.producer,
-                text if text is not None else json.dumps(payload),
+                stored,
             )
         )
     columns = list(zip(*rows, strict=True))
+    parameters = {
+        "org": organization.pk,
+        "now": timezone.now(),
+        "kinds": list(columns[0]),
+        "digests": list(columns[1]),
+        "runs": list(columns[2]),
+        "types": list(columns[3]),
+        "times": list(columns[4]),
+        "namespaces": list(columns[5]),
+        "names": list(columns[6]),
+        "producers": list(columns[7]),
+        "payloads": list(columns[8]),
+    }
+    if sent is not None:
+        parameters["sent"] = sent[0]
     with server_bound_cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENTS_SQL,
-            {
-                "org": organization.pk,
-                "now": now,
-                "kinds": list(columns[0]),
-                "digests": list(columns[1]),
-                "runs": list(columns[2]),
-                "types": list(columns[3]),
-                "times": list(columns[4]),
-                "namespaces": list(columns[5]),
-                "names": list(columns[6]),
-                "producers": list(columns[7]),
-                "payloads": list(columns[8]),
-            },
-        )
-        inserted = {(kind, run, kind_type, digest, when): pk for pk, kind, run, kind_type, digest, when in cursor}
-    return [inserted.pop((row[0], row[2], row[3], row[1], row[4]), None) for row in rows]
+        cursor.execute(_INSERT_SENT_EVENTS_SQL if sent is not None else _INSERT_EVENTS_SQL, parameters)
+        inserted = {(kind, run, kind_type, digest, micros): pk for pk, kind, run, kind_type, digest, micros in cursor}
+    return [inserted.pop((row[0], row[2], row[3], row[1], _micros(row[4])), None) for row in rows]
 
+
+def _micros(when: datetime) -> int:
+    """Microseconds since the epoch: what the INSERT answers for an event time (an integer reads faster
+    than a timestamp, 500 at a time)."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 # ORDINALITY keeps the events' order, so that of two equal keys in one batch the first is stored.
-_INSERT_EVENTS_SQL = """
+_INSERT_EVENTS_TEMPLATE = """
 INSERT INTO lineage_openlineageevent (organization_id, kind, subject_digest, run_id, event_type, event_time,
                                       job_namespace, job_name, producer, payload, received_at)
-SELECT %(org)s, e.kind, e.digest, e.run, e.type, e.at, e.namespace, e.name, e.producer, e.payload::jsonb, %(now)s
+SELECT %(org)s, e.kind, e.digest, e.run, e.type, e.at, e.namespace, e.name, e.producer, {payload}, %(now)s
 FROM unnest(%(kinds)b::text[], %(digests)b::text[], %(runs)b::text[], %(types)b::text[],
             %(times)b::timestamptz[], %(namespaces)b::text[], %(names)b::text[], %(producers)b::text[],
-            %(payloads)b::text[])
+            %(payloads)b::{payloads_type}[])
      WITH ORDINALITY AS e(kind, digest, run, type, at, namespace, name, producer, payload, position)
+{join}
 ORDER BY e.position
 ON CONFLICT DO NOTHING
-RETURNING id, kind, run_id, event_type, subject_digest, event_time
+RETURNING id, kind, run_id, event_type, subject_digest, (extract(epoch FROM event_time) * 1000000)::bigint
 """
+_INSERT_EVENTS_SQL = _INSERT_EVENTS_TEMPLATE.format(payload="e.payload::jsonb", payloads_type="text", join="")
+# The payload column holds each event's place in the sent array; the array is parsed once, in the FROM clause.
+_INSERT_SENT_EVENTS_SQL = _INSERT_EVENTS_TEMPLATE.format(
+    payload="sent.value",
+    payloads_type="bigint",
+    join="JOIN jsonb_array_elements(%(sent)s::jsonb) WITH ORDINALITY AS sent(value, place) ON sent.place = e.payload",
+)

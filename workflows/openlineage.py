@@ -201,7 +201,7 @@ def ingest_batch(*, organization: Organization, payloads, text: str | None = Non
     events = batches.check_batch(payloads)
     with transaction.atomic():
         plain = text is not None and plain_batch(text)
-        items = openlineage_batch.ingest_set_based(organization, events, plain=plain)
+        items = openlineage_batch.ingest_set_based(organization, events, plain_text=text if plain else None)
         if items is not None:
             return items
 

@@ -33,8 +33,10 @@ class _NotSimple(Exception):
     """The batch needs the event-by-event path."""
 
 
-def ingest_set_based(organization, raw_events, *, plain: bool = False) -> list | None:
-    """`plain`: lineage.screening.plain_batch found nothing to mask or refuse in the batch's text."""
+def ingest_set_based(organization, raw_events, *, plain_text: str | None = None) -> list | None:
+    """`plain_text`: the batch's text (a JSON array of `raw_events`) when lineage.screening.plain_batch found
+    nothing in it to mask or refuse; the events are then stored from it as sent."""
+    plain = plain_text is not None
     if connection.vendor != "postgresql":
         return None
     items: list = [None] * len(raw_events)
@@ -59,7 +61,7 @@ def ingest_set_based(organization, raw_events, *, plain: bool = False) -> list |
         return None
     try:
         with transaction.atomic():
-            _apply(organization, parsed, items)
+            _apply(organization, parsed, items, plain_text)
     except _NotSimple:
         return None
     return items
@@ -78,11 +80,12 @@ def _runs_are_simple(parsed) -> bool:
     return True
 
 
-def _apply(organization, parsed, items) -> None:
+def _apply(organization, parsed, items, plain_text) -> None:
     stored = lineage_services.store_events(
         organization=organization,
         events=[(event, payload) for _, event, payload, _ in parsed],
         texts=[text for _, _, _, text in parsed],
+        sent=(plain_text, [index + 1 for index, _, _, _ in parsed]) if plain_text is not None else None,
     )
     new = [(index, event) for (index, event, _, _), row in zip(parsed, stored, strict=True) if row is not None]
     for (index, event, _, _), row in zip(parsed, stored, strict=True):
