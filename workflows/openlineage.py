@@ -11,9 +11,10 @@ Static lineage (a JobEvent's inputs and outputs, a DatasetEvent's facets) update
 edges the same way, without a run.
 """
 
+import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DataError, transaction
 
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
@@ -37,6 +38,7 @@ RUN_STATUS_BY_EVENT_TYPE = {
     "ABORT": RunStatus.CANCELLED,
 }
 TERMINAL_EVENT_TYPES = frozenset({"COMPLETE", "FAIL", "ABORT"})
+logger = logging.getLogger(__name__)
 EVENT_QUOTA = "openlineage_events_per_month"
 
 
@@ -201,7 +203,16 @@ def ingest_batch(*, organization: Organization, payloads, text: str | None = Non
     events = batches.check_batch(payloads)
     with transaction.atomic():
         plain = text is not None and plain_batch(text)
-        items = openlineage_batch.ingest_set_based(organization, events, plain_text=text if plain else None)
+        try:
+            with transaction.atomic():
+                items = openlineage_batch.ingest_set_based(organization, events, plain_text=text if plain else None)
+        except DataError:
+            if not plain:
+                raise
+            # PostgreSQL refused a text the screen let through: the per-event checks decide instead.
+            logger.warning("organization %s: the database refused a screened OpenLineage batch", organization.pk)
+            plain = False
+            items = openlineage_batch.ingest_set_based(organization, events)
         if items is not None:
             return items
 

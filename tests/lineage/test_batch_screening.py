@@ -173,3 +173,17 @@ def test_the_depth_scan_agrees_with_a_character_by_character_reading():
         text = json.dumps(_document(rng, rng.randint(1, 10)), ensure_ascii=rng.random() < 0.5)
         limit = rng.randint(1, 8)
         assert json_depth.too_deep(text, limit) == (_reference_depth(text) > limit), (text, limit)
+
+
+def test_a_text_the_database_refuses_after_the_screen_falls_back_to_the_per_event_checks(client, org_a, monkeypatch):
+    """Defence in depth: were the screen to miss something PostgreSQL cannot store (here it is told to pass
+    a NUL), the batch is decided event by event instead of answering 500."""
+    monkeypatch.setattr("workflows.openlineage.plain_batch", lambda text: True)
+    text = json.dumps([ol_event(source="raw.1"), ol_event(source="raw.x"), ol_event(source="raw.2")])
+    text = text.replace('"raw.x"', '"raw\\u0000x"')
+
+    response = post_batch(client, text.encode())
+
+    assert response.status_code == 200, response.content
+    assert [item["status"] for item in response.json()["events"]] == ["accepted", "refused", "accepted"]
+    assert len(stored(org_a)) == 2
