@@ -6,6 +6,8 @@ masked where it may hold a secret (`services.masked_payload`); both serialise th
 scan of the text as sent shows: then no event needs either.
 """
 
+import re
+
 from django.conf import settings
 
 from config.logging import secrets_in_play
@@ -22,9 +24,17 @@ def plain_batch(text: str) -> bool:
         return False
     data = text.encode("utf-8", "surrogatepass")
     # The event size cap is on the event as serialised with spaces after "," and ":", at most twice the
-    # text as sent: a batch within half the cap needs no event measured.
+    # text as sent, but for numbers with an exponent ("1e15", 4 bytes, is 1000000000000000.0, 18): each
+    # of those may add _EXPONENT_GROWTH more. A batch within that bound needs no event measured.
     cap = getattr(settings, "DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES)
-    return 2 * len(data) <= cap and not _needs_a_closer_look(data)
+    if 2 * len(data) > cap:
+        return False
+    folded = data.translate(_NUMBERS_FOLDED)
+    if 2 * len(data) + _EXPONENT_GROWTH * folded.count(b"0e") > cap and (
+        2 * len(data) + _EXPONENT_GROWTH * len(_EXPONENT_NUMBER.findall(folded)) > cap
+    ):
+        return False
+    return not _needs_a_closer_look(data, folded)
 
 
 # A number (after ":", "," or "[") that JSON reads as infinite has 200 digits before its point or an
@@ -34,10 +44,14 @@ _NUMBERS_FOLDED = bytes.maketrans(b"0123456789E", b"0000000000e")
 _LONG_DIGITS = b"0" * 200
 _LONG_EXPONENTS = (b"0e000", b"0e+000", b"0e-000")
 _IN_A_NUMBER = b"0.-+"
+# A number with an exponent, digits folded: after what precedes a JSON value (a "0e" in a string is none).
+_EXPONENT_NUMBER = re.compile(rb"[:,\[][ \t\r\n]*-?0+(?:\.0+)?e")
+# The longest float repr ("-1.2345678901234567e-308"): more than any such number can grow when serialised.
+_EXPONENT_GROWTH = 24
 _WHITESPACE = b" \t\r\n"
 
 
-def _needs_a_closer_look(data: bytes) -> bool:
+def _needs_a_closer_look(data: bytes, folded: bytes) -> bool:
     """Whether the batch's text (as UTF-8) may hold what `unstorable` refuses or what must be
     masked; when not, no event needs either check. JSON writes a NUL or a lone surrogate only as a \\u
     escape; NaN and Infinity as those words; a secret carries one of SECRET_MARKERS, plainly
@@ -48,7 +62,6 @@ def _needs_a_closer_look(data: bytes) -> bool:
     lowered = data.lower()
     if any(marker.encode() in lowered for marker in SECRET_MARKERS):
         return True
-    folded = data.translate(_NUMBERS_FOLDED)
     if _LONG_DIGITS in folded:
         return True
     for needle in _LONG_EXPONENTS:

@@ -187,3 +187,26 @@ def test_a_text_the_database_refuses_after_the_screen_falls_back_to_the_per_even
     assert response.status_code == 200, response.content
     assert [item["status"] for item in response.json()["events"]] == ["accepted", "refused", "accepted"]
     assert len(stored(org_a)) == 2
+
+
+def test_numbers_with_an_exponent_count_at_their_serialised_size_against_the_event_cap(client, org_a, settings):
+    """A number written 1e15 is 4 bytes sent but 1000000000000000.0 (18) as the event is measured: a batch
+    within half the cap can hold an event past it, which the per-event check refuses as it always did."""
+    event = ol_event()
+    text = json.dumps([event], separators=(",", ":"))[:-2] + ',"n":[' + ",".join(["1e15"] * 200) + "]}]"
+    serialised = len(json.dumps(json.loads(text)[0], ensure_ascii=False).encode())
+    settings.DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = 2 * len(text)
+    assert serialised > 2 * len(text)
+
+    assert plain_batch(text) is False
+    response = post_batch(client, text.encode())
+
+    assert response.status_code == 200, response.content
+    assert [item["status"] for item in response.json()["events"]] == ["refused"]
+    assert stored(org_a) == []
+
+
+def test_exponents_inside_strings_do_not_count_against_a_plain_batch(settings):
+    text = json.dumps([ol_event(run={"runId": "10e0-20e0-30e0"}, job="1e15 2E15")])
+    settings.DATAXPIPE_OPENLINEAGE_MAX_EVENT_BYTES = 2 * len(text)
+    assert plain_batch(text) is True
