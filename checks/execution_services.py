@@ -40,7 +40,7 @@ from checks.models import (
     ExecutionState,
     latency_bucket,
 )
-from orgs.errors import DomainError
+from orgs.errors import DomainError, messages_of
 from orgs.limits import check_concurrency_for_plan, consume_monthly
 from orgs.models import Organization
 
@@ -242,20 +242,6 @@ def _admit_next(organization_id: int) -> None:
         admit(organization_id, reap=False)
 
 
-def _message_of(exc: Exception) -> str:
-    # A ValidationError raised with a plain message has no message_dict (it raises AttributeError): that
-    # would escape run_execution and leave the execution running until its lease expires.
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{name}: {message}" if name != "__all__" else message
-            for name, messages in exc.message_dict.items()
-            for message in messages
-        )
-    if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return "; ".join(exc.messages())
-
-
 @contextmanager
 def _asynchronous_commits():
     """This connection's commits do not wait for the disk until the block ends (PostgreSQL).
@@ -292,7 +278,7 @@ def _run_execution(execution_id: str) -> None:
         outcome = services.execute_check(execution.organization, **execution.request, metered=False)
     except (ValidationError, DomainError) as exc:
         # Valid when asked for, not any more (its connection or run was deleted, the result id reused).
-        _finish(execution, ExecutionState.ERROR, message=services.scrub(_message_of(exc)))
+        _finish(execution, ExecutionState.ERROR, message=services.scrub("; ".join(messages_of(exc))))
     except Exception:
         logger.exception("check execution %s of %s failed", execution_id, execution.organization.slug)
         _finish(execution, ExecutionState.ERROR, message=INTERNAL_ERROR_MESSAGE)

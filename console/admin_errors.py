@@ -15,21 +15,9 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from orgs.errors import DomainError
+from orgs.errors import DomainError, messages_of
 
 REFUSALS = (DomainError, ValidationError)
-
-
-def refusal_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, DomainError):
-        return exc.messages()
-    if hasattr(exc, "error_dict"):
-        return [
-            message if field in ("__all__", "non_field_errors") else f"{field}: {message}"
-            for field, field_messages in exc.message_dict.items()
-            for message in field_messages
-        ]
-    return list(exc.messages)
 
 
 def _page_the_user_came_from(request) -> str:
@@ -40,7 +28,7 @@ def _page_the_user_came_from(request) -> str:
 
 
 def refused(modeladmin, request, exc: Exception, *, same_page: bool) -> HttpResponseRedirect:
-    for message in refusal_messages(exc):
+    for message in messages_of(exc):
         modeladmin.message_user(request, message, messages.ERROR)
     if same_page and request.method == "POST":
         # The form or list the user acted on, as a GET, with the message above it.

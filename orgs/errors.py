@@ -2,7 +2,9 @@
 
 They know nothing of HTTP or of the admin, so the API, the admin and management commands can all
 call the same services. Two places translate them: `orgs/api/exceptions.py` (the API's status codes
-and bodies) and `console/admin_errors.py` (admin messages and form errors).
+and bodies) and `console/admin_errors.py` (admin messages and form errors). `messages_of` gives the
+same lines for a domain error or a Django ValidationError to every reader that is not the API (the
+admin's messages, a check execution's stored message).
 
 They live in `orgs`, the bottom domain app every other app already imports, rather than in
 `config` (infrastructure that imports the apps): the services keep depending downwards only.
@@ -10,6 +12,8 @@ They live in `orgs`, the bottom domain app every other app already imports, rath
 `message` and every value in `extra` are shown to the caller as they are: never put a secret,
 a SQL text or a database error's wording in them.
 """
+
+from django.core.exceptions import ValidationError
 
 
 class DomainError(Exception):
@@ -40,11 +44,31 @@ class DomainError(Exception):
         """One line per message, for the admin and the command line."""
         if not self.fields:
             return [self.message]
-        return [
-            message if name in ("non_field_errors", "__all__") else f"{name}: {message}"
-            for name, messages in self.fields.items()
-            for message in messages
-        ]
+        return _field_lines(self.fields)
+
+
+# The keys DRF and Django give messages about the whole input: their lines name no field.
+_WHOLE_INPUT = ("non_field_errors", "__all__")
+
+
+def _field_lines(fields: dict) -> list[str]:
+    return [
+        message if name in _WHOLE_INPUT else f"{name}: {message}"
+        for name, messages in fields.items()
+        for message in messages
+    ]
+
+
+def messages_of(exc: DomainError | ValidationError) -> list[str]:
+    """A refusal as lines a person reads, fields named (`name: message`) unless the message is about the
+    whole input."""
+    if isinstance(exc, DomainError):
+        return exc.messages()
+    # A ValidationError raised with a plain message or a list has no message_dict (reading it raises
+    # AttributeError): callers such as a check worker must never fail on the error's shape.
+    if hasattr(exc, "error_dict"):
+        return _field_lines(exc.message_dict)
+    return list(exc.messages)
 
 
 class InvalidInput(DomainError):

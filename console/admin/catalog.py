@@ -9,7 +9,9 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.views.main import ChangeList
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -41,6 +43,9 @@ from console.display import (
 )
 from console.filters import LatenessFilter, OrganizationFilter, PipelineFilter
 from console.scoping import ScopedAdmin, ScopedInlineMixin
+
+# Pipelines paused or unpaused per statement (and per transaction) by the console's actions.
+PAUSE_BATCH = 1000
 
 
 def _pretty_json(value) -> str:
@@ -179,12 +184,21 @@ class PipelineAdmin(DomainErrorsAdminMixin, ReadOnlyAdminMixin, ScopedAdmin):
         return actions
 
     def _set_paused(self, request, queryset, paused: bool):
-        # The queryset is the admin's, restricted to the user's organizations (orgs.admin_scoping).
-        names = list(queryset.filter(paused=not paused).values_list("pk", "name")[:1000])
-        changed = set_paused(queryset.filter(pk__in=[pk for pk, _ in names]), paused)
+        # The queryset is the admin's, restricted to the user's organizations (orgs.admin_scoping). "Select
+        # all" may hold every pipeline: all are changed, a batch (its update and its history) at a time.
         verb = "Paused" if paused else "Unpaused"
-        for pk, name in names:
-            self.log_change(request, Pipeline(pk=pk, name=name), f"{verb} from the operator console.")
+        changing = queryset.filter(paused=not paused).order_by("pk")
+        changed, after = 0, 0
+        while batch := list(changing.filter(pk__gt=after).values_list("pk", "name")[:PAUSE_BATCH]):
+            after = batch[-1][0]
+            with transaction.atomic():
+                changed += set_paused(queryset.filter(pk__in=[pk for pk, _ in batch]), paused)
+                LogEntry.objects.log_actions(
+                    user_id=request.user.pk,
+                    queryset=[Pipeline(pk=pk, name=name) for pk, name in batch],
+                    action_flag=CHANGE,
+                    change_message=f"{verb} from the operator console.",
+                )
         self.message_user(request, f"{verb} {changed} pipeline(s).", messages.SUCCESS)
 
     @admin.action(description="Pause the selected pipelines (never late while paused)")

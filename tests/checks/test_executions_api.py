@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from checks import execution_services
 from checks.models import LATENCY_BUCKETS, CheckExecution, CheckResult, ExecutionLatencyBucket
+from orgs.errors import Conflict
 from tests.checks.factories import make_connection, make_dataset, make_run, register_pipeline
 from workflows.usage import organization_usage
 
@@ -129,13 +130,30 @@ def test_a_201_reads_its_result_with_its_names_in_the_waits_own_query(client_a, 
     assert [sql for sql in queries if one_by_id.search(sql)] == []
 
 
-def test_a_refusal_at_run_time_becomes_the_executions_message_whatever_its_shape():
-    # A ValidationError raised with a plain message has no message_dict: it must not escape the worker.
-    assert execution_services._message_of(ValidationError("The run was deleted.")) == "The run was deleted."
-    assert execution_services._message_of(ValidationError({"run_id": ["No run 'r' in this organization."]})) == (
-        "run_id: No run 'r' in this organization."
-    )
-    assert execution_services._message_of(ValidationError({"__all__": ["Gone."]})) == "Gone."
+@pytest.mark.parametrize(
+    ("refusal", "stored"),
+    [
+        # A plain message has no message_dict: it must not escape the worker (the execution would stay running).
+        (ValidationError("The run was deleted."), "The run was deleted."),
+        (
+            ValidationError({"run_id": ["No run 'r' in this organization."], "__all__": ["Gone."]}),
+            "run_id: No run 'r' in this organization.; Gone.",
+        ),
+        (ValidationError({"non_field_errors": ["Gone."]}), "Gone."),
+        (Conflict(fields={"dataset": ["Renamed."]}), "dataset: Renamed."),
+    ],
+)
+def test_a_refusal_at_run_time_becomes_the_executions_message_whatever_its_shape(
+    client_a, shop, monkeypatch, refusal, stored
+):
+    def refuse(*args, **kwargs):
+        raise refusal
+
+    # Valid when asked for, refused when the worker runs it (its run deleted in between).
+    monkeypatch.setattr(execution_services.services, "execute_check", refuse)
+    execute(client_a, sql=NEGATIVE_AMOUNTS, wait_seconds=0)
+    execution = CheckExecution.objects.unscoped().get()
+    assert (execution.state, execution.error_message) == ("error", stored)
 
 
 def test_a_quick_check_costs_a_fixed_number_of_statements_and_is_recorded_dispatched_at_once(client_a, shop):

@@ -4,11 +4,13 @@ them, and an admin pauses and unpauses, within their own organizations only."""
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from catalog.late_detection import detect_late_pipelines
 from catalog.models import Pipeline
+from console.admin import catalog as catalog_admin
 from orgs import services
 from tests.lineage.factories import make_pipeline
 
@@ -83,6 +85,30 @@ def test_an_admin_pauses_and_unpauses_their_own_pipelines_only(client, org_a, la
     assert mine.paused is False and mine.expected_since > NOW
     page = admin.get(f"/admin/catalog/pipeline/{mine.pk}/history/").content.decode()
     assert "Paused from the operator console." in page and "Unpaused from the operator console." in page
+
+
+def test_select_all_pauses_and_unpauses_every_pipeline_of_the_users_organizations_past_a_batch(
+    client, org_a, late_world
+):
+    # One more than a batch: the action once stopped, silently, after the first 1,000.
+    Pipeline.objects.bulk_create(
+        Pipeline(organization=org_a, name=f"bulk-{i:04}") for i in range(catalog_admin.PAUSE_BATCH + 1)
+    )
+    admin = org_user(client, org_a, ["view_pipeline", "change_pipeline"])
+    one_on_the_page = Pipeline.objects.unscoped().get(name="a_late_hourly").pk
+    every = {"_selected_action": [one_on_the_page], "select_across": "1"}
+
+    paused = admin.post("/admin/catalog/pipeline/", {"action": "pause_selected", **every}, follow=True)
+    assert "Paused 1002 pipeline(s)." in paused.content.decode()  # a_paused_hourly was paused already
+    assert not Pipeline.objects.for_organization(org_a).filter(paused=False).exists()
+    assert Pipeline.objects.unscoped().get(name="b_late_hourly").paused is False  # another organization's
+    history = LogEntry.objects.filter(change_message="Paused from the operator console.")
+    assert history.count() == 1002 and history.filter(object_repr="bulk-1000").exists()
+
+    unpaused = admin.post("/admin/catalog/pipeline/", {"action": "unpause_selected", **every}, follow=True)
+    assert "Unpaused 1003 pipeline(s)." in unpaused.content.decode()
+    assert not Pipeline.objects.for_organization(org_a).filter(paused=True).exists()
+    assert LogEntry.objects.filter(change_message="Unpaused from the operator console.").count() == 1003
 
 
 def test_pausing_needs_the_change_permission(client, org_a, late_world):
