@@ -82,6 +82,9 @@ class Alert(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When its delivery ended (delivered, or failed with its attempts exhausted); null while pending. Retention
+    # ages an alert by it: an old alert delivered only today (a rule enabled again, sent again) is kept a window.
+    settled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrganizationScopedManager()
 
@@ -91,6 +94,7 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="alert_due"),
             models.Index(fields=["rule", "-created_at", "-id"], name="alert_rule_history"),
+            models.Index(fields=["organization", "settled_at"], name="alert_org_retention"),
         ]
 
     def __str__(self):

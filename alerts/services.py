@@ -232,16 +232,24 @@ def attempt_delivery(alert_id: int, now=None) -> DeliveryOutcome:
         alert.attempts, alert.claimed_until = tries, None
         retry_in = None
         if outcome.succeeded:
-            alert.state, alert.delivered_at = AlertState.DELIVERED, now
+            alert.state, alert.delivered_at, alert.settled_at = AlertState.DELIVERED, now, now
         elif tries >= MAX_ATTEMPTS:
-            alert.state = AlertState.FAILED
+            alert.state, alert.settled_at = AlertState.FAILED, now
         else:
             retry_in = backoff_seconds(tries)
             alert.next_attempt_at = now + timedelta(seconds=retry_in)
             # The worker schedules the retry's message itself (Celery countdown): the sweep need not send one.
             alert.dispatched_at = now
         alert.save(
-            update_fields=["attempts", "claimed_until", "state", "delivered_at", "next_attempt_at", "dispatched_at"]
+            update_fields=[
+                "attempts",
+                "claimed_until",
+                "state",
+                "delivered_at",
+                "settled_at",
+                "next_attempt_at",
+                "dispatched_at",
+            ]
         )
     return DeliveryOutcome(attempted=True, delivered=outcome.succeeded, retry_in=retry_in)
 
@@ -249,5 +257,10 @@ def attempt_delivery(alert_id: int, now=None) -> DeliveryOutcome:
 def send_again(alerts) -> int:
     """Failed alerts (attempts exhausted) get a fresh budget of attempts, from now (the admin's action)."""
     return alerts.filter(state=AlertState.FAILED).update(
-        state=AlertState.PENDING, next_attempt_at=timezone.now(), claimed_until=None, dispatched_at=None, attempts=0
+        state=AlertState.PENDING,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        dispatched_at=None,
+        attempts=0,
+        settled_at=None,
     )

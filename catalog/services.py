@@ -48,6 +48,7 @@ __all__ = [
     "apply_run_event",
     "create_connection",
     "delete_connection",
+    "hold_run",
     "pipeline_for_job",
     "record_pipeline_version",
     "run_event_for_job",
@@ -227,7 +228,8 @@ def apply_run_event(
                     return RunEventOutcome(run=finished, created=False, changed=True)
             # A finish is usually for a run that exists: look it up (and lock it) first.
             run = _locked_run(organization, run_id)
-        if run is None:
+        # A loop: retention may purge the run between the insert's conflict and the lookup; it is new again then.
+        while run is None:
             candidate = Run(
                 organization=organization,
                 pipeline=pipeline,
@@ -341,6 +343,24 @@ def run_event_for_job(
     pipeline._state.adding = False
     run.pipeline = pipeline
     return pipeline, run
+
+
+_HOLD_RUN_SQL = "SELECT 1 FROM catalog_run WHERE organization_id = %s AND id = %s FOR KEY SHARE"
+
+
+def hold_run(run: Run) -> bool:
+    """Keeps the run from being deleted until the caller's transaction ends; False when it is gone already.
+
+    For a row about to point at a run it looked up earlier (a check result): retention may purge the run in
+    between, and the row's foreign key would fail at commit. FOR KEY SHARE, the lock the foreign-key check
+    itself takes, makes the purge's `FOR UPDATE SKIP LOCKED` pass the run by, and blocks neither readers nor
+    updates of the run's status. Call inside a transaction."""
+    database = connections[router.db_for_write(Run)]
+    if database.vendor != "postgresql":
+        return Run.objects.for_organization(run.organization_id).filter(pk=run.pk).exists()
+    with database.cursor() as cursor:
+        cursor.execute(_HOLD_RUN_SQL, [run.organization_id, run.pk])
+        return cursor.fetchone() is not None
 
 
 def _locked_run(organization: Organization, run_id: str) -> Run | None:

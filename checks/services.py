@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from catalog import services as catalog_services
 from checks import selectors
 from checks.connectors import (
     ConnectionRefused,
@@ -124,13 +125,29 @@ def _same_result(existing: CheckResult, candidate: CheckResult) -> bool:
     return all(getattr(existing, name) == getattr(candidate, name) for name in fields)
 
 
+class RunPurged(Exception):
+    """The result's run was deleted (retention) after the request looked it up."""
+
+
+def _insert(candidate: CheckResult) -> None:
+    if candidate.run is None:
+        candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
+        return
+    # The run was looked up earlier: held from here to the commit, so that retention cannot purge it under
+    # the result (its foreign key would fail at commit, a 500).
+    with transaction.atomic():
+        if not catalog_services.hold_run(candidate.run):
+            raise RunPurged
+        candidate.save()
+
+
 def _save_idempotently(candidate: CheckResult) -> tuple[CheckResult, bool]:
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():  # a savepoint keeps the caller's transaction usable on a duplicate
-                candidate.save()
+                _insert(candidate)
         else:
-            candidate.save()  # one statement, autocommitted: no BEGIN/COMMIT round trips
+            _insert(candidate)
         return candidate, True
     except IntegrityError:
         existing = (
@@ -158,28 +175,38 @@ def _save_result(
     duration_ms: float | None,
     executed_at,
     error_message: str,
+    keep_without_purged_run: bool = False,
 ) -> tuple[CheckResult, bool]:
-    """The one place a result row is built from a resolved context (recorded or executed)."""
-    return _save_idempotently(
-        CheckResult(
-            organization=organization,
-            result_id=result_id or new_result_id(),
-            check_id=check_id,
-            check_definition=context.definition,
-            pipeline=context.pipeline,
-            run=context.run,
-            dataset=context.dataset,
-            connection_id=connection_id,
-            status=status,
-            violations=violations,
-            threshold=context.threshold,
-            severity=context.severity,
-            sql=sql,
-            duration_ms=duration_ms,
-            executed_at=executed_at or timezone.now(),
-            error_message=error_message,
-        )
+    """The one place a result row is built from a resolved context (recorded or executed).
+
+    A run purged since the context was resolved is the 400 of any unknown run; with `keep_without_purged_run`
+    (a check that has already run against the warehouse) the result is kept without it, as the purge leaves
+    the results of the runs it deletes."""
+    candidate = CheckResult(
+        organization=organization,
+        result_id=result_id or new_result_id(),
+        check_id=check_id,
+        check_definition=context.definition,
+        pipeline=context.pipeline,
+        run=context.run,
+        dataset=context.dataset,
+        connection_id=connection_id,
+        status=status,
+        violations=violations,
+        threshold=context.threshold,
+        severity=context.severity,
+        sql=sql,
+        duration_ms=duration_ms,
+        executed_at=executed_at or timezone.now(),
+        error_message=error_message,
     )
+    try:
+        return _save_idempotently(candidate)
+    except RunPurged:
+        if not keep_without_purged_run:
+            raise ValidationError({"run_id": [f"No run {context.run.run_id!r} in this organization."]}) from None
+    candidate.run = None
+    return _save_idempotently(candidate)
 
 
 def _existing_result(organization: Organization, result_id: str | None) -> CheckResult | None:
@@ -398,6 +425,7 @@ def execute_check(organization: Organization, *, metered: bool = True, **request
         duration_ms=duration_ms,
         executed_at=None,
         error_message=message,
+        keep_without_purged_run=True,
     )
     return ExecutionOutcome(result=result, created=created, error_kind=failure.kind if failure else None)
 
@@ -525,5 +553,6 @@ def record_execution_error(
         duration_ms=None,
         executed_at=None,
         error_message=message,
+        keep_without_purged_run=True,
     )
     return result

@@ -171,8 +171,10 @@ def _apply_lifecycle(organization, pipeline, event: ParsedEvent, attributes=None
     finished_at = event.event_time if event_type in TERMINAL_EVENT_TYPES else None
     if status == RunStatus.QUEUED:
         existing = catalog_selectors.run_in_organization(organization, event.run_id)
-        # A run of another job falls through: the state machine answers that conflict (409).
-        if existing is not None and existing.pipeline_id == pipeline.pk:
+        # A run of another job falls through: the state machine answers that conflict (409). Held: the event's
+        # check results attach to it, and retention must not purge it before they commit; purged already, the
+        # state machine creates it anew.
+        if existing is not None and existing.pipeline_id == pipeline.pk and catalog_services.hold_run(existing):
             return existing
     outcome = catalog_services.apply_run_event(
         organization=organization,

@@ -7,14 +7,17 @@ sent: a producer dating its events 2099 cannot keep them past the window):
 - check results: by `created_at` (when the catalog recorded them);
 - runs: finished ones (success, failed, cancelled) by `updated_at`, the last change the catalog recorded
   (for a finished run, its end); a queued or running run is never purged, however old;
-- stored OpenLineage events: by `received_at`.
+- stored OpenLineage events: by `received_at`;
+- alerts: settled ones (delivered, failed) by `settled_at`, when their delivery ended; a pending alert (not
+  sent yet, or between retries) never. Their delivery attempts go with them, never on a clock of their own.
 Pipelines, datasets, lineage and column-lineage edges are the current catalog, not history: kept.
 
 Each table is purged in batches of RETENTION_BATCH_ROWS: one short transaction selects the oldest
 expired rows (on PostgreSQL `FOR UPDATE SKIP LOCKED`: a row that a concurrent request holds, such as a
 run a new check result is being attached to, waits for the next pass), detaches the rows that point at
 them and stay (a task run whose DAG run goes, a recent result of a purged run: the models' SET_NULL),
-and deletes them with one DELETE; then a pause. Children go before parents (executions, results, runs),
+deletes what goes with them (an alert's delivery attempts) and then them, one DELETE each; then a pause.
+Children go before parents (executions, results, runs),
 so every batch commits with valid foreign keys. A pass that stops half-way leaves only whole batches
 done: the next pass goes on from there, and a pass over purged history deletes nothing.
 """
@@ -28,6 +31,7 @@ from django.db import connections, router, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from alerts.models import Alert, AlertState, DeliveryAttempt
 from catalog.models import TERMINAL_RUN_STATUSES, Run
 from checks.models import CheckExecution, CheckResult, ExecutionState
 from lineage.models import OpenLineageEvent
@@ -40,9 +44,13 @@ AGED_BY = {
     "check_results": "created_at",
     "runs": "updated_at",
     "openlineage_events": "received_at",
+    "alerts": "settled_at",
 }
-KINDS = tuple(AGED_BY)
+# Rows that go with the row they belong to, counted as a kind of their own: kind -> (model, foreign key, counted as).
+_DELETED_WITH = {"alerts": (DeliveryAttempt, "alert", "alert_delivery_attempts")}
+KINDS = (*AGED_BY, *(counted_as for _, _, counted_as in _DELETED_WITH.values()))
 FINISHED_EXECUTION_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
+SETTLED_ALERT_STATES = (AlertState.DELIVERED, AlertState.FAILED)
 
 
 @dataclass
@@ -67,6 +75,7 @@ def expired_rows(organization: Organization, cutoff) -> dict[str, QuerySet]:
         "check_results": CheckResult.objects.for_organization(organization),
         "runs": Run.objects.for_organization(organization).filter(status__in=TERMINAL_RUN_STATUSES),
         "openlineage_events": OpenLineageEvent.objects.for_organization(organization),
+        "alerts": Alert.objects.for_organization(organization).filter(state__in=SETTLED_ALERT_STATES),
     }
     return {
         kind: queryset.filter(**{f"{AGED_BY[kind]}__lt": cutoff}).order_by(AGED_BY[kind], "id")
@@ -115,16 +124,20 @@ def _detach(organization: Organization, model: type[Model], field_name: str, ids
     _execute(model, sql, params)
 
 
-def _delete_ids(organization: Organization, model: type[Model], ids: list) -> None:
-    """One DELETE of these rows (the caller detached whatever points at them): no collector, no fetch."""
+def _delete_ids(organization: Organization, model: type[Model], ids: list, column: str | None = None) -> int:
+    """One DELETE of the rows whose `column` (the key by default) is one of `ids` (the caller detached whatever
+    points at them): no collector, no fetch. Returns the rows deleted."""
     database = connections[router.db_for_write(model)]
     quote = database.ops.quote_name
-    these, params = _matching(database, quote(model._meta.pk.column), ids)
+    column = model._meta.get_field(column).column if column else model._meta.pk.column
+    these, params = _matching(database, quote(column), ids)
     sql = (
         f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608 (quoted names and placeholders only)
         f"WHERE {quote('organization_id')} = %s AND {these}"
     )
-    _execute(model, sql, [organization.pk, *params])
+    with database.cursor() as cursor:
+        cursor.execute(sql, [organization.pk, *params])
+        return cursor.rowcount
 
 
 _MODELS_BY_KIND = {
@@ -132,6 +145,7 @@ _MODELS_BY_KIND = {
     "check_results": CheckResult,
     "runs": Run,
     "openlineage_events": OpenLineageEvent,
+    "alerts": Alert,
 }
 # Kind -> the (model, foreign key) pairs that point at its rows and must let go first.
 _POINTING_AT = {
@@ -140,11 +154,17 @@ _POINTING_AT = {
 }
 
 
-def _detach_and_delete(organization: Organization, kind: str, ids: list) -> None:
+def _detach_and_delete(organization: Organization, kind: str, ids: list) -> int:
+    """Deletes the rows `ids` of `kind`; returns how many rows went with them (_DELETED_WITH)."""
     purged = _MODELS_BY_KIND[kind]
     for model, field_name in _POINTING_AT.get(kind, ()):
         _detach(organization, model, field_name, ids, purged)
+    went_with = 0
+    if kind in _DELETED_WITH:
+        model, field_name, _ = _DELETED_WITH[kind]
+        went_with = _delete_ids(organization, model, ids, column=field_name)
     _delete_ids(organization, purged, ids)
+    return went_with
 
 
 def _purge_kind(
@@ -153,19 +173,33 @@ def _purge_kind(
     rows: QuerySet,
     batch_rows: int,
     pause: Callable[[], None],
-) -> int:
-    purged, last, column = 0, None, AGED_BY[kind]
+) -> tuple[int, int]:
+    """(rows of `kind` purged, rows purged with them)."""
+    purged, went_with, last, column = 0, 0, None, AGED_BY[kind]
     while True:
         with transaction.atomic(using=router.db_for_write(rows.model)):
             batch = _after(rows, column, last).select_for_update(skip_locked=True).values_list(column, "pk")
             found = list(batch[:batch_rows])
             if found:
-                _detach_and_delete(organization, kind, [pk for _, pk in found])
+                went_with += _detach_and_delete(organization, kind, [pk for _, pk in found])
         purged += len(found)
         if len(found) < batch_rows:
-            return purged
+            return purged, went_with
         last = found[-1]
         pause()
+
+
+def _count(organization: Organization, kind: str, rows: QuerySet) -> tuple[int, int]:
+    """What `_purge_kind` would purge, counted."""
+    went_with = 0
+    if kind in _DELETED_WITH:
+        model, field_name, _ = _DELETED_WITH[kind]
+        went_with = (
+            model.objects.for_organization(organization)
+            .filter(**{f"{field_name}__in": rows.order_by().values("pk")})
+            .count()
+        )
+    return rows.count(), went_with
 
 
 def purge_organization(
@@ -192,9 +226,12 @@ def purge_organization(
 
     for kind, rows in expired_rows(organization, cutoff).items():
         if dry_run:
-            outcome.counts[kind] = rows.count()
+            purged, went_with = _count(organization, kind, rows)
         else:
-            outcome.counts[kind] = _purge_kind(organization, kind, rows, batch_rows, pause)
+            purged, went_with = _purge_kind(organization, kind, rows, batch_rows, pause)
+        outcome.counts[kind] = purged
+        if kind in _DELETED_WITH:
+            outcome.counts[_DELETED_WITH[kind][2]] = went_with
     return outcome
 
 

@@ -142,7 +142,14 @@ def test_rows_older_than_the_window_are_purged_and_the_boundary_is_kept(make_org
 
     outcome = retention.purge_organization(history.organization, now=NOW)
 
-    assert outcome.counts == {"check_executions": 1, "check_results": 1, "runs": 1, "openlineage_events": 1}
+    assert outcome.counts == {
+        "check_executions": 1,
+        "check_results": 1,
+        "runs": 1,
+        "openlineage_events": 1,
+        "alerts": 0,
+        "alert_delivery_attempts": 0,
+    }
     assert [exists(row) for row in old] == [False] * 4
     assert [exists(row) for row in at_cutoff + recent] == [True] * 8
 
@@ -209,7 +216,14 @@ def test_a_second_pass_purges_nothing_and_a_dry_run_deletes_nothing(make_org):
     old = [history.run(OLD), history.run(OLD), history.result(OLD), history.event(OLD)]
 
     dry = retention.purge_organization(history.organization, now=NOW, dry_run=True)
-    assert dry.counts == {"check_executions": 0, "check_results": 1, "runs": 2, "openlineage_events": 1}
+    assert dry.counts == {
+        "check_executions": 0,
+        "check_results": 1,
+        "runs": 2,
+        "openlineage_events": 1,
+        "alerts": 0,
+        "alert_delivery_attempts": 0,
+    }
     assert all(exists(row) for row in old)
 
     assert retention.purge_organization(history.organization, now=NOW).total == 4

@@ -10,6 +10,8 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from catalog.models import Run
+from checks import selectors as checks_selectors
+from checks.models import CheckResult
 from orgs.models import Plan
 from tests.catalog.conftest import small_spec
 from tests.workflows.test_retention import History, exists
@@ -81,3 +83,72 @@ def test_run_events_are_accepted_while_a_purge_runs(make_org, make_key):
     assert statuses == [201, 200] * 20
     assert outcome["runs"].counts["runs"] == 300
     assert Run.objects.unscoped().filter(organization=organization, run_id__startswith="live-").count() == 20
+
+
+# --- A check result posted for a run the purge deletes meanwhile ---------------------------------------------
+
+
+def purge_in_another_connection(organization) -> retention.PurgeOutcome:
+    """One purge pass in a thread of its own (its own database connection), finished before this returns."""
+    outcome = {}
+
+    def purge():
+        try:
+            outcome["purge"] = retention.purge_organization(organization, pause_seconds=0)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=purge)
+    thread.start()
+    thread.join()
+    return outcome["purge"]
+
+
+def post_result(client, run_id):
+    return client.post(
+        "/api/v1/checks/results/", {"check_id": "adhoc", "violations": 0, "run_id": run_id}, format="json"
+    )
+
+
+def test_a_purge_while_a_result_is_being_attached_leaves_the_run_for_the_next_pass(make_org, make_client, monkeypatch):
+    history = History(make_org("acme", plan=Plan.FREE))
+    old_run = history.run(datetime.now(UTC) - timedelta(days=60))
+    insert = CheckResult.save
+    purges = []
+
+    def purge_then_insert(result, *args, **kwargs):
+        purges.append(purge_in_another_connection(history.organization))
+        return insert(result, *args, **kwargs)
+
+    monkeypatch.setattr(CheckResult, "save", purge_then_insert)
+    response = post_result(make_client(history.organization), old_run.run_id)
+
+    assert response.status_code == 201, response.content
+    assert purges[0].counts["runs"] == 0
+    assert CheckResult.objects.unscoped().get(result_id=response.json()["result_id"]).run_id == old_run.pk
+    monkeypatch.undo()
+    # The next pass purges it; the result, recent, stays without its run.
+    assert retention.purge_organization(history.organization, pause_seconds=0).counts["runs"] == 1
+    assert CheckResult.objects.unscoped().get(result_id=response.json()["result_id"]).run_id is None
+
+
+def test_a_run_purged_between_the_lookup_and_the_insert_is_the_400_of_an_unknown_run(
+    make_org, make_client, monkeypatch
+):
+    history = History(make_org("acme", plan=Plan.FREE))
+    old_run = history.run(datetime.now(UTC) - timedelta(days=60))
+    look_up = checks_selectors.find_run
+
+    def look_up_then_purge(organization, run_id):
+        run = look_up(organization, run_id)
+        assert purge_in_another_connection(history.organization).counts["runs"] == 1
+        return run
+
+    monkeypatch.setattr(checks_selectors, "find_run", look_up_then_purge)
+    client = make_client(history.organization)
+    client.raise_request_exception = False
+    response = post_result(client, old_run.run_id)
+
+    assert response.status_code == 400, response.content
+    assert f"No run {old_run.run_id!r} in this organization." in str(response.json())
+    assert not CheckResult.objects.unscoped().filter(organization=history.organization).exists()

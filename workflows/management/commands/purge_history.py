@@ -6,7 +6,7 @@ from workflows import retention
 
 class Command(BaseCommand):
     help = (
-        "Purge runs, check results, check executions and stored OpenLineage events older than each "
+        "Purge runs, check results, check executions, stored OpenLineage events and settled alerts older than each "
         "organization's plan history window (what the hourly beat task does), and print the counts."
     )
 
