@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.migration_operations import AddIndexOnline
+from config.migration_operations import AddIndexOnline, BackfillExistingRows
 
 # Alerts whose delivery ended before the column existed: settled when delivered, or at their last attempt.
 BACKFILL_SETTLED_AT = """
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             name='settled_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
-        migrations.RunSQL(BACKFILL_SETTLED_AT, reverse_sql=migrations.RunSQL.noop),
+        BackfillExistingRows(BACKFILL_SETTLED_AT, reverse_sql=migrations.RunSQL.noop),
         AddIndexOnline(
             model_name='alert',
             index=models.Index(fields=['organization', 'settled_at'], name='alert_org_retention'),
