@@ -152,3 +152,66 @@ def test_a_run_purged_between_the_lookup_and_the_insert_is_the_400_of_an_unknown
     assert response.status_code == 400, response.content
     assert f"No run {old_run.run_id!r} in this organization." in str(response.json())
     assert not CheckResult.objects.unscoped().filter(organization=history.organization).exists()
+
+
+def test_a_run_purged_between_an_insert_conflict_and_its_lookup_is_created_anew(make_org, monkeypatch):
+    """apply_run_event: the insert finds the run (a conflict), retention deletes it before the locking
+    lookup; the event creates it again instead of failing on a run that is not there."""
+    from catalog import services as catalog_services
+
+    organization = make_org("acme", plan=Plan.FREE)
+    pipeline = register_pipeline(organization=organization, spec=pipeline_spec.parse(small_spec("orders_sync")))
+    pipeline = getattr(pipeline, "pipeline", pipeline)
+    catalog_services.apply_run_event(organization=organization, pipeline=pipeline, status="running", run_id="r1")
+    real_insert = catalog_services.insert_unless_conflict
+    purged = []
+
+    def conflict_then_purge(instance, conflict_columns=()):
+        if not purged:
+            purged.append(Run.objects.unscoped().filter(organization=organization, run_id="r1").delete())
+            return False  # what the insert saw: the run was there
+        return real_insert(instance, conflict_columns)
+
+    monkeypatch.setattr(catalog_services, "insert_unless_conflict", conflict_then_purge)
+
+    outcome = catalog_services.apply_run_event(
+        organization=organization, pipeline=pipeline, status="running", run_id="r1"
+    )
+
+    assert purged and outcome.created
+    assert Run.objects.unscoped().filter(organization=organization, run_id="r1").count() == 1
+
+
+def test_an_openlineage_event_whose_run_was_just_purged_attaches_its_results_to_the_run_made_anew(
+    make_org, make_key, monkeypatch
+):
+    """An OTHER event finds its run, which retention deletes before the event's check results attach to it:
+    the run is created again and the results attach to it (the stale row refused them)."""
+    from workflows import openlineage
+
+    organization = make_org("acme", plan=Plan.FREE)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=make_key(organization))
+
+    def event(event_type, facets):
+        return {
+            "eventType": event_type,
+            "eventTime": "2026-11-26T06:00:00Z",
+            "producer": "https://example.com/gx",
+            "run": {"runId": "ol-1"},
+            "job": {"namespace": "gx", "name": "nightly_checks"},
+            "inputs": [{"namespace": "wh", "name": "raw.orders", "inputFacets": facets}],
+        }
+
+    assertions = {"dataQualityAssertions": {"assertions": [{"assertion": "not_null", "success": True}]}}
+    assert client.post("/api/v1/lineage", event("START", {}), format="json").status_code == 201
+    stale = Run.objects.unscoped().get(organization=organization, run_id="ol-1")
+    Run.objects.unscoped().filter(pk=stale.pk).delete()
+    monkeypatch.setattr(openlineage.catalog_selectors, "run_in_organization", lambda organization, run_id: stale)
+
+    response = client.post("/api/v1/lineage", event("OTHER", assertions), format="json")
+
+    assert response.status_code == 201, response.content
+    run = Run.objects.unscoped().get(organization=organization, run_id="ol-1")
+    assert run.pk != stale.pk
+    assert CheckResult.objects.unscoped().filter(organization=organization, run=run).exists()
