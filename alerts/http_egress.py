@@ -1,11 +1,12 @@
-"""Where an alert may be POSTed: a tenant's webhook or Slack URL under the warehouse egress policy.
+"""Where an alert may be POSTed: a tenant's webhook or Slack URL under the egress policy of catalog.egress.
 
 The URL is judged at registration and again before every attempt (a DNS answer may change: rebinding):
 its host is resolved and every address judged by catalog.egress (public addresses only unless the operator's
-allow-list, DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS, opens a network); the catalog's own database server is
-refused whatever the allow-list says; plain `http` only to allow-listed networks. The request then goes to
-the checked address itself (TLS still verifies the host name), never follows a redirect, has connect and read
-timeouts, ignores proxy variables, and keeps at most a short excerpt of the answer.
+alert allow-list, DATAXPIPE_ALERT_ALLOWED_NETWORKS, opens a network; never the warehouse list, which would let
+any organization admin reach every HTTP service of a network opened for warehouses); the catalog's own
+database server is refused whatever the allow-list says; plain `http` only to allow-listed networks. The request
+then goes to the checked address itself (TLS still verifies the host name), never follows a redirect, has connect
+and read timeouts, ignores proxy variables, and keeps at most a short excerpt of the answer.
 """
 
 import ipaddress
@@ -25,7 +26,18 @@ CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
 EXCERPT_BYTES = 300
 
-__all__ = ["CheckedUrl", "EgressRefused", "HttpOutcome", "Unresolvable", "check_url", "post_json", "url_shape_problem"]
+ALERT_DESTINATIONS = egress.AllowList("DATAXPIPE_ALERT_ALLOWED_NETWORKS", "alert destinations")
+
+__all__ = [
+    "ALERT_DESTINATIONS",
+    "CheckedUrl",
+    "EgressRefused",
+    "HttpOutcome",
+    "Unresolvable",
+    "check_url",
+    "post_json",
+    "url_shape_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -91,11 +103,11 @@ def check_url(url: str) -> CheckedUrl:
     if problem:
         raise EgressRefused(f"url {problem}")
     scheme, host, port, target = _split(url)
-    destination = egress.check_destination(host, port, None)
+    destination = egress.check_destination(host, port, None, ALERT_DESTINATIONS)
     addresses = [ipaddress.ip_address(address) for address in destination.addresses]
     if egress.reaches_catalog_database_server(addresses, port):
         raise EgressRefused("url reaches the catalog's own database server, which alerts can never call.")
-    networks = egress.allowed_networks()
+    networks = ALERT_DESTINATIONS.networks()
     if scheme != "https" and not all(egress.in_allowed_networks(address, networks) for address in addresses):
         raise EgressRefused("url must use https://; plain http:// is allowed only to networks the operator allows.")
     return CheckedUrl(scheme=scheme, host=host, port=port, target=target, addresses=destination.addresses)

@@ -2,8 +2,9 @@
 
 Every organization admin may be hostile, so a host a tenant registers is resolved and each of its
 addresses judged: only public (globally routable) addresses pass, unless the operator opens a
-network with `DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS` (CIDRs). Unspecified and multicast addresses
-never pass; the catalog's own database (same server, same database name) never passes, whatever
+network in the allow-list of that kind of destination (`AllowList`: `DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS`
+for warehouses; alert destinations bring their own). Unspecified and multicast addresses never pass;
+the catalog's own database (same server, same database name) never passes, whatever
 the allow-list says. Connectors connect to the address checked here (libpq `hostaddr`), so a DNS
 answer that changes after the check (rebinding) cannot redirect the socket.
 
@@ -17,8 +18,9 @@ import socket
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+
+from config.env import parse_networks
 
 # At most this many of a name's addresses are handed to libpq (each gets its own connect timeout).
 MAX_ADDRESSES = 3
@@ -26,10 +28,6 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _PRIVATE = tuple(ipaddress.ip_network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-_PUBLIC_HINT = (
-    "warehouses and alert destinations must be on public addresses unless the operator allows the network "
-    "(DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS)"
-)
 
 
 class EgressRefused(Exception):
@@ -101,14 +99,24 @@ def address_rule(address: IPAddress) -> str | None:
     return None
 
 
-def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for cidr in getattr(settings, "DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS", []) or []:
-        try:
-            networks.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(f"DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS: {cidr!r} is not a CIDR.") from None
-    return networks
+@dataclass(frozen=True)
+class AllowList:
+    """The operator's networks for one kind of destination, named by its setting. Each kind has its own list:
+    a network opened so that tenants reach their warehouses there must not open its other services too."""
+
+    setting: str
+    subject: str  # what must be public, for the refusal message: "warehouses", "alert destinations"
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        # Read at every call, not cached: a network removed from the list refuses its stored destinations.
+        return parse_networks(self.setting, getattr(settings, self.setting, []))
+
+    @property
+    def hint(self) -> str:
+        return f"{self.subject} must be on public addresses unless the operator allows the network ({self.setting})"
+
+
+WAREHOUSES = AllowList("DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS", "warehouses")
 
 
 def in_allowed_networks(address: IPAddress, networks) -> bool:
@@ -181,9 +189,10 @@ def is_catalog_database(addresses: list[IPAddress], port: int, dbname: str | Non
     return reaches_catalog_database_server(addresses, port)
 
 
-def check_destination(host: str, port: int, dbname: str | None) -> Destination:
-    """The addresses a connector may connect to for (host, port, dbname), all judged; raises EgressRefused
-    naming the rule, or Unresolvable when the name has no address now. `dbname` None: not known yet."""
+def check_destination(host: str, port: int, dbname: str | None, allow_list: AllowList = WAREHOUSES) -> Destination:
+    """The addresses a connector may connect to for (host, port, dbname), all judged against `allow_list`;
+    raises EgressRefused naming the rule, or Unresolvable when the name has no address now. `dbname` None:
+    not known yet."""
     problem = host_problem(host)
     if problem:
         raise EgressRefused(f"host {problem}")
@@ -192,13 +201,13 @@ def check_destination(host: str, port: int, dbname: str | None) -> Destination:
     addresses = _resolve(host, port)
     literal = _is_literal(host)
     shown = f"host {host!r}" if literal else f"host {host!r} resolves to an address that"
-    networks = allowed_networks()
+    networks = allow_list.networks()
     for address in addresses:
         rule = address_rule(address)
         judged = _embedded_ipv4(address) or address
         never = judged.is_unspecified or judged.is_multicast
         if rule and (never or not in_allowed_networks(address, networks)):
-            raise EgressRefused(f"{shown} is {rule}; {'never allowed' if never else _PUBLIC_HINT}.")
+            raise EgressRefused(f"{shown} is {rule}; {'never allowed' if never else allow_list.hint}.")
     if is_catalog_database(addresses, port, dbname):
         raise EgressRefused("the connection reaches the catalog's own database, which checks can never query.")
     return Destination(host=host, port=port, addresses=tuple(str(address) for address in addresses[:MAX_ADDRESSES]))

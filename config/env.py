@@ -4,6 +4,7 @@ A required variable that is missing stops start-up with a message naming it, so 
 misconfigured deployment fails at boot rather than on the first request.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -48,6 +49,24 @@ def env_list(name: str, default: list[str], *, separator: str = ",") -> list[str
     if raw is None:
         return default
     return [item.strip() for item in raw.split(separator) if item.strip()]
+
+
+def parse_networks(name: str, cidrs) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks of an allow-list setting `name`; a value that is not a CIDR names the setting."""
+    networks = []
+    for cidr in cidrs or []:
+        try:
+            networks.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {cidr!r} is not a CIDR.") from None
+    return networks
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated CIDRs (empty by default), checked now so a typo stops start-up, not the first request."""
+    cidrs = env_list(name, [])
+    parse_networks(name, cidrs)
+    return cidrs
 
 
 def env_days_or_unlimited(name: str, default: int | None) -> int | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_days_or_unlimited, env_int, env_list, env_str
+from config.env import env_bool, env_days_or_unlimited, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -395,7 +395,7 @@ DATAXPIPE_CHECK_MAX_TIMEOUT_SECONDS = env_int("DATAXPIPE_CHECK_MAX_TIMEOUT_SECON
 # Tenant isolation of warehouse access (docs/security.md): networks a connection may reach beyond
 # public addresses (comma-separated CIDRs), whether a privileged warehouse role may run checks, and the
 # Vault path segment under which an organization's secrets must lie (`<prefix>/<org-slug>/`).
-DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = env_list("DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS", [])
+DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = env_networks("DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS")
 DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES = env_bool("DATAXPIPE_ALLOW_PRIVILEGED_WAREHOUSE_ROLES", False)
 DATAXPIPE_VAULT_PATH_PREFIX = env_str("DATAXPIPE_VAULT_PATH_PREFIX", "dataxpipe")
 # A BigQuery connection without its own credentials_secret would run as the catalog's Google identity.
@@ -424,6 +424,10 @@ DATAXPIPE_OPENLINEAGE_THROTTLE_RATE = env_str("DATAXPIPE_OPENLINEAGE_THROTTLE_RA
 # --- Alerts (issue 16): delivery retries, e-mail through Django's mail backend ---------------------------------
 # A failed delivery is tried again after this, doubled each time (30 s, 1, 2, 4 min: 5 attempts in all).
 DATAXPIPE_ALERT_RETRY_BASE_SECONDS = env_int("DATAXPIPE_ALERT_RETRY_BASE_SECONDS", 30)
+# Networks a webhook or Slack URL may reach beyond public addresses (comma-separated CIDRs). Separate from the
+# warehouse list: opening a private network for tenants' warehouses must not open every HTTP service in it to
+# any organization admin's webhook (docs/security.md).
+DATAXPIPE_ALERT_ALLOWED_NETWORKS = env_networks("DATAXPIPE_ALERT_ALLOWED_NETWORKS")
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)

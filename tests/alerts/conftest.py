@@ -81,7 +81,7 @@ class Sink:
 @pytest.fixture
 def loopback_allowed(settings):
     """The operator opens loopback (the local sinks); every other rule of the egress policy still holds."""
-    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.DATAXPIPE_ALERT_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 @pytest.fixture

@@ -160,10 +160,10 @@ def test_the_egress_policy_is_applied_again_at_delivery(
 ):
     """Registered while the operator allowed loopback; the allow-list shrank since (or the name now resolves
     elsewhere): the attempt is refused and recorded, nothing is sent."""
-    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.DATAXPIPE_ALERT_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     sink = make_sink()
     create_rule(admin_client(org_a), {"type": "webhook", "url": sink.url})
-    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = []
+    settings.DATAXPIPE_ALERT_ALLOWED_NETWORKS = []
     fail_run(org_a, pipeline_of(org_a), "run-1")
     sweep.run()
     assert sink.received == []

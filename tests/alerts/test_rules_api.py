@@ -152,7 +152,7 @@ def test_the_catalogs_database_server_is_refused_even_when_its_network_is_allowe
     if connection.vendor != "postgresql":
         pytest.skip("the catalog's database is a file on SQLite")
     database = connection.settings_dict
-    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.DATAXPIPE_ALERT_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     url = f"http://{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/"
     response = admin_client(org_a).post("/api/v1/alerts/", webhook_rule(url), format="json")
     assert response.status_code == 400
@@ -167,7 +167,7 @@ def test_plain_http_only_to_allowed_networks(admin_client, org_a):
 
 def test_plain_http_to_an_allowed_network_judges_ipv4_in_ipv6_like_the_warehouse_policy(admin_client, org_a, settings):
     """The same allow-list test as catalog.egress: an IPv4-mapped address counts as its IPv4 address."""
-    settings.DATAXPIPE_WAREHOUSE_ALLOWED_NETWORKS = ["198.51.100.0/24"]
+    settings.DATAXPIPE_ALERT_ALLOWED_NETWORKS = ["198.51.100.0/24"]
     client = admin_client(org_a)
     for name, url in (("v4", "http://198.51.100.7/hook"), ("mapped", "http://[::ffff:198.51.100.7]/hook")):
         response = client.post("/api/v1/alerts/", webhook_rule(url, name=name), format="json")

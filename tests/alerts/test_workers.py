@@ -47,7 +47,8 @@ def test_a_worker_delivers_and_retries_with_backoff(
     )
     secret = rule.json()["signing_secret"]
     fail_run(org_a, pipeline_of(org_a), "run-1")
-    start_worker(DATAXPIPE_ALERT_RETRY_BASE_SECONDS=1)
+    # The worker is its own process: it opens loopback for the sink from its environment, like a deployment.
+    start_worker(DATAXPIPE_ALERT_RETRY_BASE_SECONDS=1, DATAXPIPE_ALERT_ALLOWED_NETWORKS="127.0.0.0/8")
     broker_tests.wait_for(lambda: queue_exists(broker_url, queue_name), seconds=60)  # the worker consumes
 
     result = sweep.run()
