@@ -12,18 +12,11 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("METRICS_ENABLED", "0")
+import bench_django
 
-import django  # noqa: E402
-
-django.setup()
+bench_django.setup()
+ROOT = bench_django.ROOT
 
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -23,11 +23,8 @@ Traffic goes only to 127.0.0.1; every loop is bounded.
 
 import argparse
 import json
-import os
 import subprocess
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -37,14 +34,12 @@ from scale_out import (
     QUICK_SQL,
     ROOT,
     Processes,
-    base_env,
+    begin,
     delete_queue,
     free_port,
     latency_by_path,
     log,
     percentile,
-    prepare_databases,
-    setup_catalog,
     start_web,
     start_workers,
     wait_until_idle,
@@ -173,18 +168,8 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="drop and re-migrate the catalog database")
     args = parser.parse_args()
     args.rounds = max(10, min(args.rounds, 2000))
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    report = {
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average": round(os.getloadavg()[0], 1),
-        "args": vars(args),
-    }
-    queue = f"bench-latency-{uuid.uuid4().hex[:8]}"
-    env = base_env(queue)
-    log("preparing the catalog and warehouse databases")
-    prepare_databases(args.fresh)
-    keys = setup_catalog(env)
+    report, queue, env, keys = begin(args, "latency")
     key = keys["quiet-1"]
     processes = Processes()
     try:

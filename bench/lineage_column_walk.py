@@ -9,22 +9,13 @@ every loop is bounded, and the unbounded baseline runs under a statement_timeout
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dxp_bench_columns .venv/bin/python bench/lineage_column_walk.py
 """
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("METRICS_ENABLED", "0")
+import bench_django
 
-import django  # noqa: E402
-
-django.setup()
+bench_django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import OperationalError, connection, transaction  # noqa: E402

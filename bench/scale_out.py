@@ -429,6 +429,23 @@ def write_report(report):
     (ROOT / "docs" / "benchmarks-scale-out.md").write_text("\n".join(lines))
 
 
+def begin(args, name: str) -> tuple[dict, str, dict, dict]:
+    """A run's start, shared with bench/check_queue_latency.py: the report's header, a check queue of the
+    run's own, the environment of the processes it starts, and the catalog's API keys by name, on
+    prepared databases (`args.fresh`: dropped and migrated anew)."""
+    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+    report = {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average": round(os.getloadavg()[0], 1),
+        "args": vars(args),
+    }
+    queue = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+    env = base_env(queue)
+    log("preparing the catalog and warehouse databases")
+    prepare_databases(args.fresh)
+    return report, queue, env, setup_catalog(env)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sleep", type=float, default=1.0)
@@ -449,20 +466,9 @@ def main():
     args.quiet_checks = max(1, min(args.quiet_checks, 100))
     args.flood_checks = max(0, min(args.flood_checks, 1000))
     worker_counts = [max(1, min(int(n), 8)) for n in args.workers.split(",")]
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-
     started = time.monotonic()
-    report = {
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average": round(os.getloadavg()[0], 1),
-        "args": vars(args),
-        "phases": {},
-    }
-    queue = f"bench-scale-{uuid.uuid4().hex[:8]}"
-    env = base_env(queue)
-    log("preparing the catalog and warehouse databases")
-    prepare_databases(args.fresh)
-    keys = setup_catalog(env)
+    report, queue, env, keys = begin(args, "scale")
+    report["phases"] = {}
     processes = Processes()
     try:
         bases = [start_web(processes, env, free_port(), f"web-{n}") for n in range(2)]

@@ -25,11 +25,20 @@ def digest(physical_name: str) -> str:
     return hashlib.sha256(physical_name.encode()).hexdigest() if physical_name else ""
 
 
-# A pure function of two strings, asked again for every event that names the same datasets (a batch
-# of one job's runs names the same few thousands of times): answered from memory after the first.
-@lru_cache(maxsize=4096)
+# Longest namespace or name kept in physical_name's cache. A symlink facet's identifiers have no length
+# cap of their own (only the event's 8 MB): cached as they come, 4,096 of them would keep gigabytes of a
+# tenant's strings alive in every worker process.
+_CACHED_UP_TO = 1000
+
+
 def physical_name(namespace: str, name: str) -> str:
     """The canonical name of an OpenLineage dataset, or "" when its namespace is not one we can read."""
+    if len(namespace) > _CACHED_UP_TO or len(name) > _CACHED_UP_TO:
+        return _physical_name(namespace, name)
+    return _cached_physical_name(namespace, name)
+
+
+def _physical_name(namespace: str, name: str) -> str:
     namespace, name = namespace.strip(), name.strip()
     if not namespace or not name:
         return ""
@@ -63,6 +72,11 @@ def physical_name(namespace: str, name: str) -> str:
         identifiers = tables if scheme != "postgres" else [_postgres_identifier(t) for t in tables]
         return f"{scheme}://{host}:{port}/{'.'.join(identifiers)}"
     return ""
+
+
+# A pure function of two strings, asked again for every event that names the same datasets (a batch
+# of one job's runs names the same few thousands of times): answered from memory after the first.
+_cached_physical_name = lru_cache(maxsize=4096)(_physical_name)
 
 
 def _postgres_identifier(identifier: str) -> str:

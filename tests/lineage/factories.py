@@ -1,7 +1,9 @@
-"""Small ORM factories: the rows the catalog writes at pipeline registration, made directly."""
+"""Small ORM factories: the rows the catalog writes at pipeline registration, made directly; and
+OpenLineage events as producers send them."""
 
 import hashlib
 import json
+import uuid
 
 from catalog.models import Pipeline, PipelineVersion
 from checks.models import CheckDefinition
@@ -77,3 +79,29 @@ def register_pipeline_json(organization, spec):
             check.get("type", ""),
         )
     return pipeline
+
+
+def openlineage_event(
+    event_type="START",
+    *,
+    run_id=None,
+    when="2026-11-26T06:00:00Z",
+    job=("tests", "job"),
+    inputs=(),
+    outputs=(),
+    namespace="wh",
+    producer="https://example.com/tests",
+) -> dict:
+    """A RunEvent of a new run (unless `run_id`) of `job` (namespace, name), reading and writing the named
+    datasets of `namespace`."""
+    body = {
+        "eventType": event_type,
+        "eventTime": when,
+        "producer": producer,
+        "run": {"runId": run_id or str(uuid.uuid4())},
+        "job": {"namespace": job[0], "name": job[1]},
+    }
+    if inputs or outputs:
+        body["inputs"] = [{"namespace": namespace, "name": name} for name in inputs]
+        body["outputs"] = [{"namespace": namespace, "name": name} for name in outputs]
+    return body

@@ -5,7 +5,6 @@ deadlock the batches."""
 
 import json
 import threading
-import uuid
 
 import pytest
 from django.core.cache import cache
@@ -14,6 +13,7 @@ from rest_framework.test import APIClient
 
 from lineage.models import OpenLineageEvent
 from orgs.models import UsageCounter
+from tests.lineage.factories import openlineage_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -22,15 +22,7 @@ PER_BATCH = 10
 
 
 def start(source: str) -> dict:
-    return {
-        "eventType": "START",
-        "eventTime": "2026-11-26T06:00:00Z",
-        "producer": "https://example.com/race",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "race", "name": "shared_job"},
-        "inputs": [{"namespace": "wh", "name": source}, {"namespace": "wh", "name": "raw.shared"}],
-        "outputs": [{"namespace": "wh", "name": "mart.shared"}],
-    }
+    return openlineage_event(job=("race", "shared_job"), inputs=[source, "raw.shared"], outputs=["mart.shared"])
 
 
 def post_in_parallel(key: str, batches: list[list[dict]]) -> list[dict]:

@@ -2,23 +2,17 @@
 429 spends nothing, so what still fits in the minute's budget goes through."""
 
 import json
-import uuid
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from orgs.models import Role
+from tests.lineage.factories import openlineage_event
 
 
 def ol_event():
-    return {
-        "eventType": "START",
-        "eventTime": "2026-11-26T06:00:00Z",
-        "producer": "https://example.com/throttle",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "t", "name": "job"},
-    }
+    return openlineage_event(job=("t", "job"))
 
 
 @pytest.fixture

@@ -2,27 +2,21 @@
 its text) is refused alone, with its reason, and the batch's other events are kept."""
 
 import json
-import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
 from lineage.models import OpenLineageEvent
 from orgs.models import Role
+from tests.lineage.factories import openlineage_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def ol_event(text="fine"):
-    return {
-        "eventType": "START",
-        "eventTime": "2026-11-26T06:00:00Z",
-        "producer": "https://example.com/replay",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "replay", "name": "nightly", "facets": {"documentation": {"description": text}}},
-        "inputs": [{"namespace": "wh", "name": "raw.a"}],
-        "outputs": [{"namespace": "wh", "name": "mart.b"}],
-    }
+    body = openlineage_event(job=("replay", "nightly"), inputs=["raw.a"], outputs=["mart.b"])
+    body["job"]["facets"] = {"documentation": {"description": text}}
+    return body
 
 
 @pytest.fixture

@@ -4,25 +4,22 @@ any insert. The product is capped (DATAXPIPE_OPENLINEAGE_MAX_EDGES_PER_EVENT): p
 refused with its reason, alone in a batch."""
 
 import json
-import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
 from lineage.models import LineageEdge, OpenLineageEvent
 from orgs.models import Role
+from tests.lineage.factories import openlineage_event
 
 
 def event(inputs: int, outputs: int) -> dict:
-    return {
-        "eventType": "COMPLETE",
-        "eventTime": "2026-11-26T06:00:00Z",
-        "producer": "p",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "n", "name": "fan"},
-        "inputs": [{"namespace": "wh", "name": f"in.{n}"} for n in range(inputs)],
-        "outputs": [{"namespace": "wh", "name": f"out.{n}"} for n in range(outputs)],
-    }
+    return openlineage_event(
+        "COMPLETE",
+        job=("n", "fan"),
+        inputs=[f"in.{n}" for n in range(inputs)],
+        outputs=[f"out.{n}" for n in range(outputs)],
+    )
 
 
 @pytest.fixture

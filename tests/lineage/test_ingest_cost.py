@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from catalog.models import Run
 from lineage.models import LineageEdge, OpenLineageEvent
 from orgs.models import Role
+from tests.lineage.factories import openlineage_event
 
 # A real transaction per request (not the test's savepoints), as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,15 +21,15 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 def event(event_type, run_id, when, width=3):
-    return {
-        "eventType": event_type,
-        "eventTime": when,
-        "producer": "https://example.com/cost",
-        "run": {"runId": run_id},
-        "job": {"namespace": "cost", "name": "nightly_load"},
-        "inputs": [{"namespace": "postgres://db:5432", "name": f"shop.public.src_{i}"} for i in range(width)],
-        "outputs": [{"namespace": "postgres://db:5432", "name": f"shop.mart.dst_{i}"} for i in range(width)],
-    }
+    return openlineage_event(
+        event_type,
+        run_id=run_id,
+        when=when,
+        job=("cost", "nightly_load"),
+        namespace="postgres://db:5432",
+        inputs=[f"shop.public.src_{i}" for i in range(width)],
+        outputs=[f"shop.mart.dst_{i}" for i in range(width)],
+    )
 
 
 def statements(captured) -> list[str]:

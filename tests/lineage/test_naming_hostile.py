@@ -91,3 +91,23 @@ def test_a_physical_name_never_reaches_another_organizations_dataset(make_key, o
         assert lookup.json()["dataset"]["key"] != theirs.pk
     other = client.get(f"/api/v1/lineage/{theirs.dataset_id}")
     assert other.status_code == 404 or other.json()["dataset"]["key"] != theirs.pk
+
+
+def test_a_long_symlink_identifier_is_not_kept_in_the_physical_name_cache(make_key, org_a):
+    """A symlink's namespace and name have no cap but the event's size: the process-wide cache of
+    physical names must not keep a tenant's megabytes alive after the request."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=make_key(org_a, Role.WRITE))
+    cache = naming._cached_physical_name
+    sizes = []
+    for filler in "hx":
+        body = event("s3://bucket", "landing/orders", symlink=("postgres://" + filler * 200_000, "shop.public.o"))
+        body["outputs"][0]["facets"]["symlinks"]["identifiers"].append(
+            {"namespace": "s3://bucket", "name": filler * 200_000, "type": "TABLE"}
+        )
+        response = client.post("/api/v1/lineage", data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 201, response.content[:300]
+        sizes.append(cache.cache_info().currsize)
+
+    assert sizes[1] == sizes[0]  # the second event's long names took no room
+    assert naming.physical_name("s3://bucket", "x" * 2000) == "s3://bucket/" + "x" * 2000
