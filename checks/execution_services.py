@@ -33,6 +33,7 @@ from checks import dispatch, selectors, services
 from checks.connectors.base import MAX_TIMEOUT_SECONDS
 from checks.models import (
     ACTIVE_STATES,
+    FINISHED_STATES,
     SLOT_STATES,
     CheckExecution,
     CheckResult,
@@ -454,7 +455,7 @@ def wait_until_finished(execution: CheckExecution, seconds: float, *, listening:
     (the caller answers 202), so waiting requests never hold every thread of a web worker.
     """
     try:
-        if execution.state in (ExecutionState.DONE, ExecutionState.ERROR) or seconds <= 0:
+        if execution.state in FINISHED_STATES or seconds <= 0:
             return execution
         if not _waiters.acquire(blocking=False):
             return execution
@@ -484,7 +485,7 @@ def _poll(execution: CheckExecution, seconds: float) -> CheckExecution:
     interval, started = 0.002, time.monotonic()
     while True:
         current = selectors.execution_detail(execution.organization_id, execution.execution_id)
-        if current is None or current.state in (ExecutionState.DONE, ExecutionState.ERROR):
+        if current is None or current.state in FINISHED_STATES:
             return current or execution
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -17,6 +17,7 @@ from celery import shared_task
 from checks.models import CheckExecution, ExecutionState
 from config import embedded_beat
 from tests.checks.factories import make_connection
+from tests.checks.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ticks: list[str] = []
@@ -41,15 +42,6 @@ def ticks_of(label: str) -> int:
         return ticks.count(label)
 
 
-def wait_for(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.fixture(autouse=True)
 def beat(settings, tmp_path):
     settings.EMBEDDED_BEAT_LOCK_FILE = str(tmp_path / "embedded-beat.lock")
@@ -69,7 +61,7 @@ def test_every_entry_runs_by_task_name_at_its_interval_and_a_failing_one_stops_n
     started = time.monotonic()
     assert embedded_beat.start(run_now=False)
     assert not embedded_beat.start(run_now=False), "one beat per process"
-    wait_for(lambda: ticks_of("seconds") >= 3 and ticks_of("timedelta") >= 2 and ticks_of("failing") >= 3)
+    wait_for(lambda: ticks_of("seconds") >= 3 and ticks_of("timedelta") >= 2 and ticks_of("failing") >= 3, seconds=10)
     assert time.monotonic() - started >= 0.55  # at its interval, not in a loop
 
     embedded_beat.stop()

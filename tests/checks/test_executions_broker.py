@@ -25,6 +25,7 @@ from checks.tasks import reap_executions
 from config.celery import app as celery_app
 from orgs.models import Plan
 from tests.checks.factories import make_connection
+from tests.checks.waiting import wait_for
 
 BROKER_URL = os.environ.get("DATAXPIPE_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 # Redis works as a broker too; tested when a server answers on 6379 (a database the cache does not use).
@@ -115,15 +116,6 @@ def start_worker(queue_name, tmp_path, broker_url):
         log.close()
 
 
-def wait_for(condition, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def execute(client, **body):
     return client.post("/api/v1/checks/execute", {"connection_id": "pg", "check_id": "chk", **body}, format="json")
 
@@ -149,7 +141,7 @@ def test_a_worker_runs_checks_end_to_end(broker, start_worker, client_a, org_a, 
 
     queued = execute(client_a, sql="SELECT COUNT(*) FROM orders", threshold=10, wait_seconds=0)
     assert queued.status_code == 202
-    wait_for(lambda: client_a.get(queued["Location"]).json()["state"] == "done")
+    wait_for(lambda: client_a.get(queued["Location"]).json()["state"] == "done", seconds=30)
     shown = client_a.get(queued["Location"]).json()
     assert (shown["result"]["status"], shown["result"]["violations"]) == ("pass", 4)
     assert shown["started_at"] is not None and shown["finished_at"] >= shown["started_at"]
@@ -165,7 +157,7 @@ def test_a_killed_worker_leaves_an_error_result_and_the_message_is_not_run_twice
     worker = start_worker(CHECK_EXECUTION_LEASE_MARGIN_SECONDS=-28)
     answer = execute(client, sql="SELECT 0 AS violations FROM pg_sleep(30)", wait_seconds=0)
     execution_id = answer.json()["execution_id"]
-    wait_for(lambda: CheckExecution.objects.unscoped().get(execution_id=execution_id).state == "running")
+    wait_for(lambda: CheckExecution.objects.unscoped().get(execution_id=execution_id).state == "running", seconds=30)
 
     os.killpg(worker.pid, signal.SIGKILL)  # the whole node: main process and its children
     worker.wait()

@@ -18,6 +18,7 @@ from checks.models import CheckExecution, CheckResult
 from orgs.models import Plan
 from tests.checks.conftest import PG_WAREHOUSE_ADMIN_DSN
 from tests.checks.factories import make_connection
+from tests.checks.waiting import wait_for
 
 # PostgreSQL only: the SQLite test database lives in memory with a shared cache, whose table locks fail at once
 # across threads instead of waiting (a file database, as `make run` uses, waits; see test_executions_sqlite.py).
@@ -66,15 +67,6 @@ def states(organization) -> dict[str, int]:
     for state in CheckExecution.objects.unscoped().filter(organization=organization).values_list("state", flat=True):
         found[state] = found.get(state, 0) + 1
     return found
-
-
-def wait_for(condition, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_quick_check_answers_201_and_a_held_one_202_after_wait_seconds(client_a, org_a, pg_warehouse_dsn):

@@ -41,3 +41,19 @@ def test_past_max_waiters_a_request_stops_waiting_at_once(org_a):
     assert answered.state == ExecutionState.QUEUED
     for thread in threads:
         thread.join()
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        'exe-00000000000000000000"; NOTIFY "dxp_other',
+        "exe-00000000000000000000; DROP TABLE checks_checkexecution",
+        "exe-ABCDEF0123456789ABCD",
+        "exe-" + "0" * 200,
+    ],
+)
+def test_only_an_execution_id_the_service_made_names_a_listen_channel(hostile):
+    # The channel is an identifier spliced into the LISTEN statement: nothing else may reach it.
+    assert execution_services.EXECUTION_ID.fullmatch(execution_services.new_execution_id())
+    with pytest.raises(ValueError, match="not an execution id"):
+        execution_services._listen(hostile)
