@@ -381,3 +381,12 @@ def test_slots_are_computed_again_only_when_the_next_one_is_due():
     assert lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2025-06-01T00:00:00")).slot == at(
         "2024-12-31T23:59:00"
     )  # a clock set back is answered too, not served the cached slot
+
+
+def test_a_schedule_bounded_in_years_is_judged_from_its_first_slot_to_its_last():
+    # Seven fields: daily at 06:00 in 2027 only. Before 2027 nothing is due yet; that answer must not stick.
+    grace, schedule = timedelta(minutes=15), "0 6 * * * 0 2027"
+    assert lateness.due_slot(schedule, "UTC", grace, at("2026-06-01T00:00:00")) is None
+    first = lateness.due_slot(schedule, "UTC", grace, at("2027-01-01T06:15:00"))
+    assert first == lateness.DueSlot(slot=at("2027-01-01T06:00:00"), opens=at("2027-01-01T05:45:00"))
+    assert lateness.due_slot(schedule, "UTC", grace, at("2028-03-01T00:00:00")).slot == at("2027-12-31T06:00:00")
