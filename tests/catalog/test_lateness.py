@@ -298,6 +298,25 @@ def test_bad_lateness_settings_are_400_with_field_messages_and_write_nothing(cli
     assert not Pipeline.objects.unscoped().filter(name="bad").exists()
 
 
+@pytest.mark.parametrize("schedule", ["R * * * *", "r(0-30) 6 * * *", "0 R/2 * * *", "0 6 * * * R"])
+def test_a_schedule_with_a_random_field_is_refused(client_a, schedule):
+    # croniter draws an `R` field anew each time it reads the schedule: the due slot would change at every pass
+    # (a new late_slot, so a new alert, each minute), and no scheduler of the tenant's fires at our draw.
+    response = client_a.post("/api/v1/pipelines/", small_spec("dice", schedule=schedule), format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["schedule"] and "random" in response.json()["schedule"][0]
+    assert not Pipeline.objects.unscoped().filter(name="dice").exists()
+
+
+@pytest.mark.parametrize(
+    "schedule", ["0 0 * * *\x00", "@reboot", "H H * * *", "* * * * * * * *", "0 0 1 1 * 0 1999", 5]
+)
+def test_a_hostile_schedule_is_a_400_on_the_field(client_a, schedule):
+    response = client_a.post("/api/v1/pipelines/", small_spec("odd", schedule=schedule), format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["schedule"]
+
+
 def test_the_state_filter_refuses_an_unknown_state(client_a):
     assert client_a.get("/api/v1/pipelines/?state=sleepy").status_code == 400
 
