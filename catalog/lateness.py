@@ -80,7 +80,7 @@ class _Slots:
 
     slot: datetime
     after: datetime
-    due: DueSlot
+    due: DueSlot | None  # None: no slot is due yet (a schedule bounded in years, before its first)
 
 
 # (schedule, zone, grace) -> the last answer, kept across passes: a slot is computed again only once the next
@@ -90,9 +90,9 @@ SLOT_CACHE_ENTRIES = 100_000
 
 
 def due_slot(schedule: str, timezone_name: str, grace: timedelta, now: datetime) -> DueSlot | None:
-    """The latest slot whose grace has run out at `now`, with its early tolerance; None for a schedule
-    croniter cannot read or that never fires (registration refuses both; a row written otherwise is
-    never judged)."""
+    """The latest slot whose grace has run out at `now`, with its early tolerance; None before the
+    schedule's first slot is due, and for a schedule croniter cannot read or that never fires (registration
+    refuses both; a row written otherwise is never judged)."""
     key = (schedule, timezone_name, grace)
     deadline = now - grace
     cached = _slot_cache.get(key, ...)
@@ -107,27 +107,38 @@ def due_slot(schedule: str, timezone_name: str, grace: timedelta, now: datetime)
 
 
 def _compute_slots(schedule: str, zone: ZoneInfo, grace: timedelta, deadline: datetime) -> _Slots | None:
-    local = deadline.astimezone(zone)
-    try:
-        # get_prev is strict: from a microsecond later, a slot exactly at the deadline is due.
-        slot = croniter(schedule, local + timedelta(microseconds=1)).get_prev(datetime)
-        before = croniter(schedule, slot).get_prev(datetime)
-        after = croniter(schedule, slot).get_next(datetime)
-    except (ValueError, KeyError, TypeError):  # croniter's errors are ValueErrors
-        return None
-    early = min(grace, (slot - before) / 2)
+    # get_prev is strict: from a microsecond later, a slot exactly at the deadline is due.
+    slot = _neighbour(schedule, deadline.astimezone(zone) + timedelta(microseconds=1), forward=False)
+    if slot is None:
+        # No slot yet: a schedule bounded in years ("0 6 * * * 0 2027") before its first. Kept until that one
+        # is due, never for good; a schedule with no slot either way is never judged.
+        first = _neighbour(schedule, deadline.astimezone(zone), forward=True)
+        return _Slots(slot=_EARLIEST, after=first.astimezone(UTC), due=None) if first else None
+    before = _neighbour(schedule, slot, forward=False)
+    after = _neighbour(schedule, slot, forward=True)  # None after a bounded schedule's last slot
+    # A first slot has no slot before it to be mistaken for: the whole grace is its early tolerance.
+    early = min(grace, (slot - before) / 2) if before else grace
     due = DueSlot(slot=slot.astimezone(UTC), opens=(slot - early).astimezone(UTC))
-    return _Slots(slot=slot.astimezone(UTC), after=after.astimezone(UTC), due=due)
+    return _Slots(slot=slot.astimezone(UTC), after=after.astimezone(UTC) if after else _LATEST, due=due)
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _neighbour(schedule: str, start: datetime, *, forward: bool) -> datetime | None:
+    """The schedule's slot after (or before) `start`; None when there is none or croniter cannot read it."""
+    try:
+        cron = croniter(schedule, start)
+        return cron.get_next(datetime) if forward else cron.get_prev(datetime)
+    except (ValueError, KeyError, TypeError):  # croniter's errors, "no such date" too, are ValueErrors
+        return None
 
 
 def fires(schedule: str, timezone_name: str, now: datetime) -> bool:
     """Whether the schedule has a next slot at all ("0 0 30 2 *" never comes): registration refuses one that
     does not, which would otherwise cost croniter's whole search at every pass."""
-    try:
-        croniter(schedule, now.astimezone(_zone(timezone_name))).get_next(datetime)
-    except (ValueError, KeyError, TypeError):
-        return False
-    return True
+    return _neighbour(schedule, now.astimezone(_zone(timezone_name)), forward=True) is not None
 
 
 def missed_slot(due: DueSlot | None, expected_since: datetime, latest_run: LatestRun | None) -> Lateness | None:

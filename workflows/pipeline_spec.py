@@ -21,6 +21,8 @@ from checks.models import Severity
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]{0,49}$")
+# croniter's `R` field (R, R(0-30), R/5) is a random value drawn each time the schedule is read: never the same slots.
+RANDOM_CRON_FIELD = re.compile(r"^r(\(\d+-\d+\))?(/\d+)?$", re.IGNORECASE)
 
 
 @dataclass
@@ -143,6 +145,10 @@ def parse(body) -> PipelineSpec:
     timezone = _timezone(body, errors)
     if schedule and not croniter.is_valid(schedule):
         errors.add("schedule", f'{schedule!r} is not a valid cron expression (for example "0 6 * * *").')
+    elif schedule and any(RANDOM_CRON_FIELD.match(part) for part in schedule.split()):
+        errors.add(
+            "schedule", f"{schedule!r} has a random field (R), drawn anew at each reading: no slot could be expected."
+        )
     elif schedule and not fires(schedule, timezone, datetime.now(UTC)):
         errors.add("schedule", f"{schedule!r} never fires (no such date), so no run could ever be expected.")
     paused, late_grace_minutes = _lateness_settings(body, errors)

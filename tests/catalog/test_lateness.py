@@ -298,6 +298,25 @@ def test_bad_lateness_settings_are_400_with_field_messages_and_write_nothing(cli
     assert not Pipeline.objects.unscoped().filter(name="bad").exists()
 
 
+@pytest.mark.parametrize("schedule", ["R * * * *", "r(0-30) 6 * * *", "0 R/2 * * *", "0 6 * * * R"])
+def test_a_schedule_with_a_random_field_is_refused(client_a, schedule):
+    # croniter draws an `R` field anew each time it reads the schedule: the due slot would change at every pass
+    # (a new late_slot, so a new alert, each minute), and no scheduler of the tenant's fires at our draw.
+    response = client_a.post("/api/v1/pipelines/", small_spec("dice", schedule=schedule), format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["schedule"] and "random" in response.json()["schedule"][0]
+    assert not Pipeline.objects.unscoped().filter(name="dice").exists()
+
+
+@pytest.mark.parametrize(
+    "schedule", ["0 0 * * *\x00", "@reboot", "H H * * *", "* * * * * * * *", "0 0 1 1 * 0 1999", 5]
+)
+def test_a_hostile_schedule_is_a_400_on_the_field(client_a, schedule):
+    response = client_a.post("/api/v1/pipelines/", small_spec("odd", schedule=schedule), format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["schedule"]
+
+
 def test_the_state_filter_refuses_an_unknown_state(client_a):
     assert client_a.get("/api/v1/pipelines/?state=sleepy").status_code == 400
 
@@ -381,3 +400,12 @@ def test_slots_are_computed_again_only_when_the_next_one_is_due():
     assert lateness.due_slot("59 23 31 12 *", "UTC", grace, at("2025-06-01T00:00:00")).slot == at(
         "2024-12-31T23:59:00"
     )  # a clock set back is answered too, not served the cached slot
+
+
+def test_a_schedule_bounded_in_years_is_judged_from_its_first_slot_to_its_last():
+    # Seven fields: daily at 06:00 in 2027 only. Before 2027 nothing is due yet; that answer must not stick.
+    grace, schedule = timedelta(minutes=15), "0 6 * * * 0 2027"
+    assert lateness.due_slot(schedule, "UTC", grace, at("2026-06-01T00:00:00")) is None
+    first = lateness.due_slot(schedule, "UTC", grace, at("2027-01-01T06:15:00"))
+    assert first == lateness.DueSlot(slot=at("2027-01-01T06:00:00"), opens=at("2027-01-01T05:45:00"))
+    assert lateness.due_slot(schedule, "UTC", grace, at("2028-03-01T00:00:00")).slot == at("2027-12-31T06:00:00")

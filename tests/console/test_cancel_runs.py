@@ -3,26 +3,19 @@ see, through the run state machine, a batch per transaction, within the user's o
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
 
 from catalog.models import Run, RunStatus
 from console.admin import catalog as catalog_admin
-from orgs import services
+from tests.console.members import member_client
 from tests.lineage.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "pw-for-tests-only"
 CANCELLED_LOG = "Cancelled from the operator console."
 
 
 def org_operator(client, organization):
-    user = get_user_model().objects.create_user("oncall", "oncall@a.example", PASSWORD, is_staff=True)
-    services.add_member(organization=organization, user=user)
-    user.user_permissions.set(Permission.objects.filter(codename__in=["view_run", "change_run"]))
-    client.force_login(user)
-    return client
+    return member_client(client, organization, ["view_run", "change_run"], username="oncall")
 
 
 def pending_runs(organization, pipeline_name, count):

@@ -16,8 +16,8 @@ from catalog.models import Run, RunStatus
 from checks.models import CheckResult
 from console import selectors
 from console.display import short_run_id
-from orgs import services
 from tests.console import world
+from tests.console.members import member_client
 from tests.lineage.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +27,6 @@ PASSWORD = "pw-for-tests-only"
 @pytest.fixture
 def staff_client(client):
     client.force_login(get_user_model().objects.create_superuser("root", "root@x.example", PASSWORD))
-    return client
-
-
-def staff_member_client(client, org_a, codenames):
-    """is_staff (not a superuser), member of org A, holding the given permissions."""
-    user = get_user_model().objects.create_user("alice", "alice@a.example", PASSWORD, is_staff=True)
-    services.add_member(organization=org_a, user=user)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client.force_login(user)
     return client
 
 
@@ -82,7 +73,7 @@ def test_a_superuser_finds_stripes_tables_folded_after_the_operators_apps(staff_
 
 def test_staff_without_superuser_never_see_stripes_tables_whatever_their_permissions(client, org_a):
     stripe_views = Permission.objects.filter(content_type__app_label="djstripe", codename__startswith="view_")
-    member = staff_member_client(client, org_a, ["view_run", *stripe_views.values_list("codename", flat=True)])
+    member = member_client(client, org_a, ["view_run", *stripe_views.values_list("codename", flat=True)])
     html = member.get("/admin/").content.decode()
     assert "djstripe" not in html and "stripe-tables" not in html
     assert "/admin/catalog/run/" in html
