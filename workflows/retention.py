@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertState, DeliveryAttempt
 from catalog.models import TERMINAL_RUN_STATUSES, Run
-from checks.models import CheckExecution, CheckResult, ExecutionState
+from checks.models import FINISHED_STATES, CheckExecution, CheckResult
 from lineage.models import OpenLineageEvent
 from orgs import limits
 from orgs.models import Organization
@@ -49,7 +49,6 @@ AGED_BY = {
 # Rows that go with the row they belong to, counted as a kind of their own: kind -> (model, foreign key, counted as).
 _DELETED_WITH = {"alerts": (DeliveryAttempt, "alert", "alert_delivery_attempts")}
 KINDS = (*AGED_BY, *(counted_as for _, _, counted_as in _DELETED_WITH.values()))
-FINISHED_EXECUTION_STATES = (ExecutionState.DONE, ExecutionState.ERROR)
 SETTLED_ALERT_STATES = (AlertState.DELIVERED, AlertState.FAILED)
 
 
@@ -70,7 +69,7 @@ def expired_rows(organization: Organization, cutoff) -> dict[str, QuerySet]:
     """Each kind of history -> the organization's rows past `cutoff`, oldest first."""
     rows = {
         "check_executions": CheckExecution.objects.for_organization(organization).filter(
-            state__in=FINISHED_EXECUTION_STATES
+            state__in=FINISHED_STATES
         ),
         "check_results": CheckResult.objects.for_organization(organization),
         "runs": Run.objects.for_organization(organization).filter(status__in=TERMINAL_RUN_STATUSES),
