@@ -6,13 +6,16 @@ catalog_run and checks_checkresult, so a periodic pass reading those rows since 
 path without adding a statement to any of them. The pass re-reads an overlap before its watermark (a
 transaction that commits a little after its rows' timestamps is still seen); the unique (rule, subject) key
 makes a row seen twice one alert. Late pipelines are read as they are now (`late_slot` not null): one alert
-per missed slot.
+per missed slot. A pass reads everything since its watermark, a batch at a time by keyset, so a burst of
+failures larger than a batch never pins the watermark.
 """
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from itertools import chain
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts import services
@@ -22,7 +25,7 @@ from checks.models import CheckResult, CheckStatus, Severity
 
 WATERMARK = "alerts.detection"
 OVERLAP = timedelta(minutes=2)
-# Rows of each kind read per pass; a pass that hits it stops its watermark at the last row read.
+# Rows of each kind read (and their alerts inserted) per query.
 BATCH = 2000
 ALERTING_SEVERITIES = (Severity.ERROR, Severity.WARN)
 ALERTING_CHECK_STATUSES = (CheckStatus.FAIL, CheckStatus.ERROR)
@@ -40,31 +43,43 @@ def _rules_by_organization() -> dict[int, list[AlertRule]]:
     return rules
 
 
+def _pages(rows, time_field):
+    """The rows of `rows` (values() with `id` and `time_field`), BATCH at a time in (time_field, id) order, by
+    keyset. Every page is read in this pass: stopping at a full batch and starting the next pass `OVERLAP` before
+    its last row would read the same rows again for ever once a burst put more than a batch in the overlap."""
+    after = Q()
+    while True:
+        page = list(rows.filter(after).order_by(time_field, "id")[:BATCH])
+        if page:
+            yield page
+        if len(page) < BATCH:
+            return
+        last = page[-1]
+        after = Q(**{f"{time_field}__gt": last[time_field]}) | Q(**{time_field: last[time_field], "id__gt": last["id"]})
+
+
 def _failed_runs(organizations, since, now):
     runs = (
         Run.objects.for_organizations(organizations)
         .filter(status=RunStatus.FAILED, updated_at__gte=since, updated_at__lte=now)
-        .order_by("updated_at", "id")
-        .values("organization_id", "run_id", "pipeline__name", "started_at", "finished_at", "updated_at")[:BATCH]
+        .values("id", "organization_id", "run_id", "pipeline__name", "started_at", "finished_at", "updated_at")
     )
-    rows = list(runs)
-    reached = rows[-1]["updated_at"] if len(rows) == BATCH else now
-    subjects = [
-        (
-            row["organization_id"],
-            AlertEventType.RUN_FAILED,
-            f"run:{row['run_id']}",
-            {
-                "pipeline": row["pipeline__name"],
-                "run_id": row["run_id"],
-                "status": "failed",
-                "started_at": _iso(row["started_at"]),
-                "finished_at": _iso(row["finished_at"]),
-            },
-        )
-        for row in rows
-    ]
-    return subjects, reached
+    for page in _pages(runs, "updated_at"):
+        yield [
+            (
+                row["organization_id"],
+                AlertEventType.RUN_FAILED,
+                f"run:{row['run_id']}",
+                {
+                    "pipeline": row["pipeline__name"],
+                    "run_id": row["run_id"],
+                    "status": "failed",
+                    "started_at": _iso(row["started_at"]),
+                    "finished_at": _iso(row["finished_at"]),
+                },
+            )
+            for row in page
+        ]
 
 
 def _failed_results(organizations, since, now):
@@ -76,8 +91,8 @@ def _failed_results(organizations, since, now):
             created_at__gte=since,
             created_at__lte=now,
         )
-        .order_by("created_at", "id")
         .values(
+            "id",
             "organization_id",
             "result_id",
             "check_id",
@@ -90,31 +105,29 @@ def _failed_results(organizations, since, now):
             "executed_at",
             "error_message",
             "created_at",
-        )[:BATCH]
-    )
-    rows = list(results)
-    reached = rows[-1]["created_at"] if len(rows) == BATCH else now
-    subjects = [
-        (
-            row["organization_id"],
-            AlertEventType.CHECK_FAILED,
-            f"result:{row['result_id']}",
-            {
-                "pipeline": row["pipeline__name"],
-                "run_id": row["run__run_id"],
-                "check_id": row["check_id"],
-                "result_id": row["result_id"],
-                "status": row["status"],
-                "severity": row["severity"],
-                "violations": row["violations"],
-                "threshold": row["threshold"],
-                "executed_at": _iso(row["executed_at"]),
-                "error_message": (row["error_message"] or "")[:300],
-            },
         )
-        for row in rows
-    ]
-    return subjects, reached
+    )
+    for page in _pages(results, "created_at"):
+        yield [
+            (
+                row["organization_id"],
+                AlertEventType.CHECK_FAILED,
+                f"result:{row['result_id']}",
+                {
+                    "pipeline": row["pipeline__name"],
+                    "run_id": row["run__run_id"],
+                    "check_id": row["check_id"],
+                    "result_id": row["result_id"],
+                    "status": row["status"],
+                    "severity": row["severity"],
+                    "violations": row["violations"],
+                    "threshold": row["threshold"],
+                    "executed_at": _iso(row["executed_at"]),
+                    "error_message": (row["error_message"] or "")[:300],
+                },
+            )
+            for row in page
+        ]
 
 
 def _late_pipelines(organizations):
@@ -175,17 +188,19 @@ def detect(now=None) -> int:
             name=WATERMARK, defaults={"scanned_until": now}
         )
         rules = _rules_by_organization()
-        reached = now
-        proposed = []
+        proposed = 0
         if rules:
             organizations = list(rules)
             since = watermark.scanned_until - OVERLAP
-            runs, runs_reached = _failed_runs(organizations, since, now)
-            results, results_reached = _failed_results(organizations, since, now)
-            reached = min(runs_reached, results_reached)
-            proposed = _alerts_for([*runs, *results, *_late_pipelines(organizations)], rules, now)
-            services.record_alerts(proposed)
-        if reached > watermark.scanned_until:
-            watermark.scanned_until = reached
+            for subjects in chain(
+                _failed_runs(organizations, since, now),
+                _failed_results(organizations, since, now),
+                [_late_pipelines(organizations)],
+            ):
+                alerts = _alerts_for(subjects, rules, now)
+                services.record_alerts(alerts)
+                proposed += len(alerts)
+        if now > watermark.scanned_until:
+            watermark.scanned_until = now
             watermark.save(update_fields=["scanned_until"])
-    return len(proposed)
+    return proposed

@@ -106,11 +106,7 @@ def create_rule(*, organization, name, events, destination_type, url=None, to=No
         encrypted_signing_secret=secrets.encrypt_secret(secret) if secret else "",
         **fields,
     )
-    try:
-        with transaction.atomic():
-            rule.save()
-    except IntegrityError:
-        raise Conflict(f"An alert rule named {name!r} already exists; PATCH it or choose another name.") from None
+    _save(rule, "PATCH it or choose another name")
     return SavedRule(rule, secret)
 
 
@@ -134,12 +130,16 @@ def update_rule(*, rule: AlertRule, name=None, events=None, destination=None, en
         elif destination_type != DestinationType.WEBHOOK:
             rule.encrypted_signing_secret = ""
         rule.destination_type = destination_type
+    _save(rule, "choose another name")
+    return SavedRule(rule, secret)
+
+
+def _save(rule: AlertRule, advice: str) -> None:
     try:
         with transaction.atomic():
             rule.save()
     except IntegrityError:
-        raise Conflict(f"An alert rule named {rule.name!r} already exists; choose another name.") from None
-    return SavedRule(rule, secret)
+        raise Conflict(f"An alert rule named {rule.name!r} already exists; {advice}.") from None
 
 
 def delete_rule(*, rule: AlertRule) -> None:

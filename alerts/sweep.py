@@ -6,7 +6,6 @@ message again only when the previous one looks lost. Without workers (the embedd
 the sweep makes the attempts itself, in its own thread, a bounded number per pass.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,8 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts import detection, services
-
-logger = logging.getLogger(__name__)
+from checks import dispatch
 
 # Alerts handed to the workers per pass; attempts made in this thread per pass without workers.
 DISPATCH_BATCH = 500
@@ -51,16 +49,8 @@ def _dispatch(now) -> int:
 
     sent = []
     for alert_id in services.due_alert_ids(now, DISPATCH_BATCH, redispatch_after=REDISPATCH_AFTER):
-        try:
-            deliver_alert.apply_async(
-                args=[alert_id],
-                queue=settings.CHECK_EXECUTION_QUEUE,
-                retry=True,
-                retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
-            )
-        except Exception as exc:  # kombu's OperationalError and friends: the broker is down; the next pass retries
-            logger.warning("alert %s could not be sent to the broker: %s", alert_id, type(exc).__name__)
-            break
+        if not dispatch.publish(deliver_alert, alert_id, "alert"):
+            break  # the broker is down: the next pass sends the rest
         sent.append(alert_id)
     services.mark_dispatched(sent, now)
     return len(sent)

@@ -41,16 +41,22 @@ def send(execution_ids: list[str]) -> list[str]:
 def _publish(execution_id: str) -> bool:
     from checks.tasks import run_check_execution
 
+    return publish(run_check_execution, execution_id, "check execution")
+
+
+def publish(task, object_id, what: str) -> bool:
+    """Sends `task(object_id)` to the workers' queue with the publish retry policy; False (logged, naming `what`)
+    when the broker is down or refuses, for the caller to try again later."""
     try:
-        run_check_execution.apply_async(
-            args=[execution_id],
+        task.apply_async(
+            args=[object_id],
             queue=settings.CHECK_EXECUTION_QUEUE,
             retry=True,
             retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
         )
         return True
     except Exception as exc:  # kombu's OperationalError and friends: the broker is down or refuses
-        logger.warning("check execution %s could not be sent to the broker: %s", execution_id, type(exc).__name__)
+        logger.warning("%s %s could not be sent to the broker: %s", what, object_id, type(exc).__name__)
         return False
 
 

@@ -225,3 +225,14 @@ def test_another_organizations_rule_is_404(admin_client, org_a, org_b):
     assert attacker.delete(f"/api/v1/alerts/{rule['id']}").status_code == 404
     assert attacker.get("/api/v1/alerts/").json()["results"] == []
     assert AlertRule.objects.unscoped().get(pk=rule["id"]).enabled is True
+
+
+def test_renaming_onto_another_rules_name_is_409_and_changes_nothing(admin_client, org_a):
+    client = admin_client(org_a)
+    body = {"events": ["run_failed"], "destination": {"type": "email", "to": "a@example.com"}}
+    client.post("/api/v1/alerts/", {"name": "mail", **body}, format="json")
+    other = client.post("/api/v1/alerts/", {"name": "other", **body}, format="json").json()
+    response = client.patch(f"/api/v1/alerts/{other['id']}", {"name": "mail"}, format="json")
+    assert response.status_code == 409, response.content
+    assert "'mail' already exists" in str(response.json())
+    assert AlertRule.objects.unscoped().get(pk=other["id"]).name == "other"

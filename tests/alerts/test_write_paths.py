@@ -180,3 +180,26 @@ def test_a_pass_with_rules_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(9):
         detection.detect()
     assert Alert.objects.unscoped().count() == 20
+
+
+def test_a_burst_larger_than_a_batch_is_read_whole_and_stalls_no_other_organization(
+    rule, org_a, org_b, admin_client, pipeline_of, fail_run, monkeypatch
+):
+    """Attack: one organization fails more runs within the re-read overlap than a pass reads at once. Read by
+    timestamp alone, every later pass would re-read the same first rows from `watermark - overlap` and never
+    move on: the burst's other runs, and every other organization's failures, would never alert."""
+    monkeypatch.setattr(detection, "BATCH", 3)
+    admin_client(org_b).post(
+        "/api/v1/alerts/",
+        {"name": "b", "events": ["run_failed"], "destination": {"type": "email", "to": "b@example.com"}},
+        format="json",
+    )
+    noisy = pipeline_of(org_b)
+    for n in range(7):
+        fail_run(org_b, noisy, f"burst-{n}")
+    detection.detect()
+    fail_run(org_a, pipeline_of(org_a), "victim-run")
+    detection.detect(timezone.now() + timedelta(seconds=20))
+
+    assert Alert.objects.unscoped().filter(organization=org_b).count() == 7
+    assert Alert.objects.unscoped().filter(organization=org_a).values_list("run_id", flat=True).get() == "victim-run"
