@@ -6,11 +6,15 @@ alert allow-list, DATAXPIPE_ALERT_ALLOWED_NETWORKS, opens a network; never the w
 any organization admin reach every HTTP service of a network opened for warehouses); the catalog's own
 database server is refused whatever the allow-list says; plain `http` only to allow-listed networks. The request
 then goes to the checked address itself (TLS still verifies the host name), never follows a redirect, has connect
-and read timeouts, ignores proxy variables, and keeps at most a short excerpt of the answer.
+and read timeouts and a deadline for the whole attempt, ignores proxy variables, and keeps at most a short excerpt
+of the answer.
 """
 
+import contextlib
 import ipaddress
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +29,10 @@ MAX_URL_LENGTH = 2000
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
 EXCERPT_BYTES = 300
+# The read timeout bounds each wait for the next bytes: a receiver answering a byte every few seconds would hold
+# the worker for ever. The whole attempt ends here, well within the alert's claim (alerts.services.CLAIM_SECONDS),
+# so no second worker takes the alert while the first is still sending it.
+ATTEMPT_DEADLINE_SECONDS = 30
 
 ALERT_DESTINATIONS = egress.AllowList("DATAXPIPE_ALERT_ALLOWED_NETWORKS", "alert destinations")
 
@@ -113,23 +121,82 @@ def check_url(url: str) -> CheckedUrl:
     return CheckedUrl(scheme=scheme, host=host, port=port, target=target, addresses=destination.addresses)
 
 
-def _pool(checked: CheckedUrl, address: str):
+class _Deadline:
+    """Shuts the attempt's sockets down once the whole attempt has lasted `seconds`: the blocked read returns
+    and urllib3 reports the connection dropped, whatever the receiver is still trickling."""
+
+    def __init__(self, seconds: float):
+        self.passed = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.passed:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _pool(checked: CheckedUrl, address: str, deadline: _Deadline):
     timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS)
     common = {"host": address, "port": checked.port, "timeout": timeout, "retries": False, "maxsize": 1}
     if checked.scheme == "http":
-        return urllib3.HTTPConnectionPool(**common)
-    context = ssl.create_default_context(cafile=certifi.where())
-    return urllib3.HTTPSConnectionPool(
-        **common, ssl_context=context, server_hostname=checked.host, assert_hostname=checked.host
-    )
+        pool = urllib3.HTTPConnectionPool(**common)
+    else:
+        context = ssl.create_default_context(cafile=certifi.where())
+        pool = urllib3.HTTPSConnectionPool(
+            **common, ssl_context=context, server_hostname=checked.host, assert_hostname=checked.host
+        )
+    pool.ConnectionCls = _under(pool.ConnectionCls, deadline)
+    return pool
+
+
+def _under(connection_class, deadline: _Deadline):
+    """`connection_class` whose socket the deadline watches from its creation (before any TLS handshake)."""
+
+    class Watched(connection_class):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            deadline.watch(sock)
+            return sock
+
+    return Watched
 
 
 def post_json(checked: CheckedUrl, body: bytes, headers: dict[str, str]) -> HttpOutcome:
     """POSTs `body` to the checked address (the next one when a connection cannot be opened); never raises."""
+    with _Deadline(ATTEMPT_DEADLINE_SECONDS) as deadline:
+        outcome = _post(checked, body, headers, deadline)
+    if deadline.passed and outcome.status_code is None:
+        return HttpOutcome(None, f"no complete answer within {ATTEMPT_DEADLINE_SECONDS} s", "", outcome.duration_ms)
+    return outcome
+
+
+def _post(checked: CheckedUrl, body: bytes, headers: dict[str, str], deadline: _Deadline) -> HttpOutcome:
     started = time.monotonic()
     error = "no address to connect to"
     for address in checked.addresses:
-        pool = _pool(checked, address)
+        pool = _pool(checked, address, deadline)
         try:
             response = pool.urlopen(
                 "POST",

@@ -3,10 +3,12 @@ internal between save and delivery (rebinding), a second resolution between the 
 header injection through the URL, and the URL's token reaching a refusal or a recorded attempt."""
 
 import socket
+import threading
+import time
 
 import pytest
 
-from alerts import sweep
+from alerts import http_egress, sweep
 from alerts.models import AlertRule, DeliveryAttempt
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +108,42 @@ def test_header_injection_through_the_url_is_refused(admin_client, org_a, dns, u
     assert response.status_code == 400, response.content
     assert "destination" in response.json()
     assert not AlertRule.objects.unscoped().exists()
+
+
+def test_a_receiver_that_trickles_its_answer_cannot_hold_the_worker_past_the_attempts_deadline(
+    loopback_allowed, monkeypatch
+):
+    """Each byte comes within the read timeout, so only a deadline for the whole attempt ends it: the attempt is
+    a failure recorded in seconds, not a worker held for as long as the receiver likes (then a second worker
+    taking the same alert when its claim lapses)."""
+    monkeypatch.setattr(http_egress, "READ_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(http_egress, "ATTEMPT_DEADLINE_SECONDS", 2)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                if stop.is_set():
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    checked = http_egress.check_url(f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+
+    started = time.monotonic()
+    outcome = http_egress.post_json(checked, b"{}", {})
+    took = time.monotonic() - started
+
+    stop.set()
+    listener.close()
+    assert took < 5, f"the attempt lasted {took:.1f} s"
+    assert outcome.status_code is None and not outcome.succeeded
+    assert outcome.error == "no complete answer within 2 s"
