@@ -68,9 +68,7 @@ class PurgeOutcome:
 def expired_rows(organization: Organization, cutoff) -> dict[str, QuerySet]:
     """Each kind of history -> the organization's rows past `cutoff`, oldest first."""
     rows = {
-        "check_executions": CheckExecution.objects.for_organization(organization).filter(
-            state__in=FINISHED_STATES
-        ),
+        "check_executions": CheckExecution.objects.for_organization(organization).filter(state__in=FINISHED_STATES),
         "check_results": CheckResult.objects.for_organization(organization),
         "runs": Run.objects.for_organization(organization).filter(status__in=TERMINAL_RUN_STATUSES),
         "openlineage_events": OpenLineageEvent.objects.for_organization(organization),
